@@ -1,0 +1,64 @@
+"""People and their sessions. A user is global (one person may serve several tenants);
+what they may do in a tenant comes from memberships (tenant-owned, RLS-protected)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core.ids import new_id
+
+
+class User(Model):
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    username = fields.CharField(max_length=120, unique=True)
+    password_hash = fields.CharField(max_length=255, null=True)  # null: external (OIDC) only
+    external_subject = fields.CharField(max_length=300, null=True, unique=True)
+    full_name = fields.CharField(max_length=200, default="", db_default="")
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=32, null=True)
+    is_active = fields.BooleanField(default=True, db_default=True)
+    default_tenant_id = fields.UUIDField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "app_user"
+
+
+class Membership(Model):
+    """A user's role in a tenant, optionally narrowed to one agency and/or one field.
+
+    The permissions package mirrors each membership into a casbin grouping rule."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.RESTRICT)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    role = fields.CharField(max_length=60)
+    agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, agency_id) in SQL
+    field_id = fields.UUIDField(null=True)  # composite FK (tenant_id, field_id) in SQL
+    active = fields.BooleanField(default=True, db_default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "membership"
+
+
+class RefreshToken(Model):
+    """An opaque, rotating refresh token, stored only as a SHA-256 hash.
+
+    Tokens of one login form a family; presenting an already-rotated token revokes the family
+    (a stolen token used by two parties is detected at the second use)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    tenant_id = fields.UUIDField(null=True)
+    family_id = fields.UUIDField(db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "refresh_token"

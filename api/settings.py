@@ -1,0 +1,87 @@
+"""One settings object, read from environment variables (and a local `.env` file if present).
+
+Secrets are `SecretStr` so they never appear in logs or reprs."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAHT_", env_file=".env", extra="ignore")
+
+    # --- database -------------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PAHT_DATABASE_URL")
+    )
+    """Application-role DSN (NOSUPERUSER, NOBYPASSRLS). Unset: an embedded PostgreSQL is used."""
+    database_owner_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_OWNER_URL", "PAHT_DATABASE_OWNER_URL"),
+    )
+    """Owner-role DSN used only for migrations."""
+    data_dir: Path = Path(".paht")
+    """Where the embedded PostgreSQL cluster, uploaded media and dev secrets live."""
+    db_pool_max: int = 10
+
+    # --- HTTP -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+    """Development mode: GraphiQL, detailed logs. Never in production."""
+    allowed_origins: list[str] = []
+    max_body_bytes: int = 60 * 1024 * 1024
+
+    # --- tokens ---------------------------------------------------------------------------
+    jwt_secret: SecretStr | None = None
+    """HS256 secret. Unset in development: a random one is kept in the data folder."""
+    jwt_algorithm: str = "HS256"
+    jwt_private_key_file: Path | None = None
+    """PEM private key for RS256/ES256/EdDSA signing (set jwt_algorithm accordingly)."""
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "paht"
+    jwt_audience: str = "paht-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    oidc_issuer: str | None = None
+    """External identity provider (e.g. a provincial SSO). Its tokens are accepted too."""
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+
+    # --- GraphQL limits -------------------------------------------------------------------
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_page_size: int = 100
+
+    # --- media ----------------------------------------------------------------------------
+    media_root: Path | None = None
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_video_bytes: int = 50 * 1024 * 1024
+
+    def media_dir(self) -> Path:
+        return self.media_root or (self.data_dir / "media")
+
+    def signing_secret(self) -> str:
+        """The HS256 secret; in development a random one persisted under the data folder."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,137 @@
+"""Typed, bilingual errors.
+
+Every error that reaches a person carries a stable machine ``code``, a message in Vietnamese and
+in English, and optionally the input ``field`` it concerns. Services raise ``DomainError``; the
+GraphQL layer turns it into a payload error (mutations) or a GraphQL error with the same
+extensions (queries). Anything that is not a ``DomainError`` is unexpected and gets masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    code: str
+    message_vi: str
+    message_en: str
+    field: str | None = None
+
+    def message(self, lang: str) -> str:
+        return self.message_en if lang == "en" else self.message_vi
+
+
+class DomainError(Exception):
+    """An expected failure: bad input, a refused action, a missing object.
+
+    It may carry several details (one per offending input field)."""
+
+    def __init__(
+        self,
+        code: str,
+        message_vi: str,
+        message_en: str,
+        field: str | None = None,
+        *,
+        details: list[ErrorDetail] | None = None,
+    ) -> None:
+        first = ErrorDetail(code, message_vi, message_en, field)
+        self.details: list[ErrorDetail] = details or [first]
+        super().__init__(f"{code}: {message_en}")
+
+    @property
+    def code(self) -> str:
+        return self.details[0].code
+
+    @property
+    def field(self) -> str | None:
+        return self.details[0].field
+
+    @classmethod
+    def many(cls, details: list[ErrorDetail]) -> DomainError:
+        return cls(
+            details[0].code,
+            details[0].message_vi,
+            details[0].message_en,
+            details[0].field,
+            details=details,
+        )
+
+
+class NotFound(DomainError):
+    """The object does not exist *or* lies outside the caller's scope: never say which."""
+
+    def __init__(self, what: str = "object", field: str | None = None) -> None:
+        super().__init__(
+            "NOT_FOUND",
+            "Không tìm thấy đối tượng.",
+            f"The {what} was not found.",
+            field,
+        )
+
+
+class PermissionDenied(DomainError):
+    def __init__(self, action: str | None = None) -> None:
+        suffix = f" ({action})" if action else ""
+        super().__init__(
+            "FORBIDDEN",
+            f"Bạn không có quyền thực hiện thao tác này{suffix}.",
+            f"You are not allowed to do this{suffix}.",
+        )
+
+
+class Unauthenticated(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            "UNAUTHENTICATED",
+            "Bạn cần đăng nhập.",
+            "Authentication is required.",
+        )
+
+
+@dataclass
+class Validator:
+    """Collects input errors so that one response names every bad field at once."""
+
+    errors: list[ErrorDetail] = field(default_factory=list)
+
+    def add(self, code: str, field_name: str, message_vi: str, message_en: str) -> None:
+        self.errors.append(ErrorDetail(code, message_vi, message_en, field_name))
+
+    def text(
+        self,
+        field_name: str,
+        value: str | None,
+        *,
+        min_len: int = 1,
+        max_len: int = 255,
+        required: bool = True,
+    ) -> str | None:
+        """Validate and normalise (strip) a text input; returns the cleaned value."""
+        if value is None:
+            if required:
+                self.add(
+                    "REQUIRED", field_name, "Trường này là bắt buộc.", "This field is required."
+                )
+            return None
+        cleaned = value.strip()
+        if required and len(cleaned) < min_len:
+            self.add(
+                "REQUIRED",
+                field_name,
+                "Trường này không được để trống.",
+                "This field must not be empty.",
+            )
+        elif len(cleaned) > max_len:
+            self.add(
+                "TOO_LONG",
+                field_name,
+                f"Tối đa {max_len} ký tự.",
+                f"At most {max_len} characters.",
+            )
+        return cleaned
+
+    def check(self) -> None:
+        if self.errors:
+            raise DomainError.many(self.errors)

@@ -1,0 +1,253 @@
+"""Loaded policies and cached Scopes, kept fresh across API processes.
+
+One casbin enforcer per tenant (its rules plus the provincial "*" rules), indexed by role, so the
+cost of building a Scope depends on the caller's grants, not on the number of policies. Scopes are
+cached by (user, tenant, policy version). A policy change bumps ``tenant.policy_version`` and
+sends ``NOTIFY paht_policy, '<tenant id>'`` in the same transaction; every process LISTENs and
+drops that tenant on commit, so a revoke is seen everywhere within milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import casbin
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
+from permissions.scope import Reach, Scope
+from permissions.session import SET_SCOPE_SQL, root_client
+from permissions.templates import PROVINCIAL_ADMIN
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH = Path(__file__).with_name("model.conf")
+CHANNEL = "paht_policy"
+ANY = "*"
+
+
+def new_enforcer() -> casbin.AsyncEnforcer:
+    return casbin.AsyncEnforcer(str(MODEL_PATH), TortoiseAdapter())
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    domain: str
+    agency: str
+    field: str
+
+
+class TenantPolicy:
+    """One tenant's rules, with the indexes the Scope compiler needs."""
+
+    def __init__(self, enforcer: casbin.AsyncEnforcer, version: int) -> None:
+        self.enforcer = enforcer
+        self.version = version
+        self.rules_by_role: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.grants_by_user: dict[str, list[Grant]] = defaultdict(list)
+        self.parents: dict[str, set[str]] = defaultdict(set)  # role inheritance
+        for sub, _dom, field, agency, act, *_ in enforcer.get_policy():
+            self.rules_by_role[sub].append((field, agency, act))
+        for user, role, dom, *narrow in enforcer.get_grouping_policy():
+            agency = narrow[0] if len(narrow) > 0 and narrow[0] else ANY
+            field = narrow[1] if len(narrow) > 1 and narrow[1] else ANY
+            self.grants_by_user[user].append(Grant(role, dom, agency, field))
+            self.parents[user].add(role)
+
+    def roles_with_ancestors(self, role: str) -> set[str]:
+        seen, stack = {role}, [role]
+        while stack:
+            for parent in self.parents.get(stack.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def compile(self, user_id: str) -> tuple[frozenset[str], dict[str, frozenset[Reach]], bool]:
+        roles: set[str] = set()
+        reach: dict[str, set[Reach]] = defaultdict(set)
+        provincial = False
+        for grant in self.grants_by_user.get(user_id, ()):
+            provincial = provincial or (
+                grant.domain == PROVINCE_DOMAIN and grant.role == PROVINCIAL_ADMIN
+            )
+            for role in self.roles_with_ancestors(grant.role):
+                roles.add(role)
+                for field, agency, act in self.rules_by_role.get(role, ()):
+                    narrowed = _intersect(grant.agency, agency), _intersect(grant.field, field)
+                    if None in narrowed:
+                        continue  # grant and rule name different agencies/fields
+                    agency_id, field_id = narrowed
+                    reach[act].add(
+                        Reach(
+                            agency_id=None if agency_id == ANY else uuid.UUID(agency_id),
+                            field_id=None if field_id == ANY else uuid.UUID(field_id),
+                        )
+                    )
+        compiled = {act: _simplify(reaches) for act, reaches in reach.items()}
+        return frozenset(roles), compiled, provincial
+
+
+def _intersect(a: str, b: str) -> str | None:
+    if a == ANY:
+        return b
+    if b == ANY or a == b:
+        return a
+    return None
+
+
+def _simplify(reaches: set[Reach]) -> frozenset[Reach]:
+    """An unlimited reach makes every narrower one redundant."""
+    if any(r.unlimited for r in reaches):
+        return frozenset({Reach()})
+    return frozenset(reaches)
+
+
+async def _fetch_tenant_rules(tenant_id: uuid.UUID) -> tuple[list[tuple[str, ...]], int]:
+    """Read a tenant's rules on a connection of its own.
+
+    Never inside the caller's transaction: setting another tenant there would leak into it."""
+    async with root_client().acquire_connection() as con, con.transaction(readonly=True):
+        await con.execute(SET_SCOPE_SQL, str(tenant_id), "", "")
+        rows = await con.fetch(
+            "SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule "
+            "WHERE tenant_id = $1 OR tenant_id IS NULL ORDER BY ptype, id",
+            tenant_id,
+        )
+        version = await con.fetchval("SELECT policy_version FROM tenant WHERE id = $1", tenant_id)
+    return [tuple(row) for row in rows], int(version or 0)
+
+
+class PolicyStore:
+    def __init__(self, max_scopes: int = 10_000) -> None:
+        self._tenants: dict[uuid.UUID, TenantPolicy] = {}
+        self._scopes: OrderedDict[tuple[uuid.UUID, uuid.UUID | None], Scope] = OrderedDict()
+        self._max_scopes = max_scopes
+        self._all_tenants: frozenset[uuid.UUID] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._locks: dict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # --- invalidation ---------------------------------------------------------------------
+    def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        if tenant_id is None:
+            self._tenants.clear()
+            self._scopes.clear()
+        else:
+            self._tenants.pop(tenant_id, None)
+            for key in [k for k in self._scopes if k[1] == tenant_id or k[1] is None]:
+                self._scopes.pop(key, None)
+        self._all_tenants = None
+
+    # --- loading --------------------------------------------------------------------------
+    async def policy(self, tenant_id: uuid.UUID) -> TenantPolicy:
+        cached = self._tenants.get(tenant_id)
+        if cached is not None:
+            return cached
+        async with self._locks[tenant_id]:
+            cached = self._tenants.get(tenant_id)
+            if cached is not None:
+                return cached
+            rules, version = await _fetch_tenant_rules(tenant_id)
+            enforcer = new_enforcer()
+            load_rules(enforcer.model, rules)
+            enforcer.build_role_links()
+            loaded = TenantPolicy(enforcer, version)
+            self._tenants[tenant_id] = loaded
+            return loaded
+
+    async def provincial_policy(self) -> TenantPolicy:
+        """Only the "*" rules: for provincial users acting without a tenant."""
+        return await self.policy(uuid.UUID(int=0))
+
+    async def all_tenant_ids(self) -> frozenset[uuid.UUID]:
+        if self._all_tenants is None:
+            from tenants.models import Tenant
+
+            ids = await Tenant.all().values_list("id", flat=True)
+            self._all_tenants = frozenset(ids)
+        return self._all_tenants
+
+    # --- scopes ---------------------------------------------------------------------------
+    async def scope_for(self, user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> Scope:
+        key = (user_id, tenant_id)
+        cached = self._scopes.get(key)
+        if cached is not None:
+            self._scopes.move_to_end(key)
+            return cached
+        policy = await (self.policy(tenant_id) if tenant_id else self.provincial_policy())
+        roles, reach, provincial = policy.compile(str(user_id))
+        readable: frozenset[uuid.UUID] = frozenset({tenant_id}) if tenant_id else frozenset()
+        if provincial:
+            readable = readable | await self.all_tenant_ids()
+        scope = Scope(
+            user_id=user_id,
+            tenant_id=tenant_id,
+            readable_tenant_ids=readable if roles else frozenset(),
+            roles=roles,
+            reach=MappingProxyType(reach),
+            policy_version=policy.version,
+            provincial=provincial,
+        )
+        self._scopes[key] = scope
+        if len(self._scopes) > self._max_scopes:
+            self._scopes.popitem(last=False)
+        return scope
+
+    # --- propagation ----------------------------------------------------------------------
+    async def start_listening(self, connect: object) -> None:
+        """``connect`` is an async callable returning a dedicated asyncpg connection."""
+        self._listener = asyncio.create_task(self._listen(connect))
+
+    async def stop_listening(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            self.invalidate(uuid.UUID(payload) if payload and payload != ANY else None)
+        except ValueError:
+            self.invalidate()
+
+    async def _listen(self, connect: object) -> None:
+        while True:
+            conn = None
+            try:
+                conn = await connect()  # type: ignore[operator]
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self.invalidate()  # anything may have changed while we were not listening
+                closed = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, event=closed: event.set())
+                await closed.wait()
+            except asyncio.CancelledError:
+                if conn is not None:
+                    await conn.close()
+                raise
+            except Exception:
+                log.exception("policy listener failed; reconnecting")
+                self.invalidate()
+                await asyncio.sleep(1)
+
+
+async def policy_changed(conn: BaseDBAsyncClient, tenant_id: uuid.UUID | None) -> None:
+    """Record a policy change in the current transaction (version bump + NOTIFY on commit)."""
+    if tenant_id is not None:
+        await conn.execute_query(
+            "UPDATE tenant SET policy_version = policy_version + 1 WHERE id = $1",
+            [str(tenant_id)],
+        )
+    await conn.execute_query(
+        "SELECT pg_notify($1, $2)", [CHANNEL, str(tenant_id) if tenant_id else ANY]
+    )
+
+
+store = PolicyStore()

@@ -1,0 +1,1 @@
+"""Report models (the field-reports issue fills this module)."""

@@ -1,0 +1,350 @@
+"""The report workflow as data (domain.md §3, DESIGN.md §4).
+
+``TRANSITIONS`` is the whole state machine: each entry names the action, the states it leaves, the
+state it enters, the permission it needs, who may take it, whether a reason and a comment are
+required, and what happens to the SLA clocks. ``find_transition`` and ``validate_reason`` are the
+only logic; services and resolvers ask them instead of branching on states. Pure Python, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Flag, StrEnum, auto
+
+from core.errors import DomainError, ErrorDetail
+
+
+class _Labelled(StrEnum):
+    """A string enum whose members carry a Vietnamese and an English label."""
+
+    label_vi: str
+    label_en: str
+
+    def __new__(cls, value: str, label_vi: str, label_en: str) -> _Labelled:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label_vi = label_vi
+        member.label_en = label_en
+        return member
+
+    def label(self, lang: str = "vi") -> str:
+        return self.label_en if lang == "en" else self.label_vi
+
+
+class ReportState(_Labelled):
+    SUBMITTED = "SUBMITTED", "Chờ tiếp nhận", "Awaiting intake"
+    NEED_INFO = "NEED_INFO", "Chờ bổ sung", "Awaiting information"
+    ASSIGNED = "ASSIGNED", "Đã chuyển xử lý", "Assigned"
+    RETURNED = "RETURNED", "Đơn vị trả lại", "Returned by agency"
+    IN_PROGRESS = "IN_PROGRESS", "Đang xử lý", "In progress"
+    RESULT_SUBMITTED = "RESULT_SUBMITTED", "Chờ duyệt kết quả", "Result awaiting review"
+    RESOLVED = "RESOLVED", "Đã xử lý", "Resolved"
+    REOPENED = "REOPENED", "Phản ánh lại", "Reopened"
+    CLOSED = "CLOSED", "Đóng", "Closed"
+    REJECTED = "REJECTED", "Không tiếp nhận", "Rejected"
+    DUPLICATE = "DUPLICATE", "Trùng", "Duplicate"
+    WITHDRAWN = "WITHDRAWN", "Rút", "Withdrawn"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES: frozenset[ReportState] = frozenset(
+    {ReportState.CLOSED, ReportState.REJECTED, ReportState.DUPLICATE, ReportState.WITHDRAWN}
+)
+OPEN_STATES: frozenset[ReportState] = frozenset(ReportState) - TERMINAL_STATES
+STATE_LABELS_VI: dict[ReportState, str] = {s: s.label_vi for s in ReportState}
+STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
+
+
+class WorkflowAction(_Labelled):
+    REJECT = "REJECT", "Không tiếp nhận", "Reject"
+    MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng", "Mark as duplicate"
+    REQUEST_INFO = "REQUEST_INFO", "Yêu cầu bổ sung", "Request information"
+    PROVIDE_INFO = "PROVIDE_INFO", "Bổ sung thông tin", "Provide information"
+    ASSIGN = "ASSIGN", "Chuyển xử lý", "Assign"
+    ACCEPT = "ACCEPT", "Nhận xử lý", "Accept"
+    RETURN = "RETURN", "Trả lại", "Return"
+    SUBMIT_RESULT = "SUBMIT_RESULT", "Gửi kết quả", "Submit result"
+    APPROVE_RESULT = "APPROVE_RESULT", "Duyệt kết quả", "Approve result"
+    REQUEST_REWORK = "REQUEST_REWORK", "Yêu cầu xử lý lại", "Request rework"
+    REOPEN = "REOPEN", "Phản ánh lại", "Reopen"
+    CLOSE = "CLOSE", "Đóng", "Close"
+    WITHDRAW = "WITHDRAW", "Rút phản ánh", "Withdraw"
+    RATE = "RATE", "Đánh giá", "Rate"
+
+
+class Perm:
+    """Permission action strings, as checked by the permission system (casbin ``act``)."""
+
+    VIEW = "report:view"
+    VIEW_REPORTER = "report:view_reporter"
+    SUBMIT = "report:submit"
+    SUBMIT_ON_BEHALF = "report:submit_on_behalf"
+    SCREEN = "report:screen"  # reject, mark duplicate, request information
+    ASSIGN = "report:assign"  # assign and re-route
+    ACCEPT = "report:accept"  # accept or return
+    PROCESS = "report:process"
+    SUBMIT_RESULT = "report:submit_result"
+    REVIEW = "report:review"  # approve the result or request rework
+    PUBLISH = "report:publish"
+    COMMENT = "report:comment"
+    REOPEN = "report:reopen"
+    CLOSE = "report:close"
+    WITHDRAW = "report:withdraw"  # own report only: the permission system checks ownership
+    PROVIDE_INFO = "report:provide_info"  # own report only
+    RATE = "report:rate"  # own report only
+    EXTENSION_REQUEST = "extension:request"
+    EXTENSION_APPROVE = "extension:approve"
+    STATS_VIEW = "stats:view"
+    TENANT_MANAGE = "tenant:manage"
+    TENANT_ONBOARD = "tenant:onboard"
+
+
+ACTION_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    Perm.VIEW: ("Xem phản ánh", "View reports"),
+    Perm.VIEW_REPORTER: ("Xem thông tin người phản ánh", "View the reporter's identity"),
+    Perm.SUBMIT: ("Gửi phản ánh", "Submit a report"),
+    Perm.SUBMIT_ON_BEHALF: (
+        "Nhập phản ánh thay mặt người dân (đường dây nóng)",
+        "Enter a report on behalf of a caller (hotline)",
+    ),
+    Perm.SCREEN: (
+        "Sàng lọc: không tiếp nhận, đánh dấu trùng, yêu cầu bổ sung",
+        "Screen: reject, mark as duplicate, request information",
+    ),
+    Perm.ASSIGN: ("Chuyển xử lý, điều chuyển đơn vị", "Assign or re-route to an agency"),
+    Perm.ACCEPT: ("Nhận xử lý hoặc trả lại phản ánh", "Accept or return an assigned report"),
+    Perm.PROCESS: ("Xử lý phản ánh", "Work on a report"),
+    Perm.SUBMIT_RESULT: ("Gửi kết quả xử lý", "Submit the handling result"),
+    Perm.REVIEW: ("Duyệt kết quả hoặc yêu cầu xử lý lại", "Approve the result or request rework"),
+    Perm.PUBLISH: ("Quyết định công khai", "Decide publication"),
+    Perm.COMMENT: ("Bình luận, đính kèm tệp", "Comment and attach files"),
+    Perm.REOPEN: ("Phản ánh lại", "Reopen a resolved report"),
+    Perm.CLOSE: ("Đóng phản ánh", "Close a report"),
+    Perm.WITHDRAW: ("Rút phản ánh của mình", "Withdraw one's own report"),
+    Perm.PROVIDE_INFO: ("Bổ sung thông tin phản ánh của mình", "Add information to one's report"),
+    Perm.RATE: ("Đánh giá kết quả phản ánh của mình", "Rate the result of one's own report"),
+    Perm.EXTENSION_REQUEST: ("Đề nghị gia hạn", "Request a deadline extension"),
+    Perm.EXTENSION_APPROVE: ("Duyệt gia hạn", "Approve or deny an extension"),
+    Perm.STATS_VIEW: ("Xem thống kê", "View statistics"),
+    Perm.TENANT_MANAGE: (
+        "Quản trị đơn vị triển khai (danh mục, cơ quan, SLA, lịch, người dùng)",
+        "Administer the tenant (categories, agencies, SLAs, calendar, users)",
+    ),
+    Perm.TENANT_ONBOARD: ("Khởi tạo đơn vị triển khai mới", "Onboard new tenants (province)"),
+}
+ALL_PERMISSION_ACTIONS: tuple[str, ...] = tuple(ACTION_DESCRIPTIONS)
+
+
+class ClockEffect(StrEnum):
+    NONE = "NONE"  # no clock changes
+    WAIT_REPORTER = "WAIT_REPORTER"  # screening stops; the reporter's reply window opens
+    RESTART_SCREEN = "RESTART_SCREEN"  # waiting ends; a new screening clock starts (centre acts)
+    START_ACCEPT = "START_ACCEPT"  # running clock stops; deadlines computed, accept clock starts
+    START_RESOLVE = "START_RESOLVE"  # accept clock stops; resolve clock starts
+    PAUSE_AGENCY = "PAUSE_AGENCY"  # agency clock pauses while the centre holds the returned report
+    START_REVIEW = "START_REVIEW"  # resolve clock pauses; review clock starts
+    RESUME_RESOLVE = "RESUME_RESOLVE"  # review stops; resolve resumes, remaining time (min 1 w.d.)
+    OPEN_WINDOWS = "OPEN_WINDOWS"  # review stops; rating (7 d) and reopen (15 d) windows open
+    STOP_ALL = "STOP_ALL"  # terminal: every clock and window stops, statistics freeze
+
+
+class ActorKind(Flag):
+    """Who may take a transition; a transition may allow several (``STAFF | SYSTEM``)."""
+
+    STAFF = auto()  # a staff member holding the transition's permission in scope
+    REPORTER = auto()  # the report's own reporter (ownership checked by the permission system)
+    SYSTEM = auto()  # a background job (auto-close, auto-reject after the reply window)
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: WorkflowAction
+    from_states: frozenset[ReportState]
+    to_state: ReportState
+    permission: str
+    reason_required: bool
+    comment_required: bool
+    clock: ClockEffect
+    actor: ActorKind
+    # Set when the transition exists only if the tenant enables this option.
+    tenant_option: str | None = None
+
+
+S, A, C = ReportState, WorkflowAction, ClockEffect
+STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
+ALLOW_LATE_RETURN = "allow_late_return"
+
+
+def _t(action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=False, option=None):
+    return Transition(action, frozenset(froms), to, perm, reason, comment, clock, actor, option)
+
+
+# fmt: off
+TRANSITIONS: tuple[Transition, ...] = (
+    _t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,
+       reason=True, comment=True),
+    _t(A.REJECT, {S.NEED_INFO}, S.REJECTED, Perm.SCREEN, C.STOP_ALL, STAFF | SYSTEM,
+       reason=True, comment=True),
+    _t(A.MARK_DUPLICATE, {S.SUBMITTED}, S.DUPLICATE, Perm.SCREEN, C.STOP_ALL),
+    _t(A.REQUEST_INFO, {S.SUBMITTED}, S.NEED_INFO, Perm.SCREEN, C.WAIT_REPORTER, comment=True),
+    _t(A.PROVIDE_INFO, {S.NEED_INFO}, S.SUBMITTED, Perm.PROVIDE_INFO, C.RESTART_SCREEN, REPORTER),
+    _t(A.WITHDRAW, {S.SUBMITTED, S.NEED_INFO}, S.WITHDRAWN, Perm.WITHDRAW, C.STOP_ALL, REPORTER),
+    _t(A.ASSIGN, {S.SUBMITTED, S.RETURNED, S.REOPENED}, S.ASSIGNED, Perm.ASSIGN, C.START_ACCEPT),
+    _t(A.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, Perm.ACCEPT, C.START_RESOLVE),
+    _t(A.RETURN, {S.ASSIGNED}, S.RETURNED, Perm.ACCEPT, C.PAUSE_AGENCY,
+       reason=True, comment=True),
+    _t(A.RETURN, {S.IN_PROGRESS}, S.RETURNED, Perm.ACCEPT, C.PAUSE_AGENCY,
+       reason=True, comment=True, option=ALLOW_LATE_RETURN),
+    _t(A.SUBMIT_RESULT, {S.IN_PROGRESS}, S.RESULT_SUBMITTED, Perm.SUBMIT_RESULT, C.START_REVIEW,
+       comment=True),
+    _t(A.APPROVE_RESULT, {S.RESULT_SUBMITTED}, S.RESOLVED, Perm.REVIEW, C.OPEN_WINDOWS),
+    _t(A.REQUEST_REWORK, {S.RESULT_SUBMITTED}, S.IN_PROGRESS, Perm.REVIEW, C.RESUME_RESOLVE,
+       reason=True, comment=True),
+    _t(A.RATE, {S.RESOLVED}, S.CLOSED, Perm.RATE, C.STOP_ALL, REPORTER),
+    _t(A.CLOSE, {S.RESOLVED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, STAFF | SYSTEM),
+    _t(A.REOPEN, {S.RESOLVED}, S.REOPENED, Perm.REOPEN, C.RESTART_SCREEN, STAFF | REPORTER,
+       reason=True, comment=True),
+    _t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, reason=True, comment=True),
+)
+# fmt: on
+
+REPORTER_PERMISSIONS: frozenset[str] = frozenset(
+    t.permission for t in TRANSITIONS if REPORTER in t.actor
+)
+del S, A, C, STAFF, REPORTER, SYSTEM
+
+
+def _index() -> dict[tuple[ReportState, WorkflowAction], Transition]:
+    index: dict[tuple[ReportState, WorkflowAction], Transition] = {}
+    for t in TRANSITIONS:
+        for state in t.from_states:
+            if (state, t.action) in index:
+                raise RuntimeError(f"ambiguous transition {state.value} × {t.action.value}")
+            index[state, t.action] = t
+    return index
+
+
+_INDEX = _index()
+
+
+def _enabled(t: Transition | None, options: Collection[str]) -> bool:
+    return t is not None and (t.tenant_option is None or t.tenant_option in options)
+
+
+def find_transition(
+    state: ReportState, action: WorkflowAction, *, options: Collection[str] = ()
+) -> Transition:
+    """The transition ``action`` takes from ``state``; ``options`` are the tenant's enabled
+    workflow options (e.g. ``ALLOW_LATE_RETURN``). Raises ``INVALID_TRANSITION`` otherwise."""
+    t = _INDEX.get((state, action))
+    if t is None or not _enabled(t, options):
+        raise DomainError(
+            "INVALID_TRANSITION",
+            f"Không thể thực hiện thao tác «{action.label_vi}» ({action.value}) khi phản ánh "
+            f"đang ở trạng thái «{state.label_vi}» ({state.value}).",
+            f"Action {action.value} ({action.label_en}) is not allowed in state "
+            f"{state.value} ({state.label_en}).",
+            None,
+        )
+    return t
+
+
+def available_actions(state: ReportState, *, options: Collection[str] = ()) -> list[WorkflowAction]:
+    """The actions allowed from ``state``, in ``WorkflowAction`` order (permissions not checked)."""
+    return [a for a in WorkflowAction if _enabled(_INDEX.get((state, a)), options)]
+
+
+# fmt: off
+class RejectReason(_Labelled):
+    OUT_OF_SCOPE = "OUT_OF_SCOPE", "Không thuộc phạm vi / lĩnh vực tiếp nhận", "Out of scope"
+    OUT_OF_AREA = "OUT_OF_AREA", "Không thuộc địa bàn", "Outside the area"
+    DUPLICATE = "DUPLICATE", "Trùng lặp", "Duplicate"
+    INSUFFICIENT_INFO = ("INSUFFICIENT_INFO", "Thiếu thông tin (địa điểm, nội dung, hình ảnh)",
+                         "Insufficient information (location, content, photos)")
+    UNFOUNDED = "UNFOUNDED", "Nội dung sai sự thật / không có cơ sở", "Untrue or unfounded"
+    OFFENSIVE = ("OFFENSIVE",
+                 "Ngôn từ thiếu văn hóa, xúc phạm, nội dung xấu độc, vi phạm pháp luật",
+                 "Offensive, harmful or unlawful content")
+    COMPLAINT_OR_DENUNCIATION = ("COMPLAINT_OR_DENUNCIATION",
+                                 "Là khiếu nại / tố cáo / kiến nghị về TTHC",
+                                 "A complaint, denunciation or administrative-procedure petition")
+    ALREADY_HANDLED = ("ALREADY_HANDLED", "Đã / đang được giải quyết, có bản án hoặc quyết định",
+                       "Already being handled or settled by a judgment or decision")
+    FAKE_OR_TEST = "FAKE_OR_TEST", "Tin giả / thử hệ thống", "Fake or test report"
+
+
+class ReturnReason(_Labelled):
+    NOT_COMPETENT = "NOT_COMPETENT", "Không đúng thẩm quyền", "Not within the agency's competence"
+    WRONG_AREA = "WRONG_AREA", "Không thuộc địa bàn của đơn vị", "Outside the agency's area"
+    INSUFFICIENT_INFO = "INSUFFICIENT_INFO", "Thiếu thông tin để xử lý", "Insufficient information"
+
+
+class Outcome(_Labelled):
+    """The outcome recorded at ``RESOLVED``, kept distinct so the "fixed" rate is honest."""
+
+    FIXED = "FIXED", "Đã khắc phục", "Fixed"
+    CANNOT_FIX = "CANNOT_FIX", "Không thể khắc phục", "Cannot be fixed"
+    NOT_RESPONSIBLE = ("NOT_RESPONSIBLE", "Không thuộc trách nhiệm của cơ quan nhà nước",
+                       "Not the authorities' responsibility")
+# fmt: on
+
+
+_VI = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng")
+_EN = ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")
+RATING_LABELS_VI: dict[int, str] = dict(enumerate(_VI, start=1))
+RATING_LABELS_EN: dict[int, str] = dict(enumerate(_EN, start=1))
+RATING_WINDOW = timedelta(days=7)  # after RESOLVED; then the system closes the report
+REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED; the reporter may reopen with a reason
+
+# Actions whose reason must be one of these codes; other actions take a free comment and an
+# optional tenant-defined code (upper-case identifier).
+REASON_CODES: dict[WorkflowAction, type[_Labelled]] = {
+    WorkflowAction.REJECT: RejectReason,
+    WorkflowAction.RETURN: ReturnReason,
+}
+_FREE_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def validate_reason(transition: Transition, reason_code: str | None, comment: str | None) -> None:
+    """Check the reason code and comment given for ``transition``; names every problem at once.
+
+    A required reason is a code where the action has a code list (``REASON_CODES``), otherwise
+    the comment itself."""
+    code, text = _clean(reason_code), _clean(comment)
+    codes = REASON_CODES.get(transition.action)
+    errors: list[ErrorDetail] = []
+    if transition.reason_required and codes is not None and code is None:
+        errors.append(
+            ErrorDetail("REASON_REQUIRED", "Cần chọn lý do.", "A reason is required.", "reasonCode")
+        )
+    if code is not None and not (
+        code in codes.__members__ if codes is not None else _FREE_CODE.fullmatch(code)
+    ):
+        errors.append(
+            ErrorDetail(
+                "INVALID_REASON",
+                f"Mã lý do «{code}» không hợp lệ cho thao tác «{transition.action.label_vi}».",
+                f"Reason code {code!r} is not valid for {transition.action.value}.",
+                "reasonCode",
+            )
+        )
+    if text is None and (
+        transition.comment_required or (transition.reason_required and codes is None)
+    ):
+        errors.append(
+            ErrorDetail(
+                "COMMENT_REQUIRED", "Cần nhập nội dung.", "A comment is required.", "comment"
+            )
+        )
+    if errors:
+        raise DomainError.many(errors)

@@ -1,0 +1,150 @@
+"""Localities (tenants), the national administrative units they cover, agencies and fields."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
+from tortoise.models import Model
+
+from core.ids import new_id
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    MERGED = "merged"
+
+
+class UnitKind(StrEnum):
+    PHUONG = "phuong"
+    XA = "xa"
+    THI_TRAN = "thi_tran"
+
+
+class AgencyKind(StrEnum):
+    OFFICE = "office"
+    DEPARTMENT = "department"
+    POLICE = "police"
+    COMMUNE = "commune"
+    COMPANY = "company"
+    CENTRE = "centre"
+    OTHER = "other"
+
+
+class Tenant(Model):
+    """A deployment organisation (đơn vị triển khai), e.g. "UBND Thị xã Sa Pa".
+
+    Not RLS-protected: it is the registry every request resolves its tenant from; the API only
+    exposes rows the caller's Scope covers."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    code = fields.CharField(max_length=40, unique=True)
+    report_prefix = fields.CharField(max_length=4)
+    name_vi = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    status = fields.CharEnumField(
+        TenantStatus, max_length=16, default=TenantStatus.ACTIVE, db_default="active"
+    )
+    parent_organisation = fields.CharField(max_length=200, default="", db_default="")
+    province_code = fields.CharField(max_length=8, default="", db_default="")
+    unit_codes: list[str] = ArrayField("text", default=list)
+    successor: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    valid_from = fields.DateField(null=True)
+    valid_to = fields.DateField(null=True)
+    # Bumped on every permission change: part of the Scope cache key (issue 3).
+    policy_version = fields.BigIntField(default=1, db_default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tenant"
+
+
+class AdministrativeUnit(Model):
+    """A commune-level unit (phường / xã / thị trấn) of the national list, valid for a period.
+
+    Shared reference data (not tenant-owned): several tenants over time may cover one unit."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    code = fields.CharField(max_length=10)
+    name = fields.CharField(max_length=120)
+    kind = fields.CharEnumField(UnitKind, max_length=16)
+    province_code = fields.CharField(max_length=8, default="", db_default="")
+    district_code = fields.CharField(max_length=8, default="", db_default="")
+    valid_from = fields.DateField(null=True)
+    valid_to = fields.DateField(null=True)
+    boundary = fields.JSONField(null=True)  # GeoJSON Polygon / MultiPolygon, lon-lat
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "administrative_unit"
+        unique_together = (("code", "valid_from"),)
+
+
+class Agency(Model):
+    """A handling or coordinating unit of a tenant (phòng, công an, UBND xã, company...)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=40)
+    name_vi = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(AgencyKind, max_length=16, default=AgencyKind.DEPARTMENT)
+    is_coordination_centre = fields.BooleanField(default=False, db_default=False)
+    active = fields.BooleanField(default=True, db_default=True)
+    valid_from = fields.DateField(null=True)
+    valid_to = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "agency"
+        unique_together = (("tenant", "code"), ("tenant", "id"))
+
+
+class Field(Model):
+    """A lĩnh vực: the category a report belongs to, which decides routing and deadlines."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=40)
+    name_vi = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    active = fields.BooleanField(default=True, db_default=True)
+    default_agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, id) in SQL
+    sensitive = fields.BooleanField(default=False, db_default=False)
+    quick_fix = fields.BooleanField(default=False, db_default=False)
+    sort_order = fields.IntField(default=0, db_default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "field"
+        unique_together = (("tenant", "code"), ("tenant", "id"))
+
+
+class TenantSettings(Model):
+    """The tenant's regulation (quy chế) as configuration: calendar, SLA table, publication rules.
+
+    One row per tenant; JSON documents validated by the reports domain."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT, unique=True
+    )
+    calendar = fields.JSONField(default=dict)
+    sla_rules = fields.JSONField(default=list)
+    sla_version = fields.IntField(default=1, db_default=1)
+    publication = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tenant_settings"
