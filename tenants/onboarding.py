@@ -1,0 +1,349 @@
+"""Onboarding a locality: one atomic operation that creates the tenant with everything it needs.
+
+The same `OnboardingPlan` comes from GraphQL (`onboardTenant`) or from a YAML file
+(`paht tenants onboard FILE.yaml`); validation runs completely before anything is written, and the
+writes run in one transaction, so a failure half-way leaves nothing behind."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from shapely.geometry import shape
+from shapely.validation import explain_validity
+from tortoise import connections
+
+from accounts.service import NewUser, create_user, validate_new_user
+from core.errors import DomainError, Validator
+from core.ids import new_id
+from permissions.scope import Scope
+from permissions.service import grant_role_unchecked, install_templates
+from permissions.session import apply_scope, tenant_transaction
+from permissions.templates import TENANT_ADMIN
+from tenants.models import (
+    AdministrativeUnit,
+    Agency,
+    AgencyKind,
+    Field,
+    Tenant,
+    TenantSettings,
+    UnitKind,
+)
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+PREFIX_RE = re.compile(r"^[A-Z]{2,4}$")
+UNIT_CODE_RE = re.compile(r"^\d{5}$")
+
+
+@dataclass
+class UnitPlan:
+    code: str
+    name: str
+    kind: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    boundary: dict[str, Any] | None = None
+
+
+@dataclass
+class AgencyPlan:
+    code: str
+    name_vi: str
+    name_en: str
+    kind: str = "department"
+    is_coordination_centre: bool = False
+
+
+@dataclass
+class FieldPlan:
+    code: str
+    name_vi: str
+    name_en: str
+    default_agency: str | None = None
+    sensitive: bool = False
+    quick_fix: bool = False
+
+
+@dataclass
+class OnboardingPlan:
+    code: str
+    report_prefix: str
+    name_vi: str
+    name_en: str
+    admin: NewUser
+    parent_organisation: str = ""
+    province_code: str = ""
+    units: list[UnitPlan] = field(default_factory=list)
+    agencies: list[AgencyPlan] = field(default_factory=list)
+    fields: list[FieldPlan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OnboardingResult:
+    tenant: Tenant
+    admin_username: str
+    admin_password: str | None  # only when generated
+
+
+def validate_code(v: Validator, name: str, value: str) -> str:
+    cleaned = (value or "").strip().lower()
+    if not CODE_RE.match(cleaned):
+        v.add(
+            "INVALID_CODE",
+            name,
+            "Mã chỉ gồm chữ thường, số và dấu gạch ngang (2–40 ký tự).",
+            "A code has 2–40 lowercase letters, digits and hyphens.",
+        )
+    return cleaned
+
+
+def validate_boundary(v: Validator, name: str, boundary: dict[str, Any] | None) -> None:
+    if boundary is None:
+        return
+    try:
+        if boundary.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("type must be Polygon or MultiPolygon")
+        geometry = shape(boundary)
+        if not geometry.is_valid:
+            raise ValueError(explain_validity(geometry))
+        minx, miny, maxx, maxy = geometry.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise ValueError("coordinates out of range (lon, lat)")
+    except Exception as exc:  # shapely raises many types for malformed GeoJSON
+        v.add(
+            "INVALID_GEOJSON",
+            name,
+            f"Ranh giới GeoJSON không hợp lệ: {exc}",
+            f"Invalid GeoJSON boundary: {exc}",
+        )
+
+
+def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
+    v = Validator()
+    plan.code = validate_code(v, "code", plan.code)
+    plan.report_prefix = (plan.report_prefix or "").strip().upper()
+    if not PREFIX_RE.match(plan.report_prefix):
+        v.add(
+            "INVALID_PREFIX",
+            "reportPrefix",
+            "Tiền tố mã phản ánh gồm 2–4 chữ in hoa.",
+            "The report prefix has 2–4 uppercase letters.",
+        )
+    plan.name_vi = v.text("nameVi", plan.name_vi, max_len=200) or ""
+    plan.name_en = v.text("nameEn", plan.name_en, max_len=200) or ""
+    plan.parent_organisation = (
+        v.text("parentOrganisation", plan.parent_organisation, max_len=200, required=False) or ""
+    )
+    plan.admin = validate_new_user(plan.admin, v, "admin.")
+    _unique(v, "units", [u.code for u in plan.units])
+    for i, unit in enumerate(plan.units):
+        if not UNIT_CODE_RE.match(unit.code or ""):
+            v.add(
+                "INVALID_CODE",
+                f"units[{i}].code",
+                "Mã đơn vị hành chính gồm 5 chữ số.",
+                "An administrative unit code has 5 digits.",
+            )
+        unit.name = v.text(f"units[{i}].name", unit.name, max_len=120) or ""
+        if unit.kind not in {k.value for k in UnitKind}:
+            v.add(
+                "INVALID_KIND",
+                f"units[{i}].kind",
+                "Loại đơn vị không hợp lệ.",
+                "Unknown unit kind.",
+            )
+        validate_boundary(v, f"units[{i}].boundary", unit.boundary)
+    _unique(v, "agencies", [a.code.strip().lower() for a in plan.agencies])
+    for i, agency in enumerate(plan.agencies):
+        agency.code = validate_code(v, f"agencies[{i}].code", agency.code)
+        agency.name_vi = v.text(f"agencies[{i}].nameVi", agency.name_vi, max_len=200) or ""
+        agency.name_en = v.text(f"agencies[{i}].nameEn", agency.name_en, max_len=200) or ""
+        if agency.kind not in {k.value for k in AgencyKind}:
+            v.add(
+                "INVALID_KIND",
+                f"agencies[{i}].kind",
+                "Loại cơ quan không hợp lệ.",
+                "Unknown agency kind.",
+            )
+    if sum(a.is_coordination_centre for a in plan.agencies) > 1:
+        v.add(
+            "MANY_CENTRES",
+            "agencies",
+            "Chỉ có một đầu mối tiếp nhận.",
+            "Only one agency can be the coordination centre.",
+        )
+    agency_codes = {a.code for a in plan.agencies}
+    _unique(v, "fields", [f.code.strip().lower() for f in plan.fields])
+    for i, fld in enumerate(plan.fields):
+        fld.code = validate_code(v, f"fields[{i}].code", fld.code)
+        fld.name_vi = v.text(f"fields[{i}].nameVi", fld.name_vi, max_len=200) or ""
+        fld.name_en = v.text(f"fields[{i}].nameEn", fld.name_en, max_len=200) or ""
+        if fld.default_agency and fld.default_agency not in agency_codes:
+            v.add(
+                "UNKNOWN_AGENCY",
+                f"fields[{i}].defaultAgency",
+                "Cơ quan chủ trì không có trong danh sách.",
+                "Unknown default agency.",
+            )
+    v.check()
+    return plan
+
+
+def _unique(v: Validator, name: str, codes: list[str]) -> None:
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            v.add(
+                "DUPLICATE_CODE",
+                f"{name}[{i}].code",
+                f"Mã {code} bị trùng.",
+                f"Duplicate code {code}.",
+            )
+        seen.add(code)
+
+
+async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
+    """Create a tenant atomically. The caller's Scope must allow ``tenant:onboard``."""
+    scope.require("tenant:onboard")
+    plan = validate_plan(plan)
+    if await Tenant.exists(code=plan.code):
+        raise DomainError(
+            "DUPLICATE_CODE",
+            "Mã đơn vị triển khai đã tồn tại.",
+            "A tenant with this code exists.",
+            "code",
+        )
+    generated = None
+    if plan.admin.password is None:
+        generated = secrets.token_urlsafe(12)
+        plan.admin = NewUser(
+            plan.admin.username, generated, plan.admin.full_name, plan.admin.email, plan.admin.phone
+        )
+    tenant_id = new_id()
+    # A nested transaction (savepoint) inside the request's: the tenant's rows need its own
+    # app.tenant_id for RLS, and everything is undone together if any step fails.
+    async with tenant_transaction(tenant_id):
+        tenant = await Tenant.create(
+            id=tenant_id,
+            code=plan.code,
+            report_prefix=plan.report_prefix,
+            name_vi=plan.name_vi,
+            name_en=plan.name_en,
+            parent_organisation=plan.parent_organisation,
+            province_code=plan.province_code,
+            unit_codes=[u.code for u in plan.units],
+        )
+        for unit in plan.units:
+            await AdministrativeUnit.update_or_create(
+                code=unit.code,
+                valid_from=unit.valid_from,
+                defaults={
+                    "name": unit.name,
+                    "kind": unit.kind,
+                    "province_code": plan.province_code,
+                    "valid_to": unit.valid_to,
+                    "boundary": unit.boundary,
+                },
+            )
+        agencies: dict[str, uuid.UUID] = {}
+        for agency in plan.agencies:
+            row = await Agency.create(
+                tenant_id=tenant_id,
+                code=agency.code,
+                name_vi=agency.name_vi,
+                name_en=agency.name_en,
+                kind=agency.kind,
+                is_coordination_centre=agency.is_coordination_centre,
+            )
+            agencies[agency.code] = row.id
+        for order, fld in enumerate(plan.fields):
+            await Field.create(
+                tenant_id=tenant_id,
+                code=fld.code,
+                name_vi=fld.name_vi,
+                name_en=fld.name_en,
+                default_agency_id=agencies.get(fld.default_agency or ""),
+                sensitive=fld.sensitive,
+                quick_fix=fld.quick_fix,
+                sort_order=order,
+            )
+        await TenantSettings.create(
+            tenant_id=tenant_id, calendar={}, sla_rules=[], publication={"default_public": True}
+        )
+        await install_templates(tenant_id)
+        admin = await create_user(plan.admin, default_tenant_id=tenant_id)
+        await grant_role_unchecked(tenant_id, admin.id, TENANT_ADMIN)
+    await apply_scope(
+        connections.get("default"), scope
+    )  # back to the caller's own settings for the rest of the request
+    return OnboardingResult(tenant, admin.username, generated)
+
+
+def plan_from_mapping(data: dict[str, Any]) -> OnboardingPlan:
+    """Read the YAML/JSON onboarding document (see tenants/demo/*.yaml)."""
+    try:
+        t = data["tenant"]
+        admin = data.get("admin") or {}
+        return OnboardingPlan(
+            code=str(t["code"]),
+            report_prefix=str(t["report_prefix"]),
+            name_vi=str(t["name_vi"]),
+            name_en=str(t["name_en"]),
+            parent_organisation=str(t.get("parent_organisation") or ""),
+            province_code=str(t.get("province_code") or ""),
+            admin=NewUser(
+                username=str(admin.get("username", "")),
+                password=admin.get("password"),
+                full_name=str(admin.get("full_name", "")),
+                email=admin.get("email"),
+                phone=admin.get("phone"),
+            ),
+            units=[
+                UnitPlan(
+                    code=str(u["code"]),
+                    name=str(u["name"]),
+                    kind=str(u["kind"]),
+                    valid_from=u.get("valid_from"),
+                    valid_to=u.get("valid_to"),
+                    boundary=u.get("boundary"),
+                )
+                for u in data.get("administrative_units") or []
+            ],
+            agencies=[
+                AgencyPlan(
+                    code=str(a["code"]),
+                    name_vi=str(a["name_vi"]),
+                    name_en=str(a["name_en"]),
+                    kind=str(a.get("kind", "department")),
+                    is_coordination_centre=bool(a.get("is_coordination_centre", False)),
+                )
+                for a in data.get("agencies") or []
+            ],
+            fields=[
+                FieldPlan(
+                    code=str(f["code"]),
+                    name_vi=str(f["name_vi"]),
+                    name_en=str(f["name_en"]),
+                    default_agency=f.get("default_agency"),
+                    sensitive=bool(f.get("sensitive", False)),
+                    quick_fix=bool(f.get("quick_fix", False)),
+                )
+                for f in data.get("fields") or []
+            ],
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DomainError(
+            "INVALID_DOCUMENT",
+            f"Tệp khai báo thiếu mục: {exc}",
+            f"The onboarding document is missing an entry: {exc}",
+        ) from exc
+
+
+def load_plan(path: Path) -> OnboardingPlan:
+    return plan_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")))

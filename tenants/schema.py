@@ -1,0 +1,498 @@
+"""GraphQL types and operations for tenants, administrative units, agencies and fields."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from core.graphql import Info, UserError, requires, run_mutation
+from core.relay import decode, decode_optional, in_order
+from permissions.actions import Action
+from tenants import models, onboarding, queries, service
+from tenants.models import AgencyKind as AgencyKindEnum
+from tenants.models import TenantStatus as TenantStatusEnum
+from tenants.models import UnitKind as UnitKindEnum
+
+TenantStatus = strawberry.enum(TenantStatusEnum, name="TenantStatus")
+AgencyKind = strawberry.enum(AgencyKindEnum, name="AgencyKind")
+UnitKind = strawberry.enum(UnitKindEnum, name="UnitKind")
+
+
+def _name(info: Info, vi: str, en: str) -> str:
+    return en if info.context.lang == "en" else vi
+
+
+@strawberry.type(description="A commune-level administrative unit (phường, xã, thị trấn).")
+class AdministrativeUnit:
+    code: str
+    name: str
+    kind: UnitKind
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    boundary: JSON | None = strawberry.field(description="GeoJSON (lon, lat), if known.")
+
+    @classmethod
+    def from_row(cls, row: models.AdministrativeUnit) -> Self:
+        return cls(
+            code=row.code,
+            name=row.name,
+            kind=UnitKindEnum(row.kind),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            boundary=row.boundary,
+        )
+
+
+@strawberry.type(description="A handling or coordinating unit of a tenant.")
+class Agency(relay.Node):
+    id: relay.NodeID[str]
+    code: str
+    name_vi: str
+    name_en: str
+    kind: AgencyKind
+    is_coordination_centre: bool
+    active: bool
+
+    @strawberry.field(description="The name in the request's language.")
+    def name(self, info: Info) -> str:
+        return _name(info, self.name_vi, self.name_en)
+
+    @classmethod
+    def from_row(cls, row: models.Agency) -> Self:
+        return cls(
+            id=str(row.id),
+            code=row.code,
+            name_vi=row.name_vi,
+            name_en=row.name_en,
+            kind=AgencyKindEnum(row.kind),
+            is_coordination_centre=row.is_coordination_centre,
+            active=row.active,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = list(node_ids)
+        rows = await models.Agency.filter(
+            id__in=ids, tenant_id__in=list(info.context.scope.readable_tenant_ids)
+        )
+        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+
+
+@strawberry.type(description="A lĩnh vực: the category of a report.")
+class Field(relay.Node):
+    id: relay.NodeID[str]
+    code: str
+    name_vi: str
+    name_en: str
+    active: bool
+    sensitive: bool = strawberry.field(description="Public feeds blur the location.")
+    quick_fix: bool = strawberry.field(description="Checkable and fixable at once (3 days).")
+    default_agency_id: strawberry.Private[Any]
+
+    @strawberry.field(description="The name in the request's language.")
+    def name(self, info: Info) -> str:
+        return _name(info, self.name_vi, self.name_en)
+
+    @strawberry.field(description="The default lead agency for routing.")
+    async def default_agency(self, info: Info) -> Agency | None:
+        if self.default_agency_id is None:
+            return None
+        row = await models.Agency.get_or_none(id=self.default_agency_id)
+        return Agency.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: models.Field) -> Self:
+        return cls(
+            id=str(row.id),
+            code=row.code,
+            name_vi=row.name_vi,
+            name_en=row.name_en,
+            active=row.active,
+            sensitive=row.sensitive,
+            quick_fix=row.quick_fix,
+            default_agency_id=row.default_agency_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = list(node_ids)
+        rows = await models.Field.filter(
+            id__in=ids, tenant_id__in=list(info.context.scope.readable_tenant_ids)
+        )
+        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+
+
+@strawberry.type(description="A locality using PAHT (đơn vị triển khai).")
+class Tenant(relay.Node):
+    id: relay.NodeID[str]
+    code: str
+    report_prefix: str
+    name_vi: str
+    name_en: str
+    status: TenantStatus
+    parent_organisation: str
+    province_code: str
+    unit_codes: list[str]
+    created_at: datetime.datetime
+    row: strawberry.Private[models.Tenant]
+
+    @strawberry.field
+    def name(self, info: Info) -> str:
+        return _name(info, self.name_vi, self.name_en)
+
+    @strawberry.field(description="The administrative units the tenant covers.")
+    async def administrative_units(self) -> list[AdministrativeUnit]:
+        return [
+            AdministrativeUnit.from_row(u) for u in await queries.administrative_units(self.row)
+        ]
+
+    @classmethod
+    def from_row(cls, row: models.Tenant) -> Self:
+        return cls(
+            id=str(row.id),
+            code=row.code,
+            report_prefix=row.report_prefix,
+            name_vi=row.name_vi,
+            name_en=row.name_en,
+            status=TenantStatusEnum(row.status),
+            parent_organisation=row.parent_organisation,
+            province_code=row.province_code,
+            unit_codes=list(row.unit_codes),
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        ids = list(node_ids)
+        visible = {str(t) for t in info.context.scope.readable_tenant_ids}
+        rows = await models.Tenant.filter(id__in=[i for i in ids if i in visible])
+        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+
+
+# --- inputs and payloads --------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateAgencyInput:
+    code: str
+    name_vi: str
+    name_en: str
+    kind: AgencyKind = AgencyKindEnum.DEPARTMENT
+    is_coordination_centre: bool = False
+
+
+@strawberry.input
+class UpdateAgencyInput:
+    id: relay.GlobalID
+    name_vi: str | None = None
+    name_en: str | None = None
+    kind: AgencyKind | None = None
+    active: bool | None = strawberry.field(
+        default=None, description="false deactivates the agency."
+    )
+
+
+@strawberry.type
+class AgencyPayload:
+    agency: Agency | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateFieldInput:
+    code: str
+    name_vi: str
+    name_en: str
+    default_agency_id: relay.GlobalID | None = None
+    sensitive: bool = False
+    quick_fix: bool = False
+
+
+@strawberry.input
+class UpdateFieldInput:
+    id: relay.GlobalID
+    name_vi: str | None = None
+    name_en: str | None = None
+    default_agency_id: relay.GlobalID | None = None
+    sensitive: bool | None = None
+    quick_fix: bool | None = None
+    active: bool | None = None
+
+
+@strawberry.type
+class FieldPayload:
+    field: Field | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class UnitInput:
+    code: str
+    name: str
+    kind: UnitKind
+    valid_from: datetime.date | None = None
+    valid_to: datetime.date | None = None
+    boundary: JSON | None = None
+
+
+@strawberry.input
+class OnboardAgencyInput:
+    code: str
+    name_vi: str
+    name_en: str
+    kind: AgencyKind = AgencyKindEnum.DEPARTMENT
+    is_coordination_centre: bool = False
+
+
+@strawberry.input
+class OnboardFieldInput:
+    code: str
+    name_vi: str
+    name_en: str
+    default_agency_code: str | None = None
+    sensitive: bool = False
+    quick_fix: bool = False
+
+
+@strawberry.input
+class TenantAdminInput:
+    username: str
+    full_name: str
+    email: str | None = None
+    password: str | None = strawberry.field(
+        default=None, description="Omit to have a random one generated and returned once."
+    )
+
+
+@strawberry.input
+class OnboardTenantInput:
+    code: str
+    report_prefix: str
+    name_vi: str
+    name_en: str
+    admin: TenantAdminInput
+    parent_organisation: str = ""
+    province_code: str = ""
+    administrative_units: list[UnitInput] = strawberry.field(default_factory=list)
+    agencies: list[OnboardAgencyInput] = strawberry.field(default_factory=list)
+    fields: list[OnboardFieldInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OnboardTenantPayload:
+    tenant: Tenant | None
+    admin_username: str | None
+    generated_admin_password: str | None = strawberry.field(
+        description="Shown once when the admin password was generated."
+    )
+    errors: list[UserError]
+
+
+@strawberry.input
+class SetTenantStatusInput:
+    id: relay.GlobalID
+    status: TenantStatus
+
+
+@strawberry.type
+class TenantPayload:
+    tenant: Tenant | None
+    errors: list[UserError]
+
+
+def _plan(data: OnboardTenantInput) -> onboarding.OnboardingPlan:
+    from accounts.service import NewUser
+
+    return onboarding.OnboardingPlan(
+        code=data.code,
+        report_prefix=data.report_prefix,
+        name_vi=data.name_vi,
+        name_en=data.name_en,
+        parent_organisation=data.parent_organisation,
+        province_code=data.province_code,
+        admin=NewUser(
+            data.admin.username, data.admin.password, data.admin.full_name, data.admin.email
+        ),
+        units=[
+            onboarding.UnitPlan(
+                u.code,
+                u.name,
+                u.kind.value if isinstance(u.kind, Enum) else str(u.kind),
+                u.valid_from,
+                u.valid_to,
+                u.boundary,
+            )
+            for u in data.administrative_units
+        ],
+        agencies=[
+            onboarding.AgencyPlan(
+                a.code, a.name_vi, a.name_en, AgencyKindEnum(a.kind).value, a.is_coordination_centre
+            )
+            for a in data.agencies
+        ],
+        fields=[
+            onboarding.FieldPlan(
+                f.code, f.name_vi, f.name_en, f.default_agency_code, f.sensitive, f.quick_fix
+            )
+            for f in data.fields
+        ],
+    )
+
+
+@strawberry.type
+class TenantQuery:
+    @strawberry.field(description="Tenants the caller may see: their own, or all for the province.")
+    async def tenants(self, info: Info) -> list[Tenant]:
+        return [Tenant.from_row(t) for t in await queries.visible_tenants(info.context.scope)]
+
+    @strawberry.field(description="The tenant the request acts in.")
+    async def current_tenant(self, info: Info) -> Tenant | None:
+        scope = info.context.scope
+        if scope.tenant_id is None:
+            return None
+        return Tenant.from_row(await queries.tenant(scope, scope.tenant_id))
+
+    @strawberry.field(description="Agencies of the current tenant.")
+    async def agencies(self, info: Info, include_inactive: bool = False) -> list[Agency]:
+        rows = await queries.agencies(info.context.scope, include_inactive)
+        return [Agency.from_row(r) for r in rows]
+
+    @strawberry.field(description="Fields (lĩnh vực) of the current tenant.")
+    async def fields(self, info: Info, include_inactive: bool = False) -> list[Field]:
+        rows = await queries.fields(info.context.scope, include_inactive)
+        return [Field.from_row(r) for r in rows]
+
+
+@strawberry.type
+class TenantMutation:
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_ONBOARD),
+        description="Create a tenant with its units, agencies, fields, roles "
+        "and first admin, atomically.",
+    )
+    async def onboard_tenant(self, info: Info, input: OnboardTenantInput) -> OnboardTenantPayload:
+        async def work() -> onboarding.OnboardingResult:
+            return await onboarding.onboard(info.context.scope, _plan(input))
+
+        def payload(r: onboarding.OnboardingResult | None, errors: list[UserError]) -> Any:
+            return OnboardTenantPayload(
+                tenant=Tenant.from_row(r.tenant) if r else None,
+                admin_username=r.admin_username if r else None,
+                generated_admin_password=r.admin_password if r else None,
+                errors=errors,
+            )
+
+        result = await run_mutation(info, work, payload)
+        if result.tenant is not None:
+            from permissions.store import store
+
+            store.invalidate()  # the provincial scope now covers one more tenant
+        return result
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_ONBOARD), description="Suspend or reactivate a tenant."
+    )
+    async def set_tenant_status(self, info: Info, input: SetTenantStatusInput) -> TenantPayload:
+        async def work() -> models.Tenant:
+            tenant_id = decode(input.id, "Tenant", "id")
+            return await service.set_tenant_status(
+                info.context.scope, tenant_id, TenantStatusEnum(input.status)
+            )
+
+        return await run_mutation(
+            info,
+            work,
+            lambda t, e: TenantPayload(tenant=Tenant.from_row(t) if t else None, errors=e),
+        )
+
+    @strawberry.mutation(extensions=requires(Action.TENANT_MANAGE))
+    async def create_agency(self, info: Info, input: CreateAgencyInput) -> AgencyPayload:
+        async def work() -> models.Agency:
+            return await service.create_agency(
+                info.context.scope,
+                service.AgencyInput(
+                    input.code,
+                    input.name_vi,
+                    input.name_en,
+                    AgencyKindEnum(input.kind),
+                    input.is_coordination_centre,
+                ),
+            )
+
+        return await run_mutation(info, work, _agency_payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Rename, re-kind, deactivate or reactivate an agency.",
+    )
+    async def update_agency(self, info: Info, input: UpdateAgencyInput) -> AgencyPayload:
+        async def work() -> models.Agency:
+            patch = service.AgencyPatch(
+                input.name_vi,
+                input.name_en,
+                AgencyKindEnum(input.kind) if input.kind is not None else None,
+                input.active,
+            )
+            return await service.update_agency(
+                info.context.scope, decode(input.id, "Agency", "id"), patch
+            )
+
+        return await run_mutation(info, work, _agency_payload)
+
+    @strawberry.mutation(extensions=requires(Action.TENANT_MANAGE))
+    async def create_field(self, info: Info, input: CreateFieldInput) -> FieldPayload:
+        async def work() -> models.Field:
+            return await service.create_field(
+                info.context.scope,
+                service.FieldInput(
+                    input.code,
+                    input.name_vi,
+                    input.name_en,
+                    decode_optional(input.default_agency_id, "Agency", "defaultAgencyId"),
+                    input.sensitive,
+                    input.quick_fix,
+                ),
+            )
+
+        return await run_mutation(info, work, _field_payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Rename, reconfigure, deactivate or reactivate a field.",
+    )
+    async def update_field(self, info: Info, input: UpdateFieldInput) -> FieldPayload:
+        async def work() -> models.Field:
+            patch = service.FieldPatch(
+                input.name_vi,
+                input.name_en,
+                decode_optional(input.default_agency_id, "Agency", "defaultAgencyId"),
+                input.sensitive,
+                input.quick_fix,
+                input.active,
+            )
+            return await service.update_field(
+                info.context.scope, decode(input.id, "Field", "id"), patch
+            )
+
+        return await run_mutation(info, work, _field_payload)
+
+
+def _agency_payload(row: models.Agency | None, errors: list[UserError]) -> AgencyPayload:
+    return AgencyPayload(agency=Agency.from_row(row) if row else None, errors=errors)
+
+
+def _field_payload(row: models.Field | None, errors: list[UserError]) -> FieldPayload:
+    return FieldPayload(field=Field.from_row(row) if row else None, errors=errors)

@@ -1,0 +1,159 @@
+"""Tenant administration: agencies, fields, tenant status. The only writer of these tables."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from core.errors import DomainError, NotFound, Validator
+from permissions.actions import Action
+from permissions.scope import Scope
+from tenants.models import Agency, AgencyKind, Field, Tenant, TenantStatus
+from tenants.onboarding import validate_code
+
+UNSET = object()
+
+
+@dataclass(frozen=True)
+class AgencyInput:
+    code: str
+    name_vi: str
+    name_en: str
+    kind: AgencyKind = AgencyKind.DEPARTMENT
+    is_coordination_centre: bool = False
+
+
+@dataclass(frozen=True)
+class AgencyPatch:
+    name_vi: str | None = None
+    name_en: str | None = None
+    kind: AgencyKind | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    code: str
+    name_vi: str
+    name_en: str
+    default_agency_id: uuid.UUID | None = None
+    sensitive: bool = False
+    quick_fix: bool = False
+
+
+@dataclass(frozen=True)
+class FieldPatch:
+    name_vi: str | None = None
+    name_en: str | None = None
+    default_agency_id: uuid.UUID | None = None
+    sensitive: bool | None = None
+    quick_fix: bool | None = None
+    active: bool | None = None
+
+
+def _duplicate(what: str) -> DomainError:
+    return DomainError(
+        "DUPLICATE_CODE",
+        f"Mã {what} đã tồn tại trong đơn vị.",
+        f"This {what} code already exists in the tenant.",
+        "code",
+    )
+
+
+async def create_agency(scope: Scope, data: AgencyInput) -> Agency:
+    scope.require(Action.TENANT_MANAGE)
+    tenant_id = scope.require_tenant()
+    v = Validator()
+    code = validate_code(v, "code", data.code)
+    name_vi = v.text("nameVi", data.name_vi, max_len=200)
+    name_en = v.text("nameEn", data.name_en, max_len=200)
+    v.check()
+    if await Agency.exists(tenant_id=tenant_id, code=code):
+        raise _duplicate("agency")
+    return await Agency.create(
+        tenant_id=tenant_id,
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en,
+        kind=data.kind,
+        is_coordination_centre=data.is_coordination_centre,
+    )
+
+
+async def update_agency(scope: Scope, agency_id: uuid.UUID, patch: AgencyPatch) -> Agency:
+    scope.require(Action.TENANT_MANAGE)
+    agency = await Agency.get_or_none(id=agency_id, tenant_id=scope.require_tenant())
+    if agency is None:
+        raise NotFound("agency", "id")
+    v = Validator()
+    if patch.name_vi is not None:
+        agency.name_vi = v.text("nameVi", patch.name_vi, max_len=200) or agency.name_vi
+    if patch.name_en is not None:
+        agency.name_en = v.text("nameEn", patch.name_en, max_len=200) or agency.name_en
+    v.check()
+    if patch.kind is not None:
+        agency.kind = patch.kind
+    if patch.active is not None:
+        agency.active = patch.active
+    await agency.save()
+    return agency
+
+
+async def create_field(scope: Scope, data: FieldInput) -> Field:
+    scope.require(Action.TENANT_MANAGE)
+    tenant_id = scope.require_tenant()
+    v = Validator()
+    code = validate_code(v, "code", data.code)
+    name_vi = v.text("nameVi", data.name_vi, max_len=200)
+    name_en = v.text("nameEn", data.name_en, max_len=200)
+    v.check()
+    if data.default_agency_id and not await Agency.exists(
+        id=data.default_agency_id, tenant_id=tenant_id
+    ):
+        raise NotFound("agency", "defaultAgencyId")
+    if await Field.exists(tenant_id=tenant_id, code=code):
+        raise _duplicate("field")
+    order = await Field.filter(tenant_id=tenant_id).count()
+    return await Field.create(
+        tenant_id=tenant_id,
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en,
+        default_agency_id=data.default_agency_id,
+        sensitive=data.sensitive,
+        quick_fix=data.quick_fix,
+        sort_order=order,
+    )
+
+
+async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> Field:
+    scope.require(Action.TENANT_MANAGE)
+    tenant_id = scope.require_tenant()
+    field = await Field.get_or_none(id=field_id, tenant_id=tenant_id)
+    if field is None:
+        raise NotFound("field", "id")
+    v = Validator()
+    if patch.name_vi is not None:
+        field.name_vi = v.text("nameVi", patch.name_vi, max_len=200) or field.name_vi
+    if patch.name_en is not None:
+        field.name_en = v.text("nameEn", patch.name_en, max_len=200) or field.name_en
+    v.check()
+    if patch.default_agency_id is not None:
+        if not await Agency.exists(id=patch.default_agency_id, tenant_id=tenant_id):
+            raise NotFound("agency", "defaultAgencyId")
+        field.default_agency_id = patch.default_agency_id
+    for name in ("sensitive", "quick_fix", "active"):
+        if (value := getattr(patch, name)) is not None:
+            setattr(field, name, value)
+    await field.save()
+    return field
+
+
+async def set_tenant_status(scope: Scope, tenant_id: uuid.UUID, status: TenantStatus) -> Tenant:
+    scope.require(Action.TENANT_ONBOARD)
+    tenant = await Tenant.get_or_none(id=tenant_id)
+    if tenant is None or tenant_id not in scope.readable_tenant_ids:
+        raise NotFound("tenant", "id")
+    tenant.status = status
+    await tenant.save(update_fields=["status", "updated_at"])
+    return tenant

@@ -1,0 +1,140 @@
+"""Test fixtures: a real PostgreSQL (embedded unless DATABASE_URL is set), migrated as the
+owner, with the application connecting as the RLS-bound application role."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from api.app import create_app
+from api.database import (
+    DatabaseUrls,
+    drop_database,
+    ensure_roles_and_database,
+    migrate,
+    start_embedded,
+    tortoise_config,
+)
+from api.settings import Settings
+from permissions.store import store
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture(scope="session")
+def database_urls() -> DatabaseUrls:
+    if url := os.environ.get("DATABASE_URL"):
+        return DatabaseUrls(app=url, owner=os.environ.get("DATABASE_OWNER_URL", url))
+    server, _ = start_embedded(ROOT / ".paht" / "test")
+    database = f"paht_test_{os.getpid()}"
+    drop_database(server, database)
+    ensure_roles_and_database(server, database)
+    host = Path(server.pgdata).resolve()
+    yield DatabaseUrls(
+        app=f"asyncpg://paht_app@/{database}?host={host}",
+        owner=f"asyncpg://paht_owner@/{database}?host={host}",
+    )
+    drop_database(server, database)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database(database_urls: DatabaseUrls) -> AsyncIterator[DatabaseUrls]:
+    await migrate(database_urls.owner)
+    await Tortoise.init(
+        config=tortoise_config(database_urls.app, pool_max=5), _enable_global_fallback=True
+    )
+    store.invalidate()
+    yield database_urls
+    await Tortoise.close_connections()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        jwt_secret=TEST_SECRET,
+        data_dir=tmp_path_factory.mktemp("data"),
+        debug=False,
+    )
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, database: DatabaseUrls) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database.app, manage_db=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://paht.test") as http:
+        yield http
+
+
+class GraphQLClient:
+    """Posts operations; ``token`` is sent as a bearer token."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        lang: str = "en",
+    ) -> httpx.Response:
+        headers = {"Accept-Language": lang}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        lang: str = "en",
+    ) -> dict[str, Any]:
+        response = await self.raw(query, variables, token, lang)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        body = await self(query, variables, token)
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def login(self, username: str, password: str, tenant: str | None = None) -> str:
+        data = await self.ok(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken errors { code } } }",
+            {"i": {"username": username, "password": password, "tenantCode": tenant}},
+        )
+        assert data["login"]["errors"] == [], data
+        return data["login"]["accessToken"]
+
+
+@pytest.fixture(scope="session")
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+async def pilot(database: DatabaseUrls) -> dict[str, Any]:
+    """The demo pilot: province admin, Lào Cai and Sa Pa with one user per role."""
+    from api.demo import DEMO_PASSWORD, load_demo
+    from tenants.models import Tenant
+
+    accounts = await load_demo()
+    tenants = {t.code: t for t in await Tenant.filter(code__in=["lao-cai", "sa-pa"])}
+    return {"accounts": accounts, "tenants": tenants, "password": DEMO_PASSWORD}
