@@ -1,1 +1,145 @@
-"""Report models (the field-reports issue fills this module)."""
+"""Reports, their append-only history, reporter contacts and attachments (DESIGN §2, §4).
+
+Every table is tenant-owned and RLS-protected (migration 0002). References between them carry
+``tenant_id`` (composite foreign keys added in SQL), so no row can point into another tenant.
+States and urgencies are ``text`` + CHECK rather than enums: ``texteq`` is leakproof, so RLS keeps
+index use (stack notes §5.4). Only ``reports.service`` writes these tables."""
+
+from __future__ import annotations
+
+import uuid
+
+from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
+from tortoise.models import Model
+
+from core.ids import new_id
+from tenants.models import Tenant
+
+
+class Report(Model):
+    """The current state of one citizen report; its ``ReportEvent`` rows are the history."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=32)  # "SP-2026-000123", unique per tenant
+    title = fields.CharField(max_length=200)
+    description = fields.TextField()
+    field_id = fields.UUIDField()  # composite FK (tenant_id, field_id) in SQL
+    lead_agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, lead_agency_id)
+    coordinating_agency_ids: list[uuid.UUID] = ArrayField("uuid", default=list)
+    unit_code = fields.CharField(max_length=10, null=True)
+    latitude = fields.FloatField()
+    longitude = fields.FloatField()
+    address = fields.TextField(default="", db_default="")
+    urgency = fields.CharField(max_length=16, default="normal", db_default="normal")
+    state = fields.CharField(max_length=20, default="SUBMITTED", db_default="SUBMITTED")
+    version = fields.IntField(default=1, db_default=1)
+    reporter_user_id = fields.UUIDField(null=True)
+    anonymous = fields.BooleanField(default=False, db_default=False)
+    tracking_code = fields.CharField(max_length=32, null=True)
+    idempotency_key = fields.CharField(max_length=128, null=True)
+    sla_version = fields.IntField(default=1, db_default=1)
+    screen_due_at = fields.DatetimeField(null=True)
+    accept_due_at = fields.DatetimeField(null=True)
+    resolve_due_at = fields.DatetimeField(null=True)
+    review_due_at = fields.DatetimeField(null=True)
+    resolved_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    published = fields.BooleanField(default=False, db_default=False)
+    rating = fields.SmallIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "report"
+        unique_together = (
+            ("tenant", "id"),
+            ("tenant", "code"),
+            ("tenant", "idempotency_key"),
+            ("tenant", "tracking_code"),
+        )
+
+
+class ReportCounter(Model):
+    """Per-tenant, per-year sequence behind the human report code."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    year = fields.SmallIntField()
+    # Column "last"; the attribute name ``last`` is reserved by tortoise's Model.
+    last_number = fields.IntField(source_field="last", default=0, db_default=0)
+
+    class Meta:
+        table = "report_counter"
+        unique_together = (("tenant", "year"),)
+
+
+class ReporterContact(Model):
+    """The reporter's personal data, kept apart from the report (privacy tiers, DESIGN §4)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    name = fields.CharField(max_length=200, default="", db_default="")
+    phone = fields.CharField(max_length=32, null=True)
+    email = fields.CharField(max_length=254, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reporter_contact"
+        unique_together = (("tenant", "report_id"),)
+
+
+class ReportEvent(Model):
+    """One step of a report's history. Append-only: the API role may only SELECT and INSERT."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    actor_user_id = fields.UUIDField(null=True)
+    actor_role = fields.CharField(max_length=200, default="", db_default="")
+    action = fields.CharField(max_length=32)
+    from_state = fields.CharField(max_length=20, null=True)
+    to_state = fields.CharField(max_length=20)
+    reason_code = fields.CharField(max_length=64, null=True)
+    comment = fields.TextField(null=True)
+    public = fields.BooleanField(default=False, db_default=False)
+    data = fields.JSONField(null=True)  # assignment, deadlines set by this step
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "report_event"
+        unique_together = (("tenant", "id"),)
+
+
+class Attachment(Model):
+    """A photo or video of a report (or of one of its events), stored by ``reports.storage``."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    event_id = fields.UUIDField(null=True)  # composite FK (tenant_id, event_id) in SQL
+    kind = fields.CharField(max_length=16)
+    content_type = fields.CharField(max_length=100)
+    storage_key = fields.CharField(max_length=300)
+    thumbnail_key = fields.CharField(max_length=300, null=True)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachment"
+        unique_together = (("tenant", "id"),)

@@ -1,0 +1,37 @@
+# Two commands for a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run serve test lint format schema bench-scope clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed  ## install, then serve the API with the Lào Cai pilot demo data
+	$(BIN)/paht demo
+
+serve: $(BIN)/.installed
+	$(BIN)/paht serve
+
+test: $(BIN)/.installed  ## install, then lint, check the schema contract and run every test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/paht schema --check
+	$(BIN)/pytest -q -p no:cacheprovider
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schema: $(BIN)/.installed  ## regenerate graphql/schema.graphql
+	$(BIN)/paht schema
+
+bench-scope: $(BIN)/.installed
+	$(BIN)/python -m bench.bench_scope
+
+clean:
+	rm -rf $(VENV) .paht/test
