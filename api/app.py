@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -141,10 +141,15 @@ async def readyz(_: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, database_url: str | None, *, manage_db: bool = True
+    settings: Settings,
+    database_url: str | None,
+    *,
+    manage_db: bool = True,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> Starlette:
     """``database_url`` is the application-role DSN; ``manage_db=False`` when the caller has
-    already initialised Tortoise (tests)."""
+    already initialised Tortoise (tests). ``on_shutdown`` runs last in the lifespan: uvicorn
+    re-raises SIGINT/SIGTERM after shutdown, so code after ``uvicorn.run`` may never run."""
     services = Services.from_settings(settings)
     graphql_app = AuthenticatedEndpoint(PahtGraphQL(services))
 
@@ -164,6 +169,8 @@ def create_app(
             await store.stop_listening()
             if manage_db and database_url:
                 await Tortoise.close_connections()
+            if on_shutdown is not None:
+                on_shutdown()
 
     return Starlette(
         debug=settings.debug,

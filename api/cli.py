@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,21 +21,36 @@ app.add_typer(tenants_app, name="tenants")
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 
 
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[DatabaseUrls]:
+class Database:
     """DATABASE_URL when set; otherwise an embedded PostgreSQL, stopped cleanly on exit."""
-    if settings.database_url:
-        yield DatabaseUrls(
-            app=settings.database_url, owner=settings.database_owner_url or settings.database_url
-        )
-        return
-    typer.echo(f"Starting embedded PostgreSQL in {settings.data_dir / 'pgdata'} …")
-    server, urls = start_embedded(settings.data_dir)
-    try:
-        yield urls
-    finally:
-        server.cleanup()
-        typer.echo("Embedded PostgreSQL stopped.")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server: Any = None
+
+    def __enter__(self) -> DatabaseUrls:
+        settings = self.settings
+        if settings.database_url:
+            return DatabaseUrls(
+                app=settings.database_url,
+                owner=settings.database_owner_url or settings.database_url,
+            )
+        typer.echo(f"Starting embedded PostgreSQL in {settings.data_dir / 'pgdata'} …")
+        self.server, urls = start_embedded(settings.data_dir)
+        return urls
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+            typer.echo("Embedded PostgreSQL stopped.")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def database(settings: Settings) -> Database:
+    return Database(settings)
 
 
 async def _with_orm(url: str, work: Any) -> Any:
@@ -76,20 +89,16 @@ def serve(
         settings.debug = True  # embedded database = a development machine: GraphiQL on
     host = host or settings.host
     port = port or settings.port
-    with database(settings) as urls:
+    db = database(settings)
+    with db as urls:
         asyncio.run(migrate(urls.owner))
         if demo:
             from api.demo import load_demo
 
             accounts = asyncio.run(_with_orm(urls.app, load_demo))
             _print_demo_accounts(accounts, f"http://{host}:{port}/graphql")
-        uvicorn.run(
-            create_app(settings, urls.app),
-            host=host,
-            port=port,
-            workers=workers if settings.database_url else None,
-            log_level="info",
-        )
+        app_ = create_app(settings, urls.app, on_shutdown=db.stop)
+        uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 @app.command("demo")

