@@ -12,7 +12,7 @@ from strawberry import relay
 from accounts import models, service
 from core.errors import DomainError
 from core.graphql import Info, UserError, login_required, requires, run_mutation, user_errors
-from core.relay import in_order
+from core.relay import decode, in_order
 from permissions.actions import Action
 from tenants.schema import Tenant
 
@@ -118,6 +118,17 @@ class CreateUserInput:
     phone: str | None = None
 
 
+@strawberry.input
+class UpdateUserInput:
+    id: relay.GlobalID
+    full_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    active: bool | None = strawberry.field(
+        default=None, description="false deactivates the account everywhere, at once."
+    )
+
+
 @strawberry.type
 class UserPayload:
     user: User | None
@@ -192,6 +203,24 @@ class AccountMutation:
             )
             v.check()
             return await service.create_user(data, scope.require_tenant())
+
+        def payload(row: models.User | None, errors: list[UserError]) -> Any:
+            return UserPayload(
+                user=User.from_row(row, with_contact=True) if row else None, errors=errors
+            )
+
+        return await run_mutation(info, work, payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Edit, deactivate or reactivate an account of this tenant.",
+    )
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
+        async def work() -> models.User:
+            patch = service.UserPatch(input.full_name, input.email, input.phone, input.active)
+            return await service.update_user(
+                info.context.scope, decode(input.id, "User", "id"), patch
+            )
 
         def payload(row: models.User | None, errors: list[UserError]) -> Any:
             return UserPayload(

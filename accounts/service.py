@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from accounts.models import Membership, RefreshToken, User
 from accounts.passwords import hash_password, needs_rehash, verify_password
 from accounts.tokens import TokenService, hash_refresh_token, new_refresh_token
 from core.errors import DomainError, NotFound, Validator
 from permissions.scope import Scope
-from permissions.store import store
+from permissions.store import policy_changed, store
 from tenants.models import Tenant, TenantStatus
 
 
@@ -213,3 +214,53 @@ async def tenant_users(scope: Scope, search: str | None, limit: int) -> list[Use
     if search:
         query = query.filter(Q(username__icontains=search) | Q(full_name__icontains=search))
     return await query.order_by("username").limit(limit)
+
+
+@dataclass(frozen=True)
+class UserPatch:
+    full_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    active: bool | None = None
+
+
+async def update_user(scope: Scope, user_id: uuid.UUID, patch: UserPatch) -> User:
+    """A tenant admin edits or (de)activates an account whose home tenant is theirs.
+
+    Deactivation takes effect in every API process at once: cached Scopes are dropped."""
+    user = await tenant_user(scope, user_id)
+    if user.default_tenant_id != scope.tenant_id:
+        raise DomainError(
+            "NOT_HOME_TENANT",
+            "Chỉ đơn vị quản lý tài khoản mới được sửa tài khoản này.",
+            "Only the account's home tenant may change it; revoke its roles here instead.",
+            "id",
+        )
+    v = Validator()
+    if patch.full_name is not None:
+        user.full_name = v.text("fullName", patch.full_name, max_len=200) or user.full_name
+    if patch.email is not None:
+        email = v.text("email", patch.email, max_len=254, required=False)
+        if email and "@" not in email:
+            v.add("INVALID_EMAIL", "email", "Email không hợp lệ.", "Invalid email address.")
+        user.email = email or None
+    if patch.phone is not None:
+        user.phone = v.text("phone", patch.phone, max_len=32, required=False) or None
+    v.check()
+    if patch.active is not None and patch.active != user.is_active:
+        if user.id == scope.user_id and not patch.active:
+            raise DomainError(
+                "CANNOT_DEACTIVATE_SELF",
+                "Không thể tự khóa tài khoản của mình.",
+                "You cannot deactivate your own account.",
+                "active",
+            )
+        user.is_active = patch.active
+        await RefreshToken.filter(user_id=user.id, revoked_at__isnull=True).update(
+            revoked_at=datetime.now(UTC)
+        )
+        async with in_transaction() as conn:
+            await policy_changed(conn, None)  # every process drops every cached Scope
+        store.invalidate()
+    await user.save()
+    return user

@@ -6,6 +6,7 @@ Algorithms are pinned: a token is verified only with the configured algorithm (n
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -45,6 +46,18 @@ class TokenService:
         self.algorithm = settings.jwt_algorithm
         if self.algorithm.lower() == "none":
             raise ValueError("the 'none' JWT algorithm is never allowed")
+        # Built now, so that a bad OIDC configuration (e.g. a non-http(s) JWKS URL, which
+        # PyJWKClient rejects) fails at startup instead of on every token verification.
+        self._jwks_client: jwt.PyJWKClient | None = None
+        if settings.oidc_jwks_url and settings.oidc_issuer:
+            self._jwks_client = jwt.PyJWKClient(
+                # The key set is cached for an hour; keys are not cached beyond it, so a key
+                # the provider withdraws stops being trusted at the next refresh.
+                settings.oidc_jwks_url,
+                cache_keys=False,
+                cache_jwk_set=True,
+                lifespan=3600,
+            )
 
     @cached_property
     def _signing_key(self) -> str | bytes:
@@ -62,12 +75,6 @@ class TokenService:
             return self.settings.jwt_public_key_file.read_bytes()
         return self.settings.signing_secret()
 
-    @cached_property
-    def _jwks_client(self) -> jwt.PyJWKClient | None:
-        if self.settings.oidc_jwks_url and self.settings.oidc_issuer:
-            return jwt.PyJWKClient(self.settings.oidc_jwks_url, cache_keys=True, lifespan=3600)
-        return None
-
     def issue_access(self, user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> tuple[str, int]:
         now = int(time.time())
         ttl = self.settings.access_token_ttl_seconds
@@ -83,6 +90,22 @@ class TokenService:
         if tenant_id is not None:
             claims["tid"] = str(tenant_id)
         return jwt.encode(claims, self._signing_key, algorithm=self.algorithm), ttl
+
+    def is_external(self, token: str) -> bool:
+        if self._jwks_client is None:
+            return False
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            return False
+        return issuer == self.settings.oidc_issuer
+
+    async def verify_async(self, token: str) -> Identity:
+        """Like ``verify``, but an external token (which may fetch the provider's key set over
+        the network) is verified in a worker thread, never on the event loop."""
+        if self.is_external(token):
+            return await asyncio.to_thread(self.verify, token)
+        return self.verify(token)
 
     def verify(self, token: str) -> Identity:
         try:

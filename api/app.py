@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -25,7 +26,6 @@ from api.services import Services
 from api.settings import Settings
 from core.errors import DomainError
 from core.graphql import Context
-from graphql import GraphQLError
 from permissions.scope import ANONYMOUS
 from permissions.store import store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from accounts.service import user_by_external_subject
-from accounts.tokens import TokenService
+from accounts.tokens import TokenService, invalid_token
 from core.errors import DomainError
 from permissions.scope import ANONYMOUS, Scope
 from permissions.store import store
@@ -23,7 +23,7 @@ async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:
     a client with an expired token must learn it, not silently lose its permissions)."""
     if token is None:
         return ANONYMOUS
-    identity = tokens.verify(token)
+    identity = await tokens.verify_async(token)
     user_id = identity.user_id
     tenant_id = identity.tenant_id
     if identity.external_subject is not None:
@@ -36,4 +36,8 @@ async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:
             )
         user_id, tenant_id = user.id, user.default_tenant_id
     assert user_id is not None
-    return await store.scope_for(uuid.UUID(str(user_id)), tenant_id)
+    scope = await store.scope_for(uuid.UUID(str(user_id)), tenant_id)
+    if not scope.active:
+        # Deactivated or deleted account: refused at once, not when the token expires.
+        raise invalid_token()
+    return scope

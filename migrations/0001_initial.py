@@ -15,20 +15,33 @@ TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
 TENANTS = "(SELECT nullif(current_setting('app.tenant_ids', true), '')::uuid[])"
 VISIBLE = f"(tenant_id = {TENANT} OR tenant_id = ANY (CAST({TENANTS} AS uuid[])))"
 GROUP = "paht_api"
+OWN = f"(tenant_id = {TENANT})"
+POLICY_NAMES = ("tenant_read", "tenant_insert", "tenant_update", "tenant_delete")
+
+
+def tenant_policies(table: str, read: str = VISIBLE, write: str = OWN) -> list[str]:
+    # One permissive policy per command: reads may span the readable tenants (provincial path),
+    # writes never leave the request's own tenant.
+    return [
+        f"CREATE POLICY tenant_read ON {table} FOR SELECT USING {read}",
+        f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK {write}",
+        f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING {write} WITH CHECK {write}",
+        f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING {write}",
+    ]
 
 
 def tenant_owned(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> list[str]:
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING {VISIBLE} WITH CHECK (tenant_id = {TENANT})",
+        *tenant_policies(table),
         f"GRANT {privileges} ON {table} TO {GROUP}",
     ]
 
 
 def undo_tenant_owned(table: str) -> list[str]:
     return [
-        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        *[f"DROP POLICY IF EXISTS {name} ON {table}" for name in POLICY_NAMES],
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
         f"REVOKE ALL ON {table} FROM {GROUP}",
@@ -59,8 +72,11 @@ SECURITY_SQL = [
     # grants must resolve whatever tenant is set) but writable only on the provincial path.
     "ALTER TABLE casbin_rule ENABLE ROW LEVEL SECURITY",
     "ALTER TABLE casbin_rule FORCE ROW LEVEL SECURITY",
-    f"CREATE POLICY tenant_isolation ON casbin_rule USING (tenant_id IS NULL OR {VISIBLE}) "
-    f"WITH CHECK (tenant_id = {TENANT} OR (tenant_id IS NULL AND current_setting('app.province', true) = 'on'))",
+    *tenant_policies(
+        "casbin_rule",
+        read=f"(tenant_id IS NULL OR {VISIBLE})",
+        write=f"({OWN} OR (tenant_id IS NULL AND current_setting('app.province', true) = 'on'))",
+    ),
     f"GRANT SELECT, INSERT, UPDATE, DELETE ON casbin_rule TO {GROUP}",
     # Shared registries: no tenant column; the API scopes what it exposes.
     f"GRANT SELECT, INSERT, UPDATE ON tenant, administrative_unit, app_user TO {GROUP}",

@@ -7,6 +7,111 @@ from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
+# Row-level security, constraints and indexes (DESIGN §2, stack notes §4.4, §5). Same policy as
+# 0001: a request sees its tenant (and, on the audited provincial path, app.tenant_ids) and
+# writes only to app.tenant_id.
+TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
+TENANTS = "(SELECT nullif(current_setting('app.tenant_ids', true), '')::uuid[])"
+VISIBLE = f"(tenant_id = {TENANT} OR tenant_id = ANY (CAST({TENANTS} AS uuid[])))"
+GROUP = "paht_api"
+OWN = f"(tenant_id = {TENANT})"
+POLICY_NAMES = ("tenant_read", "tenant_insert", "tenant_update", "tenant_delete")
+
+
+def tenant_policies(table: str, read: str = VISIBLE, write: str = OWN) -> list[str]:
+    # One permissive policy per command: reads may span the readable tenants (provincial path),
+    # writes never leave the request's own tenant.
+    return [
+        f"CREATE POLICY tenant_read ON {table} FOR SELECT USING {read}",
+        f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK {write}",
+        f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING {write} WITH CHECK {write}",
+        f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING {write}",
+    ]
+
+STATES = ", ".join(
+    f"'{s}'"
+    for s in (
+        "SUBMITTED", "NEED_INFO", "ASSIGNED", "RETURNED", "IN_PROGRESS", "RESULT_SUBMITTED",
+        "RESOLVED", "REOPENED", "CLOSED", "REJECTED", "DUPLICATE", "WITHDRAWN",
+    )
+)
+
+
+def tenant_owned(table: str, privileges: str) -> list[str]:
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        *tenant_policies(table),
+        f"GRANT {privileges} ON {table} TO {GROUP}",
+    ]
+
+
+def undo_tenant_owned(table: str) -> list[str]:
+    return [
+        *[f"DROP POLICY IF EXISTS {name} ON {table}" for name in POLICY_NAMES],
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+        f"REVOKE ALL ON {table} FROM {GROUP}",
+    ]
+
+
+# report_event is append-only: the API may read and insert, never update or delete.
+PRIVILEGES = {
+    "report": "SELECT, INSERT, UPDATE",
+    "report_counter": "SELECT, INSERT, UPDATE",
+    "reporter_contact": "SELECT, INSERT, UPDATE, DELETE",
+    "report_event": "SELECT, INSERT",
+    "attachment": "SELECT, INSERT, UPDATE, DELETE",
+}
+
+CONSTRAINTS = [
+    ("report", "report_state_check", f"CHECK (state IN ({STATES}))"),
+    ("report", "report_urgency_check", "CHECK (urgency IN ('urgent', 'normal', 'complex'))"),
+    ("report", "report_version_check", "CHECK (version >= 1)"),
+    ("report", "report_latitude_check", "CHECK (latitude BETWEEN -90 AND 90)"),
+    ("report", "report_longitude_check", "CHECK (longitude BETWEEN -180 AND 180)"),
+    ("report", "report_rating_check", "CHECK (rating IS NULL OR rating BETWEEN 1 AND 5)"),
+    ("report", "report_title_check", "CHECK (char_length(title) BETWEEN 5 AND 200)"),
+    ("report", "report_description_check", "CHECK (char_length(description) <= 5000)"),
+    ("report_counter", "report_counter_last_check", "CHECK (last >= 0)"),
+    ("report_event", "report_event_to_state_check", f"CHECK (to_state IN ({STATES}))"),
+    ("report_event", "report_event_from_state_check", f"CHECK (from_state IS NULL OR from_state IN ({STATES}))"),
+    ("attachment", "attachment_kind_check", "CHECK (kind IN ('image', 'video'))"),
+    ("attachment", "attachment_size_check", "CHECK (size >= 0)"),
+    # Foreign keys between tenant-owned tables carry tenant_id: no cross-tenant reference.
+    ("report", "report_field_fk", "FOREIGN KEY (tenant_id, field_id) REFERENCES field (tenant_id, id) ON DELETE RESTRICT"),
+    ("report", "report_lead_agency_fk", "FOREIGN KEY (tenant_id, lead_agency_id) REFERENCES agency (tenant_id, id) ON DELETE RESTRICT"),
+    ("report", "report_reporter_fk", "FOREIGN KEY (reporter_user_id) REFERENCES app_user (id) ON DELETE RESTRICT"),
+    ("reporter_contact", "reporter_contact_report_fk", "FOREIGN KEY (tenant_id, report_id) REFERENCES report (tenant_id, id) ON DELETE RESTRICT"),
+    ("report_event", "report_event_report_fk", "FOREIGN KEY (tenant_id, report_id) REFERENCES report (tenant_id, id) ON DELETE RESTRICT"),
+    ("attachment", "attachment_report_fk", "FOREIGN KEY (tenant_id, report_id) REFERENCES report (tenant_id, id) ON DELETE RESTRICT"),
+    ("attachment", "attachment_event_fk", "FOREIGN KEY (tenant_id, event_id) REFERENCES report_event (tenant_id, id) ON DELETE RESTRICT"),
+]
+
+INDEXES = [
+    ("report_state_created_idx", "report (tenant_id, state, created_at DESC, id DESC)"),
+    ("report_created_idx", "report (tenant_id, created_at DESC, id DESC)"),
+    ("report_lead_agency_idx", "report (tenant_id, lead_agency_id, state)"),
+    ("report_field_idx", "report (tenant_id, field_id, state)"),
+    ("report_reporter_idx", "report (tenant_id, reporter_user_id, created_at DESC)"),
+    ("report_event_report_idx", "report_event (tenant_id, report_id, created_at)"),
+    ("attachment_report_idx", "attachment (tenant_id, report_id)"),
+    ("attachment_event_idx", "attachment (tenant_id, event_id)"),
+]
+
+SECURITY_SQL = [
+    *[f"ALTER TABLE {table} ADD CONSTRAINT {name} {body}" for table, name, body in CONSTRAINTS],
+    *[f"CREATE INDEX {name} ON {body}" for name, body in INDEXES],
+    *[sql for table, privileges in PRIVILEGES.items() for sql in tenant_owned(table, privileges)],
+]
+
+REVERSE_SECURITY_SQL = [
+    *[sql for table in PRIVILEGES for sql in undo_tenant_owned(table)],
+    *[f"DROP INDEX IF EXISTS {name}" for name, _ in INDEXES],
+    *[f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}" for table, name, _ in reversed(CONSTRAINTS)],
+]
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
 
@@ -115,4 +220,5 @@ class Migration(migrations.Migration):
             options={'table': 'reporter_contact', 'app': 'models', 'unique_together': (('tenant', 'report_id'),), 'pk_attr': 'id', 'table_description': "The reporter's personal data, kept apart from the report (privacy tiers, DESIGN §4)."},
             bases=['Model'],
         ),
+        ops.RunSQL(SECURITY_SQL, reverse_sql=REVERSE_SECURITY_SQL),
     ]

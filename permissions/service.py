@@ -14,7 +14,7 @@ from accounts.models import Membership, User
 from core.errors import DomainError, NotFound, Validator
 from permissions.actions import Action
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter
-from permissions.models import Role
+from permissions.models import CasbinRule, Role
 from permissions.scope import Scope
 from permissions.store import ANY, policy_changed, store
 from permissions.templates import (
@@ -193,6 +193,15 @@ async def create_role(scope: Scope, data: RoleInput) -> Role:
                 f"Unknown or not grantable action: {action}.",
             )
     v.check()
+    if await _provincial_role(code):
+        # casbin applies the "*" rules of a role in every domain: a tenant role with the code of a
+        # provincial role would inherit its rules (tenant:onboard) when granted in the tenant.
+        raise DomainError(
+            "RESERVED_CODE",
+            "Mã vai trò này dành cho cấp tỉnh.",
+            "This role code is reserved for the province.",
+            "code",
+        )
     if await Role.exists(tenant_id=tenant_id, code=code):
         raise DomainError(
             "DUPLICATE_CODE", "Mã vai trò đã tồn tại.", "This role code exists.", "code"
@@ -203,6 +212,13 @@ async def create_role(scope: Scope, data: RoleInput) -> Role:
     )
     await _changed(tenant_id)
     return role
+
+
+async def _provincial_role(code: str) -> bool:
+    """Is ``code`` a role of the provincial domain (its rules apply in every tenant)?"""
+    return code == PROVINCIAL_ADMIN or await CasbinRule.exists(
+        tenant_id__isnull=True, ptype="p", v0=code
+    )
 
 
 async def role_actions(tenant_id: uuid.UUID, role: str) -> list[str]:

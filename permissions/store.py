@@ -110,7 +110,9 @@ def _simplify(reaches: set[Reach]) -> frozenset[Reach]:
     return frozenset(reaches)
 
 
-async def _fetch_tenant_rules(tenant_id: uuid.UUID) -> tuple[list[tuple[str, ...]], int]:
+async def _fetch_tenant_rules(
+    tenant_id: uuid.UUID,
+) -> tuple[list[tuple[str, ...]], int]:
     """Read a tenant's rules on a connection of its own.
 
     Never inside the caller's transaction: setting another tenant there would leak into it."""
@@ -121,8 +123,19 @@ async def _fetch_tenant_rules(tenant_id: uuid.UUID) -> tuple[list[tuple[str, ...
             "WHERE tenant_id = $1 OR tenant_id IS NULL ORDER BY ptype, id",
             tenant_id,
         )
-        version = await con.fetchval("SELECT policy_version FROM tenant WHERE id = $1", tenant_id)
-    return [tuple(row) for row in rows], int(version or 0)
+        tenant = await con.fetchrow(
+            "SELECT policy_version, status FROM tenant WHERE id = $1", tenant_id
+        )
+    version = int(tenant["policy_version"]) if tenant else 0
+    # A suspended or merged tenant keeps its data but its own grants stop working.
+    active = tenant is not None and tenant["status"] == "active"
+    return [tuple(row) for row in rows if active or row[0] != "g" or row[3] == ANY], version
+
+
+async def _user_is_active(user_id: uuid.UUID) -> bool:
+    async with root_client().acquire_connection() as con:
+        active = await con.fetchval("SELECT is_active FROM app_user WHERE id = $1", user_id)
+    return bool(active)
 
 
 class PolicyStore:
@@ -133,9 +146,13 @@ class PolicyStore:
         self._all_tenants: frozenset[uuid.UUID] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._locks: dict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Bumped by every invalidation: a load or scope computed across one may predate the
+        # change that caused it, so it is returned to its caller but never cached.
+        self._epoch = 0
 
     # --- invalidation ---------------------------------------------------------------------
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        self._epoch += 1
         if tenant_id is None:
             self._tenants.clear()
             self._scopes.clear()
@@ -154,12 +171,14 @@ class PolicyStore:
             cached = self._tenants.get(tenant_id)
             if cached is not None:
                 return cached
+            epoch = self._epoch
             rules, version = await _fetch_tenant_rules(tenant_id)
             enforcer = new_enforcer()
             load_rules(enforcer.model, rules)
             enforcer.build_role_links()
             loaded = TenantPolicy(enforcer, version)
-            self._tenants[tenant_id] = loaded
+            if self._epoch == epoch:
+                self._tenants[tenant_id] = loaded
             return loaded
 
     async def provincial_policy(self) -> TenantPolicy:
@@ -167,12 +186,15 @@ class PolicyStore:
         return await self.policy(uuid.UUID(int=0))
 
     async def all_tenant_ids(self) -> frozenset[uuid.UUID]:
-        if self._all_tenants is None:
-            from tenants.models import Tenant
+        if self._all_tenants is not None:
+            return self._all_tenants
+        from tenants.models import Tenant
 
-            ids = await Tenant.all().values_list("id", flat=True)
-            self._all_tenants = frozenset(ids)
-        return self._all_tenants
+        epoch = self._epoch
+        ids = frozenset(await Tenant.all().values_list("id", flat=True))
+        if self._epoch == epoch:
+            self._all_tenants = ids
+        return ids
 
     # --- scopes ---------------------------------------------------------------------------
     async def scope_for(self, user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> Scope:
@@ -181,7 +203,12 @@ class PolicyStore:
         if cached is not None:
             self._scopes.move_to_end(key)
             return cached
+        epoch = self._epoch
         policy = await (self.policy(tenant_id) if tenant_id else self.provincial_policy())
+        if not await _user_is_active(user_id):
+            scope = Scope(user_id=user_id, tenant_id=tenant_id, active=False)
+            self._remember(key, scope)
+            return scope
         roles, reach, provincial = policy.compile(str(user_id))
         readable: frozenset[uuid.UUID] = frozenset({tenant_id}) if tenant_id else frozenset()
         if provincial:
@@ -195,10 +222,15 @@ class PolicyStore:
             policy_version=policy.version,
             provincial=provincial,
         )
+        if self._epoch != epoch:
+            return scope  # invalidated while computing: maybe stale, so not cached
+        self._remember(key, scope)
+        return scope
+
+    def _remember(self, key: tuple[uuid.UUID, uuid.UUID | None], scope: Scope) -> None:
         self._scopes[key] = scope
         if len(self._scopes) > self._max_scopes:
             self._scopes.popitem(last=False)
-        return scope
 
     # --- propagation ----------------------------------------------------------------------
     async def start_listening(self, connect: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -141,24 +141,24 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
         v.text("parentOrganisation", plan.parent_organisation, max_len=200, required=False) or ""
     )
     plan.admin = validate_new_user(plan.admin, v, "admin.")
-    _unique(v, "units", [u.code for u in plan.units])
+    _unique(v, "administrativeUnits", [u.code for u in plan.units])
     for i, unit in enumerate(plan.units):
         if not UNIT_CODE_RE.match(unit.code or ""):
             v.add(
                 "INVALID_CODE",
-                f"units[{i}].code",
+                f"administrativeUnits[{i}].code",
                 "Mã đơn vị hành chính gồm 5 chữ số.",
                 "An administrative unit code has 5 digits.",
             )
-        unit.name = v.text(f"units[{i}].name", unit.name, max_len=120) or ""
+        unit.name = v.text(f"administrativeUnits[{i}].name", unit.name, max_len=120) or ""
         if unit.kind not in {k.value for k in UnitKind}:
             v.add(
                 "INVALID_KIND",
-                f"units[{i}].kind",
+                f"administrativeUnits[{i}].kind",
                 "Loại đơn vị không hợp lệ.",
                 "Unknown unit kind.",
             )
-        validate_boundary(v, f"units[{i}].boundary", unit.boundary)
+        validate_boundary(v, f"administrativeUnits[{i}].boundary", unit.boundary)
     _unique(v, "agencies", [a.code.strip().lower() for a in plan.agencies])
     for i, agency in enumerate(plan.agencies):
         agency.code = validate_code(v, f"agencies[{i}].code", agency.code)
@@ -184,10 +184,11 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
         fld.code = validate_code(v, f"fields[{i}].code", fld.code)
         fld.name_vi = v.text(f"fields[{i}].nameVi", fld.name_vi, max_len=200) or ""
         fld.name_en = v.text(f"fields[{i}].nameEn", fld.name_en, max_len=200) or ""
+        fld.default_agency = str(fld.default_agency or "").strip().lower() or None
         if fld.default_agency and fld.default_agency not in agency_codes:
             v.add(
                 "UNKNOWN_AGENCY",
-                f"fields[{i}].defaultAgency",
+                f"fields[{i}].defaultAgencyCode",
                 "Cơ quan chủ trì không có trong danh sách.",
                 "Unknown default agency.",
             )
@@ -277,7 +278,12 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
             tenant_id=tenant_id, calendar={}, sla_rules=[], publication={"default_public": True}
         )
         await install_templates(tenant_id)
-        admin = await create_user(plan.admin, default_tenant_id=tenant_id)
+        try:
+            admin = await create_user(plan.admin, default_tenant_id=tenant_id)
+        except DomainError as error:  # name the field as onboardTenant's input does
+            raise DomainError.many(
+                [replace(d, field=f"admin.{d.field}" if d.field else None) for d in error.details]
+            ) from error
         await grant_role_unchecked(tenant_id, admin.id, TENANT_ADMIN)
     await apply_scope(
         connections.get("default"), scope

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any, Self
@@ -22,6 +23,17 @@ from tenants.models import UnitKind as UnitKindEnum
 TenantStatus = strawberry.enum(TenantStatusEnum, name="TenantStatus")
 AgencyKind = strawberry.enum(AgencyKindEnum, name="AgencyKind")
 UnitKind = strawberry.enum(UnitKindEnum, name="UnitKind")
+
+
+def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
+    """The well-formed UUIDs among node IDs: a malformed one is simply not found."""
+    parsed = []
+    for node_id in ids:
+        try:
+            parsed.append(uuid.UUID(node_id))
+        except ValueError:
+            continue
+    return parsed
 
 
 def _name(info: Info, vi: str, en: str) -> str:
@@ -81,7 +93,7 @@ class Agency(relay.Node):
     ) -> list[Self | None]:
         ids = list(node_ids)
         rows = await models.Agency.filter(
-            id__in=ids, tenant_id__in=list(info.context.scope.readable_tenant_ids)
+            id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
         )
         return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
 
@@ -127,7 +139,7 @@ class Field(relay.Node):
     ) -> list[Self | None]:
         ids = list(node_ids)
         rows = await models.Field.filter(
-            id__in=ids, tenant_id__in=list(info.context.scope.readable_tenant_ids)
+            id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
         )
         return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from tortoise.transactions import in_transaction
+
 from core.errors import DomainError, NotFound, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
+from permissions.store import policy_changed, store
 from tenants.models import Agency, AgencyKind, Field, Tenant, TenantStatus
 from tenants.onboarding import validate_code
 
@@ -51,11 +54,11 @@ class FieldPatch:
     active: bool | None = None
 
 
-def _duplicate(what: str) -> DomainError:
+def _duplicate(what_vi: str, what_en: str) -> DomainError:
     return DomainError(
         "DUPLICATE_CODE",
-        f"Mã {what} đã tồn tại trong đơn vị.",
-        f"This {what} code already exists in the tenant.",
+        f"Mã {what_vi} đã tồn tại trong đơn vị.",
+        f"This {what_en} code already exists in the tenant.",
         "code",
     )
 
@@ -69,7 +72,16 @@ async def create_agency(scope: Scope, data: AgencyInput) -> Agency:
     name_en = v.text("nameEn", data.name_en, max_len=200)
     v.check()
     if await Agency.exists(tenant_id=tenant_id, code=code):
-        raise _duplicate("agency")
+        raise _duplicate("cơ quan", "agency")
+    if data.is_coordination_centre and await Agency.exists(
+        tenant_id=tenant_id, is_coordination_centre=True
+    ):
+        raise DomainError(
+            "MANY_CENTRES",
+            "Chỉ có một đầu mối tiếp nhận.",
+            "Only one agency can be the coordination centre.",
+            "isCoordinationCentre",
+        )
     return await Agency.create(
         tenant_id=tenant_id,
         code=code,
@@ -112,7 +124,7 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
     ):
         raise NotFound("agency", "defaultAgencyId")
     if await Field.exists(tenant_id=tenant_id, code=code):
-        raise _duplicate("field")
+        raise _duplicate("lĩnh vực", "field")
     order = await Field.filter(tenant_id=tenant_id).count()
     return await Field.create(
         tenant_id=tenant_id,
@@ -156,4 +168,7 @@ async def set_tenant_status(scope: Scope, tenant_id: uuid.UUID, status: TenantSt
         raise NotFound("tenant", "id")
     tenant.status = status
     await tenant.save(update_fields=["status", "updated_at"])
+    async with in_transaction() as conn:
+        await policy_changed(conn, tenant.id)  # grants in a suspended tenant stop at once
+    store.invalidate(tenant.id)
     return tenant

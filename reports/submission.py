@@ -1,0 +1,258 @@
+"""Report submission: validated, idempotent, located, with its first deadline and event.
+
+Also the helpers the transitions share (tenant rules, deadlines, actor role). Use it through
+``reports.service``."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from shapely.geometry import Point, shape
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core.errors import DomainError, Validator
+from core.ids import new_id
+from permissions.actions import Action
+from permissions.scope import Scope
+from reports.calendar import WorkingCalendar
+from reports.models import Report, ReportCounter, ReporterContact, ReportEvent
+from reports.sla import SlaTable, Stage, Urgency, compute_due
+from reports.workflow import (
+    ActorKind,
+    ReportState,
+)
+from tenants.models import AdministrativeUnit, Field, Tenant, TenantSettings
+
+_TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+_COUNTER_SQL = (
+    f"INSERT INTO {ReportCounter._meta.db_table} (id, tenant_id, year, last) "
+    "VALUES ($1, $2, $3, 1) ON CONFLICT (tenant_id, year) "
+    f"DO UPDATE SET last = {ReportCounter._meta.db_table}.last + 1 RETURNING last"
+)
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    """The reporter's contact details (a hotline caller's, or a citizen's own)."""
+
+    name: str = ""
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitInput:
+    title: str
+    description: str
+    field_id: uuid.UUID
+    latitude: float
+    longitude: float
+    address: str = ""
+    urgency: str = Urgency.NORMAL.value
+    anonymous: bool = False
+    idempotency_key: str | None = None
+    contact: ContactInput | None = None
+    on_behalf: bool = False  # entered by an operator for a hotline caller
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    report: Report
+    created: bool  # False when an idempotent retry returned the first report
+    tracking_code: str | None = None  # shown once to anonymous reporters
+
+
+@dataclass(frozen=True)
+class TenantRules:
+    calendar: WorkingCalendar
+    sla: SlaTable
+    options: frozenset[str] = field(default_factory=frozenset)
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
+    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
+    if settings is None:
+        return TenantRules(WorkingCalendar(), SlaTable.from_config(None))
+    options = (settings.publication or {}).get("workflow_options", ())
+    return TenantRules(
+        WorkingCalendar.from_config(settings.calendar),
+        SlaTable.from_config(settings.sla_rules, settings.sla_version),
+        frozenset(options),
+    )
+
+
+async def due_at(rules: TenantRules, report: Report, stage: Stage, start: datetime) -> datetime:
+    field_row = await Field.get_or_none(tenant_id=report.tenant_id, id=report.field_id)
+    urgency = Urgency(report.urgency)
+    rule = rules.sla.rule_for(stage, field_row.code if field_row else None, urgency)
+    return compute_due(rules.calendar, start, rule.duration, urgency).astimezone(UTC)
+
+
+def actor_role(scope: Scope, kind: ActorKind) -> str:
+    if kind is ActorKind.REPORTER:
+        return "reporter"
+    if scope.user_id is None:
+        return "anonymous"
+    return ",".join(sorted(scope.roles))[:200]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- submission ---------------------------------------------------------------------------------
+def _validate(data: SubmitInput, v: Validator) -> tuple[str, str, Urgency | None]:
+    title = v.text("title", data.title, min_len=5, max_len=200) or ""
+    if title and len(title) < 5:
+        v.add("TOO_SHORT", "title", "Tối thiểu 5 ký tự.", "At least 5 characters.")
+    description = v.text("description", data.description, max_len=5000) or ""
+    v.text("address", data.address, max_len=500, required=False)
+    if not -90 <= data.latitude <= 90:
+        v.add("OUT_OF_RANGE", "latitude", "Vĩ độ không hợp lệ.", "Latitude must be in [-90, 90].")
+    if not -180 <= data.longitude <= 180:
+        v.add(
+            "OUT_OF_RANGE",
+            "longitude",
+            "Kinh độ không hợp lệ.",
+            "Longitude must be in [-180, 180].",
+        )
+    try:
+        urgency: Urgency | None = Urgency(data.urgency)
+    except ValueError:
+        urgency = None
+        v.add("INVALID_CHOICE", "urgency", "Mức độ không hợp lệ.", "Unknown urgency.")
+    key = data.idempotency_key
+    if key is not None and not 1 <= len(key) <= 128:
+        v.add("INVALID", "idempotencyKey", "Khóa không hợp lệ.", "Key must be 1–128 characters.")
+    return title, description, urgency
+
+
+async def _locate(tenant: Tenant, latitude: float, longitude: float) -> str | None:
+    """The code of the tenant's administrative unit containing the point (current units first)."""
+    if not tenant.unit_codes:
+        return None
+    point = Point(longitude, latitude)  # GeoJSON order: lon, lat
+    today = date.today()
+    units = await AdministrativeUnit.filter(code__in=tenant.unit_codes, boundary__not_isnull=True)
+
+    def current(u: AdministrativeUnit) -> bool:
+        return (u.valid_from is None or u.valid_from <= today) and (
+            u.valid_to is None or u.valid_to >= today
+        )
+
+    for unit in sorted(
+        units, key=lambda u: (not current(u), -(u.valid_from or date.min).toordinal())
+    ):
+        try:
+            if shape(unit.boundary).covers(point):
+                return unit.code
+        except (ValueError, TypeError, AttributeError, KeyError):
+            continue  # malformed boundary: skip rather than refuse the report
+    return None
+
+
+async def _existing(tenant_id: uuid.UUID, key: str, scope: Scope) -> Report | None:
+    report = await Report.get_or_none(tenant_id=tenant_id, idempotency_key=key)
+    if report is not None and report.reporter_user_id != scope.user_id:
+        raise DomainError(
+            "IDEMPOTENCY_KEY_REUSED",
+            "Khóa gửi lại đã được dùng cho một phản ánh khác.",
+            "This idempotency key was already used for another report.",
+            "idempotencyKey",
+        )
+    return report
+
+
+def _tracking_code() -> str:
+    return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(12))
+
+
+async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
+    tenant_id = scope.require_tenant()
+    if data.on_behalf:
+        scope.require(Action.REPORT_SUBMIT_ON_BEHALF)
+    elif scope.user_id is not None:
+        scope.require(Action.REPORT_SUBMIT)
+    # An unauthenticated scope (``anonymous_in``) may submit anonymously with a tracking code.
+    v = Validator()
+    title, description, urgency = _validate(data, v)
+    field_row = await Field.get_or_none(tenant_id=tenant_id, id=data.field_id, active=True)
+    if field_row is None:
+        v.add("NOT_FOUND", "fieldId", "Lĩnh vực không tồn tại.", "Unknown or inactive field.")
+    v.check()
+    assert urgency is not None and field_row is not None
+
+    if data.idempotency_key and (first := await _existing(tenant_id, data.idempotency_key, scope)):
+        return SubmitResult(first, created=False)
+
+    tenant = await Tenant.get(id=tenant_id)
+    rules = await tenant_rules(tenant_id)
+    now = utcnow()
+    own = scope.user_id is not None and not data.on_behalf
+    anonymous = data.anonymous or scope.user_id is None
+    tracking = _tracking_code() if anonymous or not own else None
+    try:
+        async with in_transaction():  # a savepoint: a lost idempotency race leaves no trace
+            conn = connections.get("default")
+            year = now.astimezone(rules.calendar.timezone).year
+            # execute_query_dict: execute_query drops RETURNING rows of an INSERT.
+            rows = await conn.execute_query_dict(_COUNTER_SQL, [new_id(), tenant_id, year])
+            code = f"{tenant.report_prefix}-{year}-{rows[0]['last']:06d}"
+            report = Report(
+                id=new_id(),
+                tenant_id=tenant_id,
+                code=code,
+                title=title,
+                description=description,
+                field_id=field_row.id,
+                unit_code=await _locate(tenant, data.latitude, data.longitude),
+                latitude=data.latitude,
+                longitude=data.longitude,
+                address=(data.address or "").strip(),
+                urgency=urgency.value,
+                state=ReportState.SUBMITTED.value,
+                reporter_user_id=scope.user_id if own else None,
+                anonymous=anonymous,
+                tracking_code=tracking,
+                idempotency_key=data.idempotency_key,
+                sla_version=rules.sla.version,
+            )
+            report.screen_due_at = await due_at(rules, report, Stage.SCREEN, now)
+            await report.save()
+            if data.contact is not None:
+                c = data.contact
+                await ReporterContact.create(
+                    tenant_id=tenant_id,
+                    report_id=report.id,
+                    name=(c.name or "").strip()[:200],
+                    phone=c.phone,
+                    email=c.email,
+                )
+            await ReportEvent.create(
+                tenant_id=tenant_id,
+                report_id=report.id,
+                actor_user_id=scope.user_id,
+                actor_role="reporter" if own else actor_role(scope, ActorKind.STAFF),
+                action="SUBMIT",
+                from_state=None,
+                to_state=ReportState.SUBMITTED.value,
+                data={"screen_due_at": _iso(report.screen_due_at), "unit_code": report.unit_code},
+            )
+    except IntegrityError:
+        # A concurrent retry with the same key committed first: return its report.
+        if data.idempotency_key and (
+            first := await _existing(tenant_id, data.idempotency_key, scope)
+        ):
+            return SubmitResult(first, created=False)
+        raise
+    return SubmitResult(report, created=True, tracking_code=tracking)

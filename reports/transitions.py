@@ -1,0 +1,188 @@
+"""Workflow transitions of a report (``reports.workflow.TRANSITIONS`` applied to the database).
+
+Use it through ``reports.service``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import F
+
+from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from permissions.scope import Scope
+from reports.models import Report, ReportEvent
+from reports.sla import Stage, Urgency, extend_due_for_pause
+from reports.submission import TenantRules, actor_role, due_at, tenant_rules, utcnow
+from reports.workflow import (
+    ActorKind,
+    ClockEffect,
+    ReportState,
+    Transition,
+    WorkflowAction,
+    find_transition,
+    validate_reason,
+)
+from tenants.models import Agency
+
+
+@dataclass(frozen=True)
+class AssignInput:
+    lead_agency_id: uuid.UUID
+    coordinating_agency_ids: tuple[uuid.UUID, ...] = ()
+    urgency: str | None = None  # re-classify while assigning
+
+
+# --- transitions --------------------------------------------------------------------------------
+def _authorise(scope: Scope, t: Transition, report: Report) -> ActorKind:
+    """Which capacity the caller acts in; raises FORBIDDEN when it has none."""
+    own = scope.user_id is not None and scope.user_id == report.reporter_user_id
+    if ActorKind.REPORTER in t.actor and own and scope.allows(t.permission):
+        return ActorKind.REPORTER
+    if ActorKind.STAFF in t.actor:
+        scope.require_on(t.permission, report.lead_agency_id, report.field_id)
+        return ActorKind.STAFF
+    scope.require_user()
+    raise PermissionDenied(t.permission)
+
+
+async def _assignment(report: Report, assign: AssignInput | None) -> dict[str, Any]:
+    if assign is None:
+        raise DomainError(
+            "REQUIRED", "Cần chọn đơn vị xử lý.", "A lead agency is required.", "leadAgencyId"
+        )
+    v = Validator()
+    wanted = {assign.lead_agency_id, *assign.coordinating_agency_ids}
+    found = await Agency.filter(tenant_id=report.tenant_id, id__in=wanted, active=True).count()
+    if found != len(wanted):
+        v.add("NOT_FOUND", "leadAgencyId", "Đơn vị không tồn tại.", "Unknown or inactive agency.")
+    if assign.urgency is not None and assign.urgency not in {u.value for u in Urgency}:
+        v.add("INVALID_CHOICE", "urgency", "Mức độ không hợp lệ.", "Unknown urgency.")
+    v.check()
+    coordinating = [
+        a for a in dict.fromkeys(assign.coordinating_agency_ids) if a != assign.lead_agency_id
+    ]
+    return {
+        "lead_agency_id": assign.lead_agency_id,
+        "coordinating_agency_ids": coordinating,
+        "urgency": assign.urgency or report.urgency,
+    }
+
+
+async def _last_entered(report: Report, state: ReportState) -> datetime | None:
+    event = (
+        await ReportEvent.filter(
+            tenant_id=report.tenant_id, report_id=report.id, to_state=state.value
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    return event.created_at if event else None
+
+
+async def _clock_changes(
+    rules: TenantRules, report: Report, clock: ClockEffect, now: datetime
+) -> dict[str, Any]:
+    """New deadline and timestamp columns for a transition's clock effect."""
+    if clock is ClockEffect.START_ACCEPT:
+        return {"accept_due_at": await due_at(rules, report, Stage.ACCEPT, now)}
+    if clock is ClockEffect.START_RESOLVE:
+        return {"resolve_due_at": await due_at(rules, report, Stage.RESOLVE, now)}
+    if clock is ClockEffect.START_REVIEW:
+        return {"review_due_at": await due_at(rules, report, Stage.REVIEW, now)}
+    if clock is ClockEffect.RESTART_SCREEN:
+        return {"screen_due_at": await due_at(rules, report, Stage.SCREEN, now)}
+    if clock is ClockEffect.RESUME_RESOLVE and report.resolve_due_at is not None:
+        # The review time does not count against the agency; at least one working day remains.
+        paused = await _last_entered(report, ReportState.RESULT_SUBMITTED) or now
+        urgency = Urgency(report.urgency)
+        due = extend_due_for_pause(rules.calendar, report.resolve_due_at, paused, now, urgency)
+        floor = rules.calendar.add_working_days(now, 1)
+        return {"resolve_due_at": max(due, floor).astimezone(UTC), "review_due_at": None}
+    if clock is ClockEffect.OPEN_WINDOWS:
+        return {"resolved_at": now}
+    if clock is ClockEffect.STOP_ALL:
+        return {"closed_at": now}
+    return {}
+
+
+async def transition(
+    scope: Scope,
+    report_id: uuid.UUID,
+    action: WorkflowAction | str,
+    expected_version: int,
+    reason_code: str | None = None,
+    comment: str | None = None,
+    assign: AssignInput | None = None,
+    *,
+    rating: int | None = None,
+) -> Report:
+    """Apply one workflow step; returns the updated report."""
+    tenant_id = scope.require_tenant()
+    try:
+        action = WorkflowAction(action)
+    except ValueError:
+        raise DomainError(
+            "INVALID_ACTION", "Thao tác không hợp lệ.", f"Unknown action {action!r}.", "action"
+        ) from None
+    report = await Report.get_or_none(tenant_id=tenant_id, id=report_id)
+    if report is None:
+        raise NotFound("report")
+    if report.version != expected_version:
+        raise _stale()
+    rules = await tenant_rules(tenant_id)
+    t = find_transition(ReportState(report.state), action, options=rules.options)
+    actor = _authorise(scope, t, report)
+    validate_reason(t, reason_code, comment)
+    changes: dict[str, Any] = {}
+    if action is WorkflowAction.ASSIGN:
+        changes = await _assignment(report, assign)
+        report.urgency = changes["urgency"]  # deadlines follow the (re)classified urgency
+    if action is WorkflowAction.RATE:
+        if rating is None or not 1 <= rating <= 5:
+            raise DomainError(
+                "OUT_OF_RANGE", "Đánh giá từ 1 đến 5.", "Rating must be 1 to 5.", "rating"
+            )
+        changes["rating"] = rating
+    now = utcnow()
+    changes |= await _clock_changes(rules, report, t.clock, now)
+    updated = await Report.filter(
+        tenant_id=tenant_id, id=report.id, version=expected_version
+    ).update(state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes)
+    if updated != 1:
+        raise _stale()
+    await ReportEvent.create(
+        tenant_id=tenant_id,
+        report_id=report.id,
+        actor_user_id=scope.user_id,
+        actor_role=actor_role(scope, actor),
+        action=action.value,
+        from_state=report.state,
+        to_state=t.to_state.value,
+        reason_code=(reason_code or "").strip() or None,
+        comment=(comment or "").strip() or None,
+        public=actor is ActorKind.REPORTER,
+        data={k: _json(v) for k, v in changes.items()} or None,
+    )
+    return await Report.get(tenant_id=tenant_id, id=report.id)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+def _stale() -> DomainError:
+    return DomainError(
+        "STALE_VERSION",
+        "Phản ánh vừa được người khác cập nhật; hãy tải lại và thử lại.",
+        "The report was changed by someone else; reload and try again.",
+        "expectedVersion",
+    )
