@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from typing import Any, Self
 
@@ -46,13 +47,16 @@ class User(relay.Node):
     ) -> list[Self | None]:
         ids = list(node_ids)
         scope = info.context.scope
+        admin = scope.allows(Action.TENANT_MANAGE)
         rows = []
         for node_id in ids:
-            try:
-                rows.append(await service.tenant_user(scope, node_id))  # type: ignore[arg-type]
-            except DomainError:
+            # Staff directories are for tenant admins; anyone else sees only themself.
+            if not admin and node_id != str(scope.user_id):
                 continue
-        admin = scope.allows(Action.TENANT_MANAGE)
+            try:
+                rows.append(await service.tenant_user(scope, uuid.UUID(node_id)))
+            except (DomainError, ValueError):
+                continue
         return [
             cls.from_row(r, with_contact=admin) if r else None
             for r in in_order(ids, rows, required)

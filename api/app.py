@@ -13,13 +13,15 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionResult
 from tortoise import Tortoise, connections
 
-from api.auth import bearer, scope_from_token
+from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
 from api.database import tortoise_config
 from api.schema import schema
 from api.services import Services
@@ -83,6 +85,8 @@ def _format_error(error: GraphQLError, lang: str) -> dict[str, Any]:
             messageVi=detail.message_vi,
             messageEn=detail.message_en,
         )
+    elif isinstance(original, GlobalIDValueError):
+        extensions.setdefault("code", "INVALID_ID")
     elif original is None:
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
     else:
@@ -102,9 +106,11 @@ class AuthenticatedEndpoint:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
             try:
-                paht_scope = await scope_from_token(
-                    bearer(headers.get("authorization")), self.app.services.tokens
-                )
+                token = bearer(headers.get("authorization"))
+                if token is None:
+                    paht_scope = await anonymous_scope(headers.get(TENANT_HEADER))
+                else:
+                    paht_scope = await scope_from_token(token, self.app.services.tokens)
             except DomainError as error:
                 lang = request_language(headers.get("accept-language"))
                 detail = error.details[0]
@@ -175,10 +181,17 @@ def create_app(
     return Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                graphql_app,
+                methods=["GET", "POST"],
+                max_body_size=settings.max_body_bytes,
+            ),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            # Local media storage; production serves these from a web server or object store.
+            Mount("/media", StaticFiles(directory=settings.media_dir(), check_dir=False)),
         ],
         lifespan=lifespan,
     )

@@ -7,7 +7,8 @@ import uuid
 from accounts.service import user_by_external_subject
 from accounts.tokens import TokenService, invalid_token
 from core.errors import DomainError
-from permissions.scope import ANONYMOUS, Scope
+from permissions.scope import ANONYMOUS, Scope, anonymous_in
+from permissions.session import root_client
 from permissions.store import store
 
 
@@ -16,6 +17,33 @@ def bearer(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+TENANT_HEADER = "x-paht-tenant"
+_tenant_ids: dict[str, uuid.UUID] = {}
+
+
+async def anonymous_scope(tenant_code: str | None) -> Scope:
+    """Unauthenticated requests may name their tenant (a citizen app configured for its
+    locality): public reads and anonymous submissions then run inside that tenant."""
+    if not tenant_code:
+        return ANONYMOUS
+    code = tenant_code.strip().lower()
+    tenant_id = _tenant_ids.get(code)
+    if tenant_id is None:
+        async with root_client().acquire_connection() as con:
+            tenant_id = await con.fetchval(
+                "SELECT id FROM tenant WHERE code = $1 AND status = 'active'", code
+            )
+        if tenant_id is None:
+            raise DomainError(
+                "UNKNOWN_TENANT",
+                "Không tìm thấy đơn vị triển khai.",
+                "Unknown tenant.",
+                TENANT_HEADER,
+            )
+        _tenant_ids[code] = tenant_id
+    return anonymous_in(tenant_id)
 
 
 async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.types.graphql import OperationType
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError
 from permissions.session import apply_scope
+
+log = logging.getLogger("paht.errors")
 
 
 class ScopedTransaction(SchemaExtension):
@@ -31,6 +35,24 @@ class ScopedTransaction(SchemaExtension):
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask only unexpected exceptions; validation, limit and domain errors are for clients."""
+    """Mask only unexpected exceptions; validation, limit, ID and domain errors are for
+    clients."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError | DomainError)
+    return original is not None and not isinstance(
+        original, GraphQLError | DomainError | GlobalIDValueError
+    )
+
+
+class CodedMaskErrors(MaskErrors):
+    """Masked errors keep a stable code (and are logged with their cause)."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        log.error("unexpected error", exc_info=error.original_error)
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_ERROR"},
+        )

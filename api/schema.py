@@ -6,7 +6,6 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -16,19 +15,20 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from accounts.schema import AccountMutation, AccountQuery
-from api.extensions import ScopedTransaction, should_mask
+from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
+from reports.schema import ReportMutation, ReportQuery
 from tenants.schema import TenantMutation, TenantQuery
 
 
 @strawberry.type
-class Query(AccountQuery, TenantQuery, PermissionQuery):
+class Query(AccountQuery, TenantQuery, PermissionQuery, ReportQuery):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
 
 @strawberry.type
-class Mutation(AccountMutation, TenantMutation, PermissionMutation):
+class Mutation(AccountMutation, TenantMutation, PermissionMutation, ReportMutation):
     pass
 
 
@@ -51,7 +51,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=1024),
             lambda: AddValidationRules(_LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=_settings.max_tokens),
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error."),
+            lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="Internal error."),
             ScopedTransaction,
         ],
     )

@@ -80,14 +80,17 @@ class HasAction(BasePermission):
 
     Finer checks (which agency, which field) happen in services against the same Scope."""
 
-    def __init__(self, action: str) -> None:
+    def __init__(self, action: str, *, silent: bool = False) -> None:
         self.action = str(action)
+        self.silent = silent  # for fail_silently fields: answer null instead of an error
         self._schema_directive = RequiresPermission(action=self.action)
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         scope = info.context.scope
         if scope.allows(self.action):
             return True
+        if self.silent:
+            return False
         raise Unauthenticated() if not scope.authenticated else PermissionDenied(self.action)
 
 
@@ -112,7 +115,7 @@ def sensitive(action: str) -> list[PermissionExtension]:
     """A nullable field that resolves to null for callers without ``action``."""
     return [
         PermissionExtension(
-            permissions=[HasAction(action)], use_directives=True, fail_silently=True
+            permissions=[HasAction(action, silent=True)], use_directives=True, fail_silently=True
         )
     ]
 

@@ -52,10 +52,20 @@ async def scoped_transaction(scope: Scope) -> AsyncIterator[BaseDBAsyncClient]:
 
 @asynccontextmanager
 async def tenant_transaction(tenant_id: object) -> AsyncIterator[BaseDBAsyncClient]:
-    """A transaction bound to one tenant, for system work (onboarding, loading policies)."""
+    """A transaction bound to one tenant, for system work (onboarding, loading policies).
+
+    Nested in a request's transaction it is a savepoint; transaction-local settings outlive a
+    released savepoint, so the caller's settings are put back on the way out."""
     async with in_transaction() as conn:
+        _, rows = await conn.execute_query(
+            "SELECT current_setting('app.tenant_id', true) AS t, "
+            "current_setting('app.tenant_ids', true) AS ts, "
+            "current_setting('app.province', true) AS p"
+        )
+        previous = [rows[0]["t"] or "", rows[0]["ts"] or "", rows[0]["p"] or ""]
         await conn.execute_query(SET_SCOPE_SQL, [str(tenant_id), "", ""])
         yield conn
+        await conn.execute_query(SET_SCOPE_SQL, previous)
 
 
 def root_client() -> BaseDBAsyncClient:

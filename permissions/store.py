@@ -207,7 +207,8 @@ class PolicyStore:
         policy = await (self.policy(tenant_id) if tenant_id else self.provincial_policy())
         if not await _user_is_active(user_id):
             scope = Scope(user_id=user_id, tenant_id=tenant_id, active=False)
-            self._remember(key, scope)
+            if self._epoch == epoch:  # a reactivation may have committed meanwhile
+                self._remember(key, scope)
             return scope
         roles, reach, provincial = policy.compile(str(user_id))
         readable: frozenset[uuid.UUID] = frozenset({tenant_id}) if tenant_id else frozenset()

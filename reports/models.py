@@ -143,3 +143,45 @@ class Attachment(Model):
     class Meta:
         table = "attachment"
         unique_together = (("tenant", "id"),)
+
+
+class ExtensionRequest(Model):
+    """A request to move a report's resolve deadline (gia hạn): at most one per report."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    requested_by = fields.UUIDField()  # FK app_user (id) in SQL
+    reason = fields.TextField()
+    requested_due_at = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="pending", db_default="pending")
+    decided_by = fields.UUIDField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    decision_comment = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "extension_request"
+        unique_together = (("tenant", "id"), ("tenant", "report_id"))
+
+
+class InfoRequest(Model):
+    """A question from the handling agency to the reporter; the agency clock pauses meanwhile."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    requested_by = fields.UUIDField()  # FK app_user (id) in SQL
+    question = fields.TextField()
+    answer = fields.TextField(null=True)
+    status = fields.CharField(max_length=16, default="open", db_default="open")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    answered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "info_request"
+        unique_together = (("tenant", "id"),)

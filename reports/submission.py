@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from shapely.geometry import Point, shape
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -19,14 +19,19 @@ from core.errors import DomainError, Validator
 from core.ids import new_id
 from permissions.actions import Action
 from permissions.scope import Scope
+from reports import locator
+from reports.attachments import WrittenFiles, check_media, cleanup_on_error, store_media
 from reports.calendar import WorkingCalendar
+from reports.duplicates import nearby_open_reports
+from reports.media import ProcessedMedia
 from reports.models import Report, ReportCounter, ReporterContact, ReportEvent
 from reports.sla import SlaTable, Stage, Urgency, compute_due
+from reports.storage import Storage
 from reports.workflow import (
     ActorKind,
     ReportState,
 )
-from tenants.models import AdministrativeUnit, Field, Tenant, TenantSettings
+from tenants.models import Field, Tenant, TenantSettings
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _COUNTER_SQL = (
@@ -58,6 +63,7 @@ class SubmitInput:
     idempotency_key: str | None = None
     contact: ContactInput | None = None
     on_behalf: bool = False  # entered by an operator for a hotline caller
+    media: tuple[ProcessedMedia, ...] = ()  # from reports.media.process_upload
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class SubmitResult:
     report: Report
     created: bool  # False when an idempotent retry returned the first report
     tracking_code: str | None = None  # shown once to anonymous reporters
+    # Open reports of the same field nearby, nearest first, with their distance in metres.
+    possible_duplicates: list[tuple[Report, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -137,27 +145,35 @@ def _validate(data: SubmitInput, v: Validator) -> tuple[str, str, Urgency | None
     return title, description, urgency
 
 
-async def _locate(tenant: Tenant, latitude: float, longitude: float) -> str | None:
-    """The code of the tenant's administrative unit containing the point (current units first)."""
-    if not tenant.unit_codes:
-        return None
-    point = Point(longitude, latitude)  # GeoJSON order: lon, lat
-    today = date.today()
-    units = await AdministrativeUnit.filter(code__in=tenant.unit_codes, boundary__not_isnull=True)
+def _out_of_area(tenant: Tenant, where_vi: str, where_en: str) -> DomainError:
+    return DomainError(
+        "OUT_OF_AREA",
+        f"Vị trí phản ánh {where_vi}, không thuộc địa bàn {tenant.name_vi}.",
+        f"The location {where_en}, outside the area of {tenant.name_en}.",
+        "latitude",
+    )
 
-    def current(u: AdministrativeUnit) -> bool:
-        return (u.valid_from is None or u.valid_from <= today) and (
-            u.valid_to is None or u.valid_to >= today
+
+async def _unit_code(tenant: Tenant, latitude: float, longitude: float) -> str | None:
+    """The tenant's unit containing the point; OUT_OF_AREA when it lies elsewhere.
+
+    A point inside another tenant's unit is refused, naming that locality. A point inside no
+    known unit is refused when the tenant's own area is known (its units have boundaries);
+    without boundaries the report is accepted with no unit."""
+    found = await locator.locate(latitude, longitude, prefer_tenant=tenant.id)
+    if found.tenant_id == tenant.id:
+        return found.unit_code
+    if found.tenant_id is not None:
+        unit = found.unit_name or found.unit_code or ""
+        raise _out_of_area(
+            tenant,
+            f"thuộc {unit} ({found.tenant_name_vi})",
+            f"is in {unit} ({found.tenant_name_en})",
         )
-
-    for unit in sorted(
-        units, key=lambda u: (not current(u), -(u.valid_from or date.min).toordinal())
-    ):
-        try:
-            if shape(unit.boundary).covers(point):
-                return unit.code
-        except (ValueError, TypeError, AttributeError, KeyError):
-            continue  # malformed boundary: skip rather than refuse the report
+    if await locator.has_boundaries(tenant.id):
+        raise _out_of_area(
+            tenant, "nằm ngoài các đơn vị hành chính đã biết", "is in no known administrative unit"
+        )
     return None
 
 
@@ -177,7 +193,9 @@ def _tracking_code() -> str:
     return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(12))
 
 
-async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
+async def submit_report(
+    scope: Scope, data: SubmitInput, storage: Storage | None = None
+) -> SubmitResult:
     tenant_id = scope.require_tenant()
     if data.on_behalf:
         scope.require(Action.REPORT_SUBMIT_ON_BEHALF)
@@ -191,18 +209,23 @@ async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
         v.add("NOT_FOUND", "fieldId", "Lĩnh vực không tồn tại.", "Unknown or inactive field.")
     v.check()
     assert urgency is not None and field_row is not None
+    check_media(data.media, storage)
 
     if data.idempotency_key and (first := await _existing(tenant_id, data.idempotency_key, scope)):
-        return SubmitResult(first, created=False)
+        return await _retried(scope, first)
 
     tenant = await Tenant.get(id=tenant_id)
+    unit_code = await _unit_code(tenant, data.latitude, data.longitude)
+    duplicates = await nearby_open_reports(scope, field_row.id, data.latitude, data.longitude)
     rules = await tenant_rules(tenant_id)
     now = utcnow()
     own = scope.user_id is not None and not data.on_behalf
     anonymous = data.anonymous or scope.user_id is None
     tracking = _tracking_code() if anonymous or not own else None
     try:
-        async with in_transaction():  # a savepoint: a lost idempotency race leaves no trace
+        # A savepoint: a lost idempotency race or any failure leaves no row, and the files
+        # written so far are deleted again.
+        async with cleanup_on_error(storage) as written, in_transaction():
             conn = connections.get("default")
             year = now.astimezone(rules.calendar.timezone).year
             # execute_query_dict: execute_query drops RETURNING rows of an INSERT.
@@ -215,7 +238,7 @@ async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
                 title=title,
                 description=description,
                 field_id=field_row.id,
-                unit_code=await _locate(tenant, data.latitude, data.longitude),
+                unit_code=unit_code,
                 latitude=data.latitude,
                 longitude=data.longitude,
                 address=(data.address or "").strip(),
@@ -238,6 +261,7 @@ async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
                     phone=c.phone,
                     email=c.email,
                 )
+            attachments = await _store(scope, report.id, data.media, written)
             await ReportEvent.create(
                 tenant_id=tenant_id,
                 report_id=report.id,
@@ -246,13 +270,41 @@ async def submit_report(scope: Scope, data: SubmitInput) -> SubmitResult:
                 action="SUBMIT",
                 from_state=None,
                 to_state=ReportState.SUBMITTED.value,
-                data={"screen_due_at": _iso(report.screen_due_at), "unit_code": report.unit_code},
+                data={
+                    "screen_due_at": _iso(report.screen_due_at),
+                    "unit_code": report.unit_code,
+                    "attachments": attachments,
+                    "possible_duplicates": [str(r.id) for r, _ in duplicates],
+                },
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: return its report.
         if data.idempotency_key and (
             first := await _existing(tenant_id, data.idempotency_key, scope)
         ):
-            return SubmitResult(first, created=False)
+            return await _retried(scope, first)
         raise
-    return SubmitResult(report, created=True, tracking_code=tracking)
+    return SubmitResult(
+        report, created=True, tracking_code=tracking, possible_duplicates=duplicates
+    )
+
+
+async def _store(
+    scope: Scope,
+    report_id: uuid.UUID,
+    media: Sequence[ProcessedMedia],
+    written: WrittenFiles | None,
+) -> int:
+    if not media:
+        return 0
+    assert written is not None  # check_media refused media without storage
+    rows = await store_media(scope, report_id, media, written.storage, written=written)
+    return len(rows)
+
+
+async def _retried(scope: Scope, first: Report) -> SubmitResult:
+    """The answer to an idempotent retry: the first report; nothing is stored again."""
+    duplicates = await nearby_open_reports(
+        scope, first.field_id, first.latitude, first.longitude, exclude_id=first.id
+    )
+    return SubmitResult(first, created=False, possible_duplicates=duplicates)

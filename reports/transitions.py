@@ -5,6 +5,7 @@ Use it through ``reports.service``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +14,12 @@ from tortoise.expressions import F
 
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.scope import Scope
+from reports.attachments import check_media, cleanup_on_error, store_media
+from reports.media import FIELD as MEDIA_FIELD
+from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
 from reports.sla import Stage, Urgency, extend_due_for_pause
+from reports.storage import Storage
 from reports.submission import TenantRules, actor_role, due_at, tenant_rules, utcnow
 from reports.workflow import (
     ActorKind,
@@ -33,6 +38,13 @@ class AssignInput:
     lead_agency_id: uuid.UUID
     coordinating_agency_ids: tuple[uuid.UUID, ...] = ()
     urgency: str | None = None  # re-classify while assigning
+
+
+# Steps that may carry photos or a video, attached to the step's event: the agency's
+# after-photos, the reporter's added information or proof that the issue persists.
+MEDIA_ACTIONS: frozenset[WorkflowAction] = frozenset(
+    {WorkflowAction.SUBMIT_RESULT, WorkflowAction.PROVIDE_INFO, WorkflowAction.REOPEN}
+)
 
 
 # --- transitions --------------------------------------------------------------------------------
@@ -72,9 +84,13 @@ async def _assignment(report: Report, assign: AssignInput | None) -> dict[str, A
 
 
 async def _last_entered(report: Report, state: ReportState) -> datetime | None:
+    # Workflow steps only: side events (comments, extensions) repeat the current state.
     event = (
         await ReportEvent.filter(
-            tenant_id=report.tenant_id, report_id=report.id, to_state=state.value
+            tenant_id=report.tenant_id,
+            report_id=report.id,
+            to_state=state.value,
+            action__in=[a.value for a in WorkflowAction],
         )
         .order_by("-created_at")
         .first()
@@ -118,8 +134,14 @@ async def transition(
     assign: AssignInput | None = None,
     *,
     rating: int | None = None,
+    media: Sequence[ProcessedMedia] = (),
+    storage: Storage | None = None,
 ) -> Report:
-    """Apply one workflow step; returns the updated report."""
+    """Apply one workflow step; returns the updated report.
+
+    ``media`` (``MEDIA_ACTIONS`` only) is stored with ``storage`` and attached to the step's
+    event. A retry of a step that succeeded fails on ``expected_version`` before anything is
+    stored."""
     tenant_id = scope.require_tenant()
     try:
         action = WorkflowAction(action)
@@ -131,11 +153,19 @@ async def transition(
     if report is None:
         raise NotFound("report")
     if report.version != expected_version:
-        raise _stale()
+        raise stale_error()
     rules = await tenant_rules(tenant_id)
     t = find_transition(ReportState(report.state), action, options=rules.options)
     actor = _authorise(scope, t, report)
     validate_reason(t, reason_code, comment)
+    if media and action not in MEDIA_ACTIONS:
+        raise DomainError(
+            "MEDIA_NOT_ALLOWED",
+            f"Không thể đính kèm tệp khi thực hiện «{action.label_vi}».",
+            f"Files cannot be attached to {action.value}.",
+            MEDIA_FIELD,
+        )
+    check_media(media, storage)
     changes: dict[str, Any] = {}
     if action is WorkflowAction.ASSIGN:
         changes = await _assignment(report, assign)
@@ -152,8 +182,8 @@ async def transition(
         tenant_id=tenant_id, id=report.id, version=expected_version
     ).update(state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes)
     if updated != 1:
-        raise _stale()
-    await ReportEvent.create(
+        raise stale_error()
+    event = await ReportEvent.create(
         tenant_id=tenant_id,
         report_id=report.id,
         actor_user_id=scope.user_id,
@@ -164,22 +194,25 @@ async def transition(
         reason_code=(reason_code or "").strip() or None,
         comment=(comment or "").strip() or None,
         public=actor is ActorKind.REPORTER,
-        data={k: _json(v) for k, v in changes.items()} or None,
+        data={k: json_value(v) for k, v in changes.items()} or None,
     )
-    return await Report.get(tenant_id=tenant_id, id=report.id)
+    async with cleanup_on_error(storage if media else None) as written:
+        if written is not None:  # check_media refused media without storage
+            await store_media(scope, report.id, media, written.storage, event.id, written=written)
+        return await Report.get(tenant_id=tenant_id, id=report.id)
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list):
-        return [_json(v) for v in value]
+        return [json_value(v) for v in value]
     return value
 
 
-def _stale() -> DomainError:
+def stale_error() -> DomainError:
     return DomainError(
         "STALE_VERSION",
         "Phản ánh vừa được người khác cập nhật; hãy tải lại và thử lại.",

@@ -241,7 +241,8 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
             unit_codes=[u.code for u in plan.units],
         )
         for unit in plan.units:
-            await AdministrativeUnit.update_or_create(
+            # The unit registry is shared: an existing definition is never rewritten here.
+            await AdministrativeUnit.get_or_create(
                 code=unit.code,
                 valid_from=unit.valid_from,
                 defaults={

@@ -322,7 +322,7 @@ async def test_provincial_read_path_cannot_update_the_listed_tenants_in_place(
     ids: dict[str, Any], table: str
 ) -> None:
     before = await rows_of(table, ids["lao_cai"])
-    # Writes policies admit only app.tenant_id: the listed tenant's rows are invisible to UPDATE.
+    # Write policies admit only app.tenant_id: the listed tenant's rows are invisible to UPDATE.
     async with scoped(ids["sa_pa"], "{" + ids["lao_cai"] + "}", "on") as conn:
         updated, _ = await conn.execute_query(
             f"UPDATE {table} {UPDATES[table]} WHERE tenant_id = $1", [ids["lao_cai"]]
@@ -336,7 +336,7 @@ async def test_provincial_read_path_cannot_delete_the_listed_tenants(
     ids: dict[str, Any], table: str
 ) -> None:
     row = await unreferenced_row(table, ids["lao_cai"])
-    with pytest.raises(Rollback):  # never commit: while the gap is open the row must survive
+    with pytest.raises(Rollback):  # never commit: should the policy regress, the row survives
         async with scoped(ids["sa_pa"], "{" + ids["lao_cai"] + "}", "on") as conn:
             deleted, _ = await conn.execute_query(f"DELETE FROM {table} WHERE id = $1", [row])
             assert deleted == 0

@@ -1,0 +1,94 @@
+"""DataLoaders: a page of reports resolves its related rows in one query per relation.
+
+One loader per request and name (``Context.loader``), so caches never cross requests and all
+reads run inside the request's RLS-scoped transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+from tortoise import connections
+
+from core.graphql import Context
+from reports.models import Attachment, ReporterContact, ReportEvent
+from tenants.models import AdministrativeUnit, Agency, Field
+
+
+async def _fields(ids: Sequence[uuid.UUID]) -> list[Field | None]:
+    rows = {r.id: r for r in await Field.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def _agencies(ids: Sequence[uuid.UUID]) -> list[Agency | None]:
+    rows = {r.id: r for r in await Agency.filter(id__in=list(ids))}
+    return [rows.get(i) for i in ids]
+
+
+async def _units(codes: Sequence[str]) -> list[AdministrativeUnit | None]:
+    rows: dict[str, AdministrativeUnit] = {}
+    # Several validity periods may share a code: keep the newest.
+    for unit in await AdministrativeUnit.filter(code__in=list(codes)).order_by("valid_from"):
+        rows[unit.code] = unit
+    return [rows.get(c) for c in codes]
+
+
+async def _events(report_ids: Sequence[uuid.UUID]) -> list[list[ReportEvent]]:
+    grouped: dict[uuid.UUID, list[ReportEvent]] = defaultdict(list)
+    for event in await ReportEvent.filter(report_id__in=list(report_ids)).order_by(
+        "created_at", "id"
+    ):
+        grouped[event.report_id].append(event)
+    return [grouped.get(i, []) for i in report_ids]
+
+
+async def _last_events(report_ids: Sequence[uuid.UUID]) -> list[ReportEvent | None]:
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT DISTINCT ON (report_id) * FROM report_event WHERE report_id = ANY($1::uuid[]) "
+        "ORDER BY report_id, created_at DESC, id DESC",
+        [list(report_ids)],
+    )
+    by_report = {row["report_id"]: ReportEvent._init_from_db(**row) for row in rows}
+    return [by_report.get(i) for i in report_ids]
+
+
+async def _attachments(report_ids: Sequence[uuid.UUID]) -> list[list[Attachment]]:
+    grouped: dict[uuid.UUID, list[Attachment]] = defaultdict(list)
+    for row in await Attachment.filter(report_id__in=list(report_ids)).order_by("created_at"):
+        grouped[row.report_id].append(row)
+    return [grouped.get(i, []) for i in report_ids]
+
+
+async def _contacts(report_ids: Sequence[uuid.UUID]) -> list[ReporterContact | None]:
+    rows = {r.report_id: r for r in await ReporterContact.filter(report_id__in=list(report_ids))}
+    return [rows.get(i) for i in report_ids]
+
+
+def field_loader(ctx: Context) -> DataLoader[uuid.UUID, Field | None]:
+    return ctx.loader("report.field", lambda _: DataLoader(_fields))
+
+
+def agency_loader(ctx: Context) -> DataLoader[uuid.UUID, Agency | None]:
+    return ctx.loader("report.agency", lambda _: DataLoader(_agencies))
+
+
+def unit_loader(ctx: Context) -> DataLoader[str, AdministrativeUnit | None]:
+    return ctx.loader("report.unit", lambda _: DataLoader(_units))
+
+
+def events_loader(ctx: Context) -> DataLoader[uuid.UUID, list[ReportEvent]]:
+    return ctx.loader("report.events", lambda _: DataLoader(_events))
+
+
+def last_event_loader(ctx: Context) -> DataLoader[uuid.UUID, ReportEvent | None]:
+    return ctx.loader("report.last_event", lambda _: DataLoader(_last_events))
+
+
+def attachments_loader(ctx: Context) -> DataLoader[uuid.UUID, list[Attachment]]:
+    return ctx.loader("report.attachments", lambda _: DataLoader(_attachments))
+
+
+def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, ReporterContact | None]:
+    return ctx.loader("report.contact", lambda _: DataLoader(_contacts))

@@ -1,0 +1,341 @@
+"""GraphQL types of the reports domain."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Self
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from core.graphql import Info, sensitive
+from permissions.actions import Action
+from reports import loaders, models, sla
+from reports import workflow as wf
+from reports.workflow import ActorKind, available_actions
+from tenants.schema import AdministrativeUnit, Agency, Field
+
+ReportState = strawberry.enum(wf.ReportState, name="ReportState")
+WorkflowAction = strawberry.enum(wf.WorkflowAction, name="WorkflowAction")
+
+
+Urgency = strawberry.enum(
+    sla.Urgency, name="Urgency", description="Mức độ: urgent reports run on calendar time, 24/7."
+)
+
+# The deadline that is running in each state; none while the reporter or the centre holds it.
+RUNNING_DEADLINE = {
+    wf.ReportState.SUBMITTED: "screen_due_at",
+    wf.ReportState.REOPENED: "screen_due_at",
+    wf.ReportState.ASSIGNED: "accept_due_at",
+    wf.ReportState.IN_PROGRESS: "resolve_due_at",
+    wf.ReportState.RESULT_SUBMITTED: "review_due_at",
+}
+BLUR_DECIMALS = 2  # ~1 km: the public (and non-privileged) view of a sensitive location
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@strawberry.type(
+    description="Where the problem is. Blurred (~1 km) for sensitive fields unless "
+    "the caller holds report:view_reporter."
+)
+class Location:
+    latitude: float
+    longitude: float
+    precise: bool
+
+
+@strawberry.type(description="The reporter's contact. Personal data: centre staff only.")
+class ReporterContact:
+    name: str
+    phone: str | None
+    email: str | None
+
+
+@strawberry.type
+class Attachment:
+    id: relay.GlobalID
+    kind: str
+    content_type: str
+    url: str
+    thumbnail_url: str | None
+    width: int | None
+    height: int | None
+    size: int
+
+    @classmethod
+    def from_row(cls, row: models.Attachment, info: Info) -> Self:
+        storage = info.context.services.storage
+        return cls(
+            id=relay.GlobalID("Attachment", str(row.id)),
+            kind=row.kind,
+            content_type=row.content_type,
+            url=storage.url(row.storage_key),
+            thumbnail_url=storage.url(row.thumbnail_key) if row.thumbnail_key else None,
+            width=row.width,
+            height=row.height,
+            size=row.size,
+        )
+
+
+@strawberry.type(description="One step of the history (append-only).")
+class ReportEvent:
+    id: relay.GlobalID
+    action: str
+    from_state: ReportState | None
+    to_state: ReportState
+    actor_role: str
+    reason_code: str | None
+    comment: str | None
+    public: bool
+    data: JSON | None
+    created_at: datetime.datetime
+
+    @classmethod
+    def from_row(cls, row: models.ReportEvent, *, staff: bool) -> Self:
+        return cls(
+            id=relay.GlobalID("ReportEvent", str(row.id)),
+            action=row.action,
+            from_state=wf.ReportState(row.from_state) if row.from_state else None,
+            to_state=wf.ReportState(row.to_state),
+            actor_role=row.actor_role if staff else "",
+            reason_code=row.reason_code,
+            comment=row.comment if staff or row.public else None,
+            public=row.public,
+            data=row.data if staff else None,
+            created_at=row.created_at,
+        )
+
+
+def _is_staff(info: Info) -> bool:
+    return info.context.scope.allows(Action.REPORT_VIEW)
+
+
+@strawberry.type(description="A field report (phản ánh hiện trường).")
+class Report(relay.Node):
+    id: relay.NodeID[str]
+    code: str = strawberry.field(
+        description="Human code unique in the tenant, e.g. SP-2026-000123."
+    )
+    title: str
+    description: str
+    state: ReportState
+    urgency: Urgency
+    address: str
+    unit_code: str | None
+    version: int = strawberry.field(description="Send it back with a change (optimistic lock).")
+    anonymous: bool
+    published: bool
+    rating: int | None
+    screen_due_at: datetime.datetime | None
+    accept_due_at: datetime.datetime | None
+    resolve_due_at: datetime.datetime | None
+    review_due_at: datetime.datetime | None
+    resolved_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+    sla_version: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    row: strawberry.Private[models.Report]
+
+    @classmethod
+    def from_row(cls, row: models.Report) -> Self:
+        return cls(
+            id=str(row.id),
+            code=row.code,
+            title=row.title,
+            description=row.description,
+            state=wf.ReportState(row.state),
+            urgency=row.urgency,
+            address=row.address,
+            unit_code=row.unit_code,
+            version=row.version,
+            anonymous=row.anonymous,
+            published=row.published,
+            rating=row.rating,
+            screen_due_at=row.screen_due_at,
+            accept_due_at=row.accept_due_at,
+            resolve_due_at=row.resolve_due_at,
+            review_due_at=row.review_due_at,
+            resolved_at=row.resolved_at,
+            closed_at=row.closed_at,
+            sla_version=row.sla_version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        from reports.queries import visible_reports
+
+        ids = list(node_ids)
+        try:
+            query = visible_reports(info.context.scope)
+        except Exception:  # no report:view: nothing is visible through node()
+            return [None for _ in ids]
+        rows = {str(r.id): r for r in await query.filter(id__in=ids)}
+        return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+    @strawberry.field(description="State label in the request's language.")
+    def state_label(self, info: Info) -> str:
+        return self.state.label(info.context.lang)
+
+    @strawberry.field(description="The deadline now running, if any.")
+    def due_at(self) -> datetime.datetime | None:
+        column = RUNNING_DEADLINE.get(self.state)
+        return getattr(self.row, column) if column else None
+
+    @strawberry.field(description="Seconds until the running deadline (negative when late).")
+    def due_in(self) -> int | None:
+        due = self.due_at()
+        return int((due - _now()).total_seconds()) if due else None
+
+    @strawberry.field(description="The running deadline has passed (computed, never stored).")
+    def overdue(self) -> bool:
+        due = self.due_at()
+        return due is not None and due < _now()
+
+    @strawberry.field(description="Finished after its resolve deadline.")
+    def late(self) -> bool:
+        due, done = self.row.resolve_due_at, self.row.resolved_at
+        return due is not None and done is not None and done > due
+
+    @strawberry.field
+    async def field(self, info: Info) -> Field | None:
+        row = await loaders.field_loader(info.context).load(self.row.field_id)
+        return Field.from_row(row) if row else None
+
+    @strawberry.field(description="The lead agency (cơ quan chủ trì).")
+    async def lead_agency(self, info: Info) -> Agency | None:
+        if self.row.lead_agency_id is None:
+            return None
+        row = await loaders.agency_loader(info.context).load(self.row.lead_agency_id)
+        return Agency.from_row(row) if row else None
+
+    @strawberry.field(description="Coordinating agencies (đơn vị phối hợp).")
+    async def coordinating_agencies(self, info: Info) -> list[Agency]:
+        rows = await loaders.agency_loader(info.context).load_many(
+            list(self.row.coordinating_agency_ids or [])
+        )
+        return [Agency.from_row(r) for r in rows if r]
+
+    @strawberry.field(description="Found from the location; empty when outside every unit.")
+    async def administrative_unit(self, info: Info) -> AdministrativeUnit | None:
+        if not self.row.unit_code:
+            return None
+        row = await loaders.unit_loader(info.context).load(self.row.unit_code)
+        return AdministrativeUnit.from_row(row) if row else None
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        field = await loaders.field_loader(info.context).load(self.row.field_id)
+        precise = not (field and field.sensitive) or info.context.scope.allows(
+            Action.REPORT_VIEW_REPORTER
+        )
+        lat, lng = self.row.latitude, self.row.longitude
+        if not precise:
+            lat, lng = round(lat, BLUR_DECIMALS), round(lng, BLUR_DECIMALS)
+        return Location(latitude=lat, longitude=lng, precise=precise)
+
+    @strawberry.field(
+        extensions=sensitive(Action.REPORT_VIEW_REPORTER),
+        description="Null unless the caller holds report:view_reporter.",
+    )
+    async def reporter(self, info: Info) -> ReporterContact | None:
+        row = await loaders.contact_loader(info.context).load(self.row.id)
+        if row is None:
+            return None
+        return ReporterContact(name=row.name, phone=row.phone, email=row.email)
+
+    @strawberry.field(description="The history, oldest first. Internal notes for staff only.")
+    async def events(self, info: Info) -> list[ReportEvent]:
+        staff = _is_staff(info)
+        rows = await loaders.events_loader(info.context).load(self.row.id)
+        return [ReportEvent.from_row(r, staff=staff) for r in rows]
+
+    @strawberry.field(description="The latest step of the history.")
+    async def last_event(self, info: Info) -> ReportEvent | None:
+        row = await loaders.last_event_loader(info.context).load(self.row.id)
+        return ReportEvent.from_row(row, staff=_is_staff(info)) if row else None
+
+    @strawberry.field
+    async def attachments(self, info: Info) -> list[Attachment]:
+        rows = await loaders.attachments_loader(info.context).load(self.row.id)
+        return [Attachment.from_row(r, info) for r in rows]
+
+    @strawberry.field(description="Workflow actions the caller may take now (drive the buttons).")
+    def available_actions(self, info: Info) -> list[WorkflowAction]:
+        scope = info.context.scope
+        own = scope.user_id is not None and scope.user_id == self.row.reporter_user_id
+        result = []
+        for action in available_actions(self.state):
+            t = wf.find_transition(self.state, action)
+            staff_ok = ActorKind.STAFF in t.actor and scope.allows_on(
+                t.permission, self.row.lead_agency_id, self.row.field_id
+            )
+            reporter_ok = ActorKind.REPORTER in t.actor and own and scope.allows(t.permission)
+            if staff_ok or reporter_ok:
+                result.append(action)
+        return result
+
+
+@strawberry.type(description="A published report in the public feed: no personal data.")
+class PublicReport:
+    id: relay.GlobalID
+    code: str
+    title: str
+    description: str
+    state: ReportState
+    state_label: str
+    field_name: str | None
+    location: Location
+    address: str
+    created_at: datetime.datetime
+    resolved_at: datetime.datetime | None
+    resolve_due_at: datetime.datetime | None
+    rating: int | None
+    result: str | None = strawberry.field(description="The published result (Kết quả xử lý).")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ReportEdge:
+    cursor: str
+    node: Report
+
+
+@strawberry.type(description="A keyset-paginated page of reports (newest first).")
+class ReportConnection:
+    edges: list[ReportEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Report]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type
+class PublicReportEdge:
+    cursor: str
+    node: PublicReport
+
+
+@strawberry.type
+class PublicReportConnection:
+    edges: list[PublicReportEdge]
+    page_info: PageInfo

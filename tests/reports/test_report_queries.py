@@ -1,0 +1,261 @@
+"""Reading reports over GraphQL: scope compiled into SQL, keyset pages, fixed statement counts,
+privacy of sensitive fields, and the public feed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from strawberry import relay
+
+from accounts.models import User
+from permissions.scope import Scope
+from permissions.session import scoped_transaction
+from permissions.store import store
+from reports.models import Report
+from reports.service import AssignInput, ContactInput, SubmitInput, submit_report, transition
+from reports.workflow import WorkflowAction as A
+from tenants.models import Agency, Field
+from tests.conftest import GraphQLClient
+from tests.statements import count_statements
+
+SAPA_POINT = (22.332, 103.842)
+LIST = """
+query($first: Int, $after: String, $filter: ReportFilter) {
+  reports(first: $first, after: $after, filter: $filter) {
+    edges { cursor node {
+      id code title state urgency createdAt dueAt overdue
+      field { code name } leadAgency { code } administrativeUnit { name }
+      lastEvent { action toState } attachments { thumbnailUrl }
+    } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}"""
+
+
+def gid(kind: str, value: uuid.UUID) -> str:
+    return str(relay.GlobalID(kind, str(value)))
+
+
+async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:
+    user = await User.get(username=username)
+    return await store.scope_for(user.id, tenant_id)
+
+
+@pytest.fixture(scope="module")
+async def world(pilot: dict[str, Any], gql: GraphQLClient) -> dict[str, Any]:
+    """60 Sa Pa reports: 40 food-safety ones (half routed to the health office, half to urban
+    management), 20 social-order ones (a sensitive field) with reporter contacts."""
+    tenant = pilot["tenants"]["sa-pa"]
+    citizen = await scope_of("sapa.citizen", tenant.id)
+    operator = await scope_of("sapa.intake-operator", tenant.id)
+    async with scoped_transaction(operator):
+        food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")
+        social = await Field.get(tenant_id=tenant.id, code="trat-tu-xa-hoi")
+        health = await Agency.get(tenant_id=tenant.id, id=food.default_agency_id)
+        urban = await Agency.get(tenant_id=tenant.id, code="phong-qldt")
+    reports: list[Report] = []
+    for i in range(60):
+        field = food if i < 40 else social
+        async with scoped_transaction(citizen):
+            result = await submit_report(
+                citizen,
+                SubmitInput(
+                    title=f"Phản ánh kiểm thử số {i:03d}",
+                    description="Mô tả chi tiết.",
+                    field_id=field.id,
+                    latitude=SAPA_POINT[0] + i * 1e-5,
+                    longitude=SAPA_POINT[1] + i * 1e-5,
+                    address=f"Số {i} đường Cầu Mây",
+                    idempotency_key=uuid.uuid4().hex,
+                    contact=ContactInput("Nguyễn Văn A", "0912345678") if i >= 40 else None,
+                ),
+            )
+        report = result.report
+        if i < 40:
+            agency = health if i % 2 == 0 else urban
+            async with scoped_transaction(operator):
+                report = await transition(
+                    operator,
+                    report.id,
+                    A.ASSIGN,
+                    report.version,
+                    assign=AssignInput(lead_agency_id=agency.id),
+                )
+        reports.append(report)
+    tokens = {
+        name: await gql.login(f"sapa.{name}", pilot["password"])
+        for name in (
+            "intake-operator",
+            "handler",
+            "coordinating-unit",
+            "citizen",
+            "centre-supervisor",
+        )
+    }
+    return {
+        "tenant": tenant,
+        "reports": reports,
+        "food": food,
+        "social": social,
+        "health": health,
+        "urban": urban,
+        "tokens": tokens,
+        "pilot": pilot,
+    }
+
+
+async def list_reports(gql: GraphQLClient, token: str, **variables: Any) -> dict[str, Any]:
+    return (await gql.ok(LIST, variables, token=token))["reports"]
+
+
+async def test_statement_count_is_fixed_whatever_the_page_size(
+    gql: GraphQLClient, world: dict[str, Any]
+) -> None:
+    token = world["tokens"]["intake-operator"]
+    counts = {}
+    assigned = {"states": ["ASSIGNED"]}  # every row has a field, lead agency, unit and events
+    for size in (1, 5, 20, 40):
+        with count_statements() as statements:
+            page = await list_reports(gql, token, first=size, filter=assigned)
+        assert len(page["edges"]) == size
+        assert all(e["node"]["leadAgency"] for e in page["edges"])
+        counts[size] = len(statements)
+    # set_config, the page, then one query each: field, agency, unit, last event, attachments
+    assert set(counts.values()) == {7}, counts
+
+
+async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
+    gql: GraphQLClient, world: dict[str, Any]
+) -> None:
+    token = world["tokens"]["intake-operator"]
+    seen: list[str] = []
+    created: list[str] = []
+    after = None
+    while True:
+        page = await list_reports(gql, token, first=25, after=after)
+        seen += [e["node"]["id"] for e in page["edges"]]
+        created += [e["node"]["createdAt"] for e in page["edges"]]
+        if len(seen) == 25:
+            # A report arriving mid-pagination appears on no later page and moves nothing.
+            await gql.ok(
+                "mutation($i: SubmitReportInput!) { submitReport(input: $i) { errors { code } } }",
+                {
+                    "i": {
+                        "title": "Phản ánh mới giữa chừng",
+                        "description": "x",
+                        "fieldId": gid("Field", world["food"].id),
+                        "latitude": SAPA_POINT[0],
+                        "longitude": SAPA_POINT[1],
+                    }
+                },
+                token=world["tokens"]["citizen"],
+            )
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen))
+    assert created == sorted(created, reverse=True)
+    ours = {gid("Report", r.id) for r in world["reports"]}
+    assert ours <= set(seen)
+
+
+async def test_backwards_pages(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    token = world["tokens"]["intake-operator"]
+    first = await list_reports(gql, token, first=10)
+    second = await list_reports(gql, token, first=10, after=first["pageInfo"]["endCursor"])
+    query = """query($before: String) { reports(last: 10, before: $before) {
+        edges { node { id } } pageInfo { hasPreviousPage hasNextPage } } }"""
+    cursor = second["edges"][0]["cursor"]
+    back = (await gql.ok(query, {"before": cursor}, token=token))["reports"]
+    assert [e["node"]["id"] for e in back["edges"]] == [e["node"]["id"] for e in first["edges"]]
+    assert back["pageInfo"]["hasNextPage"] is True
+
+
+async def test_handler_sees_only_its_agency(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    page = await list_reports(gql, world["tokens"]["handler"], first=100)
+    agencies = {e["node"]["leadAgency"]["code"] for e in page["edges"]}
+    assert agencies == {world["health"].code}
+    expected = {
+        gid("Report", r.id) for r in world["reports"] if r.lead_agency_id == world["health"].id
+    }
+    assert expected <= {e["node"]["id"] for e in page["edges"]}
+    # A report of another agency is "not found" for the handler, by ID and by code.
+    other = next(r for r in world["reports"] if r.lead_agency_id == world["urban"].id)
+    data = await gql.ok(
+        "query($id: ID!, $c: String!) { report(id: $id) { id } reportByCode(code: $c) { id } }",
+        {"id": gid("Report", other.id), "c": other.code},
+        token=world["tokens"]["handler"],
+    )
+    assert data == {"report": None, "reportByCode": None}
+
+
+async def test_filters(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    token = world["tokens"]["intake-operator"]
+    social = await list_reports(
+        gql, token, first=100, filter={"fieldIds": [gid("Field", world["social"].id)]}
+    )
+    assert {e["node"]["field"]["code"] for e in social["edges"]} == {"trat-tu-xa-hoi"}
+    assigned = await list_reports(gql, token, first=100, filter={"states": ["ASSIGNED"]})
+    assert assigned["edges"] and {e["node"]["state"] for e in assigned["edges"]} == {"ASSIGNED"}
+    text = await list_reports(gql, token, first=100, filter={"text": "kiểm thử số 007"})
+    assert [e["node"]["title"] for e in text["edges"]] == ["Phản ánh kiểm thử số 007"]
+    box = [
+        SAPA_POINT[1] + 9.5e-5,
+        SAPA_POINT[0] + 9.5e-5,
+        SAPA_POINT[1] + 12.5e-5,
+        SAPA_POINT[0] + 12.5e-5,
+    ]
+    boxed = await list_reports(gql, token, first=100, filter={"bbox": box})
+    titles = sorted(e["node"]["title"] for e in boxed["edges"])
+    assert titles == [f"Phản ánh kiểm thử số {i:03d}" for i in (10, 11, 12)]
+
+
+async def test_reporter_and_sensitive_location(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    report = world["reports"][45]  # social order: sensitive field, with a contact
+    query = """query($id: ID!) { node(id: $id) { ... on Report {
+        reporter { name phone } location { latitude longitude precise } } } }"""
+    variables = {"id": gid("Report", report.id)}
+    operator = (await gql.ok(query, variables, token=world["tokens"]["intake-operator"]))["node"]
+    assert operator["reporter"] == {"name": "Nguyễn Văn A", "phone": "0912345678"}
+    assert operator["location"] == {
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "precise": True,
+    }
+    # The coordinating unit may see the report only if it coordinates it; give it a food one.
+    food = world["reports"][0]
+    coord = (
+        await gql.ok(
+            query, {"id": gid("Report", food.id)}, token=world["tokens"]["coordinating-unit"]
+        )
+    )["node"]
+    assert coord is not None and coord["reporter"] is None  # no report:view_reporter
+
+
+async def test_public_feed_has_no_personal_data(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    tenant = world["tenant"]
+    social = world["reports"][50]
+    supervisor = await scope_of("sapa.centre-supervisor", tenant.id)
+    async with scoped_transaction(supervisor):
+        await Report.filter(id=social.id).update(published=True)
+    response = await gql.http.post(
+        "/graphql",
+        json={
+            "query": "{ publicReports(first: 100) { edges { node { "
+            "code address location { latitude longitude precise } } } } }"
+        },
+        headers={"X-Paht-Tenant": "sa-pa"},
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    nodes = {e["node"]["code"]: e["node"] for e in body["data"]["publicReports"]["edges"]}
+    assert social.code in nodes
+    assert nodes[social.code]["location"]["precise"] is False
+    assert nodes[social.code]["location"]["latitude"] == round(social.latitude, 2)
+    assert nodes[social.code]["address"] == ""
+    assert world["reports"][0].code not in nodes  # unpublished reports stay out
+    schema_sdl = await gql.ok('{ __type(name: "PublicReport") { fields { name } } }')
+    names = {f["name"] for f in schema_sdl["__type"]["fields"]}
+    assert not names & {"reporter", "phone", "email", "reporterUserId"}

@@ -1,0 +1,345 @@
+"""Side processes against the real database: extensions, information requests, comments and
+publication, with their refusals (permission, state, once per report, tenant isolation)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from core.errors import DomainError, NotFound
+from permissions.scope import Scope, anonymous_in
+from permissions.session import scoped_transaction
+from reports import extensions, transitions
+from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
+from reports.service import (
+    AssignInput,
+    add_comment,
+    answer_info,
+    decide_extension,
+    publish,
+    request_extension,
+    request_info,
+    submit_report,
+)
+from reports.submission import tenant_rules, utcnow
+from reports.workflow import ReportState
+from reports.workflow import WorkflowAction as A
+from tenants.models import Agency, Field
+from tests.reports.test_report_service import events, new_input, scope_of, step, submit
+
+ROLES = {
+    "citizen": "sapa.citizen",
+    "operator": "sapa.intake-operator",
+    "contact": "sapa.agency-contact",
+    "handler": "sapa.handler",
+    "supervisor": "sapa.centre-supervisor",
+    "coordinating": "sapa.coordinating-unit",
+}
+
+
+async def sapa_env(pilot: dict[str, Any]) -> dict[str, Any]:
+    """Sa Pa's demo users (agency-bound ones belong to the health office) and reference rows."""
+    tenant = pilot["tenants"]["sa-pa"]
+    scopes = {key: await scope_of(pilot, name) for key, name in ROLES.items()}
+    async with scoped_transaction(scopes["operator"]):
+        food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")
+        health = await Agency.get(tenant_id=tenant.id, id=food.default_agency_id)
+        urban = await Agency.get(tenant_id=tenant.id, code="phong-qldt")
+    return {"tenant": tenant, "field": food, "health": health, "urban": urban, **scopes}
+
+
+@pytest.fixture
+async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
+    return await sapa_env(pilot)
+
+
+async def in_progress(sapa: dict[str, Any], **assign: Any) -> Report:
+    report = await submit(sapa)
+    report = await step(
+        sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id, **assign)
+    )
+    return await step(sapa["contact"], report, A.ACCEPT)
+
+
+async def run(scope: Scope, service: Any, *args: Any, **kwargs: Any) -> Any:
+    async with scoped_transaction(scope):
+        return await service(scope, *args, **kwargs)
+
+
+async def refused(code: str, scope: Scope, service: Any, *args: Any, **kwargs: Any) -> DomainError:
+    with pytest.raises(DomainError) as error:
+        await run(scope, service, *args, **kwargs)
+    assert error.value.code == code, error.value.details
+    return error.value
+
+
+async def fresh(scope: Scope, report_id: uuid.UUID) -> Report:
+    async with scoped_transaction(scope):
+        return await Report.get(id=report_id)
+
+
+# --- extension ----------------------------------------------------------------------------------
+async def test_extension_requested_then_approved(sapa: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    due = report.resolve_due_at
+    assert due is not None
+    wanted = due + timedelta(days=1)
+    extension = await run(sapa["handler"], request_extension, report.id, wanted, " Cần thêm mẫu ")
+    assert (extension.status, extension.reason) == ("pending", "Cần thêm mẫu")
+    assert extension.requested_by == sapa["handler"].user_id
+    unchanged = await fresh(sapa["operator"], report.id)
+    assert (unchanged.version, unchanged.resolve_due_at) == (report.version, due)
+
+    decided = await run(sapa["supervisor"], decide_extension, report.id, True, "Đồng ý")
+    assert decided.status == "approved" and decided.decided_by == sapa["supervisor"].user_id
+    after = await fresh(sapa["operator"], report.id)
+    assert after.resolve_due_at == wanted and after.version == report.version + 1
+    assert after.state == "IN_PROGRESS"
+    history = await events(sapa["operator"], report.id)
+    side = [(e.action, e.from_state, e.to_state, e.public) for e in history[-2:]]
+    assert side == [
+        ("REQUEST_EXTENSION", "IN_PROGRESS", "IN_PROGRESS", False),
+        ("APPROVE_EXTENSION", "IN_PROGRESS", "IN_PROGRESS", True),
+    ]
+    assert history[-1].data["resolve_due_at"] == wanted.isoformat()
+    # Only one extension per report, whatever became of the first.
+    await refused(
+        "EXTENSION_ALREADY_REQUESTED",
+        sapa["handler"],
+        request_extension,
+        report.id,
+        wanted + timedelta(hours=1),
+        "Lần hai",
+    )
+    await refused(
+        "EXTENSION_ALREADY_DECIDED", sapa["supervisor"], decide_extension, report.id, True
+    )
+
+
+async def test_second_pending_extension_is_refused(sapa: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    wanted = report.resolve_due_at + timedelta(hours=4)
+    await run(sapa["handler"], request_extension, report.id, wanted, "Chờ kết quả xét nghiệm")
+    error = await refused(
+        "EXTENSION_ALREADY_REQUESTED", sapa["handler"], request_extension, report.id, wanted, "x"
+    )
+    assert error.details[0].message_vi and error.details[0].message_en
+    async with scoped_transaction(sapa["operator"]):
+        assert await ExtensionRequest.filter(report_id=report.id).count() == 1
+
+
+async def test_extension_refusals(sapa: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    report = await in_progress(sapa)
+    due = report.resolve_due_at
+    later = due + timedelta(hours=2)
+    for who in ("citizen", "contact", "operator", "supervisor"):
+        await refused("FORBIDDEN", sapa[who], request_extension, report.id, later, "Lý do")
+    error = await refused("REQUIRED", sapa["handler"], request_extension, report.id, due, "  ")
+    fields = {(d.code, d.field) for d in error.details}
+    assert fields == {("REQUIRED", "reason"), ("EXTENSION_NOT_LATER", "requestedDueAt")}
+    too_long = due + timedelta(days=60)
+    error = await refused(
+        "EXTENSION_TOO_LONG", sapa["handler"], request_extension, report.id, too_long, "Lý do"
+    )
+    assert error.field == "requestedDueAt"
+    monkeypatch.setattr(extensions, "utcnow", lambda: due + timedelta(minutes=1))
+    error = await refused(
+        "DEADLINE_PASSED", sapa["handler"], request_extension, report.id, later, "Lý do"
+    )
+    assert error.field == "requestedDueAt" and "deadline" in error.details[0].message_en
+    monkeypatch.undo()
+    async with scoped_transaction(sapa["operator"]):
+        assert not await ExtensionRequest.exists(report_id=report.id)
+    # Not in progress: the request is refused by state; urgent reports escalate instead.
+    assigned = await step(
+        sapa["operator"], await submit(sapa), A.ASSIGN, assign=AssignInput(sapa["health"].id)
+    )
+    await refused("INVALID_STATE", sapa["handler"], request_extension, assigned.id, later, "x")
+    urgent = await in_progress(sapa, urgency="urgent")
+    await refused(
+        "EXTENSION_NOT_ALLOWED",
+        sapa["handler"],
+        request_extension,
+        urgent.id,
+        urgent.resolve_due_at + timedelta(minutes=30),
+        "Lý do",
+    )
+
+
+async def test_denial_needs_a_comment_and_keeps_the_deadline(sapa: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    await refused("NOT_FOUND", sapa["supervisor"], decide_extension, report.id, False, "Không")
+    wanted = report.resolve_due_at + timedelta(hours=8)
+    await run(sapa["handler"], request_extension, report.id, wanted, "Thiếu nhân lực")
+    await refused("FORBIDDEN", sapa["handler"], decide_extension, report.id, True)
+    error = await refused("REQUIRED", sapa["supervisor"], decide_extension, report.id, False)
+    assert error.field == "comment"
+    denied = await run(sapa["supervisor"], decide_extension, report.id, False, "Không đủ lý do")
+    assert denied.status == "denied" and denied.decision_comment == "Không đủ lý do"
+    after = await fresh(sapa["operator"], report.id)
+    assert (after.version, after.resolve_due_at) == (report.version, report.resolve_due_at)
+    assert (await events(sapa["operator"], report.id))[-1].action == "DENY_EXTENSION"
+
+
+# --- information request ------------------------------------------------------------------------
+async def test_answered_info_request_extends_the_deadline(
+    sapa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = await in_progress(sapa)
+    await refused("FORBIDDEN", sapa["contact"], request_info, report.id, "Ở đâu?")
+    info = await run(sapa["handler"], request_info, report.id, "Quán ăn ở số nhà nào?")
+    assert info.status == "open" and info.requested_by == sapa["handler"].user_id
+    await refused("INFO_ALREADY_REQUESTED", sapa["handler"], request_info, report.id, "Lần 2?")
+    await refused("FORBIDDEN", sapa["operator"], answer_info, report.id, "Số 5")
+    # Pin the pause: opened at a working moment, answered two working hours later.
+    calendar = (await tenant_rules(sapa["tenant"].id)).calendar
+    opened = calendar.next_working_moment(utcnow())
+    answered_at = calendar.add_working_time(opened, timedelta(hours=2))
+    async with scoped_transaction(sapa["handler"]):
+        await InfoRequest.filter(id=info.id).update(created_at=opened)
+    monkeypatch.setattr(extensions, "utcnow", lambda: answered_at)
+    done = await run(sapa["citizen"], answer_info, report.id, " Số 5 đường Cầu Mây ")
+    assert (done.status, done.answer) == ("answered", "Số 5 đường Cầu Mây")
+    after = await fresh(sapa["operator"], report.id)
+    expected = calendar.add_working_time(report.resolve_due_at, timedelta(hours=2))
+    assert after.resolve_due_at == expected and after.version == report.version + 1
+    history = await events(sapa["operator"], report.id)
+    assert [(e.action, e.to_state) for e in history[-2:]] == [
+        ("ASK_INFO", "IN_PROGRESS"),
+        ("ANSWER_INFO", "IN_PROGRESS"),
+    ]
+    assert history[-1].actor_role == "reporter"
+    await refused("NOT_FOUND", sapa["citizen"], answer_info, report.id, "Lần nữa")
+    # Once answered, a new question may be asked.
+    await run(sapa["handler"], request_info, report.id, "Giờ mở cửa?")
+
+
+async def test_anonymous_reporter_cannot_be_asked(sapa: dict[str, Any]) -> None:
+    scope = anonymous_in(sapa["tenant"].id)
+    async with scoped_transaction(scope):
+        report = (await submit_report(scope, new_input(sapa))).report
+    report = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id))
+    report = await step(sapa["contact"], report, A.ACCEPT)
+    await refused("REPORTER_UNREACHABLE", sapa["handler"], request_info, report.id, "Ở đâu?")
+
+
+# --- comments -----------------------------------------------------------------------------------
+async def test_comments_by_staff_and_reporter(sapa: dict[str, Any]) -> None:
+    report = await submit(sapa)
+    note = await run(sapa["operator"], add_comment, report.id, "Đã gọi điện xác minh.", False)
+    assert (note.action, note.from_state, note.to_state) == ("COMMENT", "SUBMITTED", "SUBMITTED")
+    assert not note.public and note.actor_user_id == sapa["operator"].user_id
+    own = await run(sapa["citizen"], add_comment, report.id, "Vẫn còn rác.", False)
+    assert own.public and own.actor_role == "reporter"
+    assert (await fresh(sapa["operator"], report.id)).version == report.version
+    error = await refused("REQUIRED", sapa["operator"], add_comment, report.id, "  ", True)
+    assert error.field == "text"
+    # Agency staff comment only on reports their agency leads or coordinates.
+    urban = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["urban"].id))
+    await refused("FORBIDDEN", sapa["coordinating"], add_comment, urban.id, "Phối hợp", True)
+    await refused("FORBIDDEN", sapa["handler"], add_comment, urban.id, "Xử lý", True)
+    other = await submit(sapa)
+    await step(
+        sapa["operator"],
+        other,
+        A.ASSIGN,
+        assign=AssignInput(sapa["urban"].id, (sapa["health"].id,)),
+    )
+    joint = await run(sapa["coordinating"], add_comment, other.id, "Y tế phối hợp.", True)
+    assert joint.public and joint.to_state == "ASSIGNED"
+
+
+async def test_side_events_do_not_move_the_review_pause(sapa: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
+    await run(sapa["supervisor"], add_comment, report.id, "Đang kiểm tra.", False)
+    async with scoped_transaction(sapa["operator"]):
+        submitted = await ReportEvent.get(report_id=report.id, action="SUBMIT_RESULT")
+        paused = await transitions._last_entered(report, ReportState.RESULT_SUBMITTED)
+    assert paused == submitted.created_at
+
+
+# --- publication --------------------------------------------------------------------------------
+async def test_publication(sapa: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    await refused("NOT_PUBLISHABLE", sapa["supervisor"], publish, report.id, True)
+    report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
+    report = await step(sapa["supervisor"], report, A.APPROVE_RESULT)
+    await refused("FORBIDDEN", sapa["operator"], publish, report.id, True)
+    await refused("FORBIDDEN", sapa["citizen"], publish, report.id, True)
+    published = await run(sapa["supervisor"], publish, report.id, True)
+    assert published.published and published.version == report.version + 1
+    again = await run(sapa["supervisor"], publish, report.id, True)
+    assert again.version == published.version  # nothing changed, nothing recorded
+    hidden = await run(sapa["supervisor"], publish, report.id, False)
+    assert not hidden.published and hidden.version == published.version + 1
+    history = await events(sapa["operator"], report.id)
+    publications = [e.data for e in history if e.action == "PUBLISH"]
+    assert publications == [{"published": True}, {"published": False}]
+    assert history[-1].to_state == "RESOLVED"
+
+
+# --- isolation ----------------------------------------------------------------------------------
+async def test_other_tenant_gets_not_found(sapa: dict[str, Any], pilot: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    later = report.resolve_due_at + timedelta(hours=1)
+    laocai = {
+        role: await scope_of(pilot, f"laocai.{name.split('.', 1)[1]}", "lao-cai")
+        for role, name in ROLES.items()
+    }
+    calls = [
+        ("handler", request_extension, (report.id, later, "Lý do")),
+        ("supervisor", decide_extension, (report.id, True, "Đồng ý")),
+        ("handler", request_info, (report.id, "Câu hỏi")),
+        ("citizen", answer_info, (report.id, "Trả lời")),
+        ("operator", add_comment, (report.id, "Bình luận", True)),
+        ("supervisor", publish, (report.id, True)),
+    ]
+    for role, service, args in calls:
+        with pytest.raises(NotFound):
+            await run(laocai[role], service, *args)
+
+
+@pytest.mark.parametrize("table", ["extension_request", "info_request"])
+async def test_side_tables_force_rls(database: Any, table: str) -> None:
+    async with in_transaction() as conn:
+        _, rows = await conn.execute_query(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass",
+            [table],
+        )
+        _, policies = await conn.execute_query(
+            "SELECT polname FROM pg_policy WHERE polrelid = $1::regclass", [table]
+        )
+    assert rows[0]["relrowsecurity"] and rows[0]["relforcerowsecurity"]
+    assert {p["polname"] for p in policies} == {
+        "tenant_read",
+        "tenant_insert",
+        "tenant_update",
+        "tenant_delete",
+    }
+
+
+async def test_side_rows_stay_in_their_tenant(sapa: dict[str, Any], pilot: dict[str, Any]) -> None:
+    report = await in_progress(sapa)
+    later = report.resolve_due_at + timedelta(hours=1)
+    await run(sapa["handler"], request_extension, report.id, later, "Lý do")
+    await run(sapa["handler"], request_info, report.id, "Câu hỏi")
+    laocai = await scope_of(pilot, "laocai.intake-operator", "lao-cai")
+    async with scoped_transaction(laocai):
+        assert await ExtensionRequest.filter(report_id=report.id).count() == 0
+        assert await InfoRequest.filter(report_id=report.id).count() == 0
+        changed = await ExtensionRequest.filter(report_id=report.id).update(status="approved")
+        assert changed == 0
+    with pytest.raises(Exception, match="row-level security"):
+        async with scoped_transaction(laocai):
+            await ExtensionRequest.create(
+                tenant_id=sapa["tenant"].id,
+                report_id=report.id,
+                requested_by=laocai.user_id,
+                reason="x",
+                requested_due_at=later,
+            )
