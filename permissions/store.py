@@ -40,8 +40,13 @@ def new_enforcer() -> casbin.AsyncEnforcer:
 class Grant:
     role: str
     domain: str
-    agency: str
-    field: str
+    agency: uuid.UUID | None  # None: any
+    field: uuid.UUID | None
+
+
+def _narrowing(value: str | None) -> uuid.UUID | None:
+    """Rule and grant values are parsed once, when the tenant loads (not per compile)."""
+    return None if not value or value == ANY else uuid.UUID(value)
 
 
 class TenantPolicy:
@@ -50,14 +55,17 @@ class TenantPolicy:
     def __init__(self, enforcer: casbin.AsyncEnforcer, version: int) -> None:
         self.enforcer = enforcer
         self.version = version
-        self.rules_by_role: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        # role -> (field, agency, action); None means "any"
+        self.rules_by_role: dict[str, list[tuple[uuid.UUID | None, uuid.UUID | None, str]]] = (
+            defaultdict(list)
+        )
         self.grants_by_user: dict[str, list[Grant]] = defaultdict(list)
         self.parents: dict[str, set[str]] = defaultdict(set)  # role inheritance
         for sub, _dom, field, agency, act, *_ in enforcer.get_policy():
-            self.rules_by_role[sub].append((field, agency, act))
+            self.rules_by_role[sub].append((_narrowing(field), _narrowing(agency), act))
         for user, role, dom, *narrow in enforcer.get_grouping_policy():
-            agency = narrow[0] if len(narrow) > 0 and narrow[0] else ANY
-            field = narrow[1] if len(narrow) > 1 and narrow[1] else ANY
+            agency = _narrowing(narrow[0] if len(narrow) > 0 else None)
+            field = _narrowing(narrow[1] if len(narrow) > 1 else None)
             self.grants_by_user[user].append(Grant(role, dom, agency, field))
             self.parents[user].add(role)
 
@@ -81,26 +89,25 @@ class TenantPolicy:
             for role in self.roles_with_ancestors(grant.role):
                 roles.add(role)
                 for field, agency, act in self.rules_by_role.get(role, ()):
-                    narrowed = _intersect(grant.agency, agency), _intersect(grant.field, field)
-                    if None in narrowed:
+                    agency_id = _intersect(grant.agency, agency)
+                    field_id = _intersect(grant.field, field)
+                    if agency_id is _DISJOINT or field_id is _DISJOINT:
                         continue  # grant and rule name different agencies/fields
-                    agency_id, field_id = narrowed
-                    reach[act].add(
-                        Reach(
-                            agency_id=None if agency_id == ANY else uuid.UUID(agency_id),
-                            field_id=None if field_id == ANY else uuid.UUID(field_id),
-                        )
-                    )
+                    reach[act].add(Reach(agency_id=agency_id, field_id=field_id))  # type: ignore[arg-type]
         compiled = {act: _simplify(reaches) for act, reaches in reach.items()}
         return frozenset(roles), compiled, provincial
 
 
-def _intersect(a: str, b: str) -> str | None:
-    if a == ANY:
+_DISJOINT = object()
+
+
+def _intersect(a: uuid.UUID | None, b: uuid.UUID | None) -> uuid.UUID | object | None:
+    """The narrower of two narrowings (None = any), or _DISJOINT when they exclude each other."""
+    if a is None:
         return b
-    if b == ANY or a == b:
+    if b is None or a == b:
         return a
-    return None
+    return _DISJOINT
 
 
 def _simplify(reaches: set[Reach]) -> frozenset[Reach]:
