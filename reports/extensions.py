@@ -169,9 +169,9 @@ async def decide_extension(
         require_state(report, _DECIDABLE, "INVALID_STATE")
     now = utcnow()
     status = "approved" if approve else "denied"
-    decided = await ExtensionRequest.filter(id=extension.id, status="pending").update(
-        status=status, decided_by=scope.require_user(), decided_at=now, decision_comment=text
-    )
+    decided = await ExtensionRequest.filter(
+        tenant_id=report.tenant_id, id=extension.id, status="pending"
+    ).update(status=status, decided_by=scope.require_user(), decided_at=now, decision_comment=text)
     if decided != 1:
         raise _already_decided()
     data: dict[str, object] = {"extension_id": extension.id}
@@ -186,7 +186,7 @@ async def decide_extension(
     await record_event(
         scope, report, action, ActorKind.STAFF, comment=text, public=approve, data=data
     )
-    return await ExtensionRequest.get(id=extension.id)
+    return await ExtensionRequest.get(tenant_id=report.tenant_id, id=extension.id)
 
 
 def _already_decided() -> DomainError:
@@ -259,9 +259,9 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     text = clean_text(v, "answer", answer, ANSWER_MAX)
     v.check()
     now = utcnow()
-    answered = await InfoRequest.filter(id=info.id, status="open").update(
-        status="answered", answer=text, answered_at=now
-    )
+    answered = await InfoRequest.filter(
+        tenant_id=report.tenant_id, id=info.id, status="open"
+    ).update(status="answered", answer=text, answered_at=now)
     if answered != 1:
         raise NotFound("information request", "reportId")
     data: dict[str, object] = {"info_request_id": info.id, "paused_from": info.created_at}
@@ -277,4 +277,4 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     await record_event(
         scope, report, SideAction.ANSWER_INFO, ActorKind.REPORTER, comment=text, data=data
     )
-    return await InfoRequest.get(id=info.id)
+    return await InfoRequest.get(tenant_id=report.tenant_id, id=info.id)

@@ -15,7 +15,7 @@ from core.graphql import Info, UserError, login_required, requires, run_mutation
 from core.pagination import PageRequest
 from core.relay import decode, decode_optional
 from permissions.actions import Action
-from reports import models, queries, service, sla
+from reports import loaders, models, queries, service, sla, stats
 from reports import workflow as wf
 from reports.types import (
     BLUR_DECIMALS,
@@ -32,6 +32,7 @@ from reports.types import (
 )
 from reports.uploads import read_uploads
 from tenants.models import Field as FieldRow
+from tenants.schema import Field
 
 # --- inputs ---------------------------------------------------------------------------------
 
@@ -254,6 +255,50 @@ async def _public(rows: list[models.Report], lang: str) -> list[PublicReport]:
     return views
 
 
+@strawberry.type
+class StateCount:
+    state: ReportState
+    label: str
+    count: int
+
+
+@strawberry.type
+class FieldCount:
+    field: Field | None
+    count: int
+    open: int
+
+
+@strawberry.type(description="Dashboard counts (pre-aggregated; always current).")
+class ReportStats:
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]
+    by_field: list[FieldCount]
+
+
+async def _stats(info: Info) -> ReportStats:
+    result = await stats.report_stats(info.context.scope)
+    field_rows = await loaders.field_loader(info.context).load_many(
+        [f.field_id for f in result.by_field]
+    )
+    lang = info.context.lang
+    return ReportStats(
+        total=result.total,
+        open=result.open,
+        overdue=result.overdue,
+        by_state=[
+            StateCount(state=c.state, label=c.state.label(lang), count=c.count)
+            for c in result.by_state
+        ],
+        by_field=[
+            FieldCount(field=Field.from_row(row) if row else None, count=c.count, open=c.open)
+            for c, row in zip(result.by_field, field_rows, strict=True)
+        ],
+    )
+
+
 # --- queries --------------------------------------------------------------------------------
 
 
@@ -300,6 +345,13 @@ class ReportQuery:
             if error.code == "NOT_FOUND":
                 return None
             raise
+
+    @strawberry.field(
+        extensions=requires(Action.STATS_VIEW),
+        description="Counts by state and field, and how many are overdue.",
+    )
+    async def report_stats(self, info: Info) -> ReportStats:
+        return await _stats(info)
 
     @strawberry.field(extensions=login_required(), description="The caller's own reports.")
     async def my_reports(

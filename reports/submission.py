@@ -270,12 +270,7 @@ async def submit_report(
                 action="SUBMIT",
                 from_state=None,
                 to_state=ReportState.SUBMITTED.value,
-                data={
-                    "screen_due_at": _iso(report.screen_due_at),
-                    "unit_code": report.unit_code,
-                    "attachments": attachments,
-                    "possible_duplicates": [str(r.id) for r, _ in duplicates],
-                },
+                data=_submit_data(report, attachments, duplicates),
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: return its report.
@@ -287,6 +282,20 @@ async def submit_report(
     return SubmitResult(
         report, created=True, tracking_code=tracking, possible_duplicates=duplicates
     )
+
+
+def _submit_data(
+    report: Report, attachments: int, duplicates: list[tuple[Report, float]]
+) -> dict[str, object]:
+    data: dict[str, object] = {
+        "screen_due_at": _iso(report.screen_due_at),
+        "unit_code": report.unit_code,
+    }
+    if attachments:
+        data["attachments"] = attachments
+    if duplicates:  # what the reporter was shown, for the operator's duplicate check
+        data["possible_duplicates"] = [str(r.id) for r, _ in duplicates]
+    return data
 
 
 async def _store(

@@ -1,0 +1,80 @@
+"""Dashboard numbers from the trigger-maintained ``report_count`` table (migration 0004).
+
+The caller's ``stats:view`` reach narrows the counts like lists are narrowed: an agency leader
+sees the counts of its agency."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import reduce
+from operator import or_
+
+from tortoise import connections
+
+from permissions.actions import Action
+from permissions.scope import Scope
+from reports.models import Report
+from reports.queries import reach_condition
+from reports.workflow import OPEN_STATES, ReportState
+
+
+@dataclass(frozen=True)
+class StateCount:
+    state: ReportState
+    count: int
+
+
+@dataclass(frozen=True)
+class FieldCount:
+    field_id: uuid.UUID
+    count: int
+    open: int
+
+
+@dataclass(frozen=True)
+class ReportStats:
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]
+    by_field: list[FieldCount]
+
+
+async def report_stats(scope: Scope) -> ReportStats:
+    tenant_id = scope.require_tenant()
+    scope.require(Action.STATS_VIEW)
+    reaches = scope.reach[Action.STATS_VIEW.value]
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        "SELECT field_id, agency_id, state, n FROM report_count WHERE tenant_id = $1 AND n > 0",
+        [tenant_id],
+    )
+    rows = [r for r in rows if any(x.covers(r["agency_id"], r["field_id"]) for x in reaches)]
+    by_state: dict[str, int] = defaultdict(int)
+    by_field: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
+    open_states = {s.value for s in OPEN_STATES}
+    for row in rows:
+        by_state[row["state"]] += row["n"]
+        by_field[row["field_id"]][0] += row["n"]
+        if row["state"] in open_states:
+            by_field[row["field_id"]][1] += row["n"]
+    overdue = await _overdue(scope, tenant_id)
+    return ReportStats(
+        total=sum(by_state.values()),
+        open=sum(n for s, n in by_state.items() if s in open_states),
+        overdue=overdue,
+        by_state=[StateCount(ReportState(s), n) for s, n in sorted(by_state.items())],
+        by_field=[FieldCount(f, n, o) for f, (n, o) in by_field.items()],
+    )
+
+
+async def _overdue(scope: Scope, tenant_id: uuid.UUID) -> int:
+    """Open reports past their running deadline: a range on the partial due index."""
+    reaches = scope.reach[Action.STATS_VIEW.value]
+    query = Report.filter(tenant_id=tenant_id, due_at__lt=datetime.now(UTC))
+    if not any(r.unlimited for r in reaches):
+        query = query.filter(reduce(or_, (reach_condition(r) for r in reaches)))
+    return await query.count()
