@@ -13,7 +13,13 @@ from strawberry.dataloader import DataLoader
 from tortoise import connections
 
 from core.graphql import Context
-from reports.models import Attachment, ReporterContact, ReportEvent
+from reports.models import (
+    Attachment,
+    ExtensionRequest,
+    InfoRequest,
+    ReporterContact,
+    ReportEvent,
+)
 from tenants.models import AdministrativeUnit, Agency, Field
 
 
@@ -92,3 +98,23 @@ def attachments_loader(ctx: Context) -> DataLoader[uuid.UUID, list[Attachment]]:
 
 def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, ReporterContact | None]:
     return ctx.loader("report.contact", lambda _: DataLoader(_contacts))
+
+
+async def _extensions(report_ids: Sequence[uuid.UUID]) -> list[ExtensionRequest | None]:
+    rows = {r.report_id: r for r in await ExtensionRequest.filter(report_id__in=list(report_ids))}
+    return [rows.get(i) for i in report_ids]
+
+
+async def _info_requests(report_ids: Sequence[uuid.UUID]) -> list[list[InfoRequest]]:
+    grouped: dict[uuid.UUID, list[InfoRequest]] = defaultdict(list)
+    for row in await InfoRequest.filter(report_id__in=list(report_ids)).order_by("created_at"):
+        grouped[row.report_id].append(row)
+    return [grouped.get(i, []) for i in report_ids]
+
+
+def extension_loader(ctx: Context) -> DataLoader[uuid.UUID, ExtensionRequest | None]:
+    return ctx.loader("report.extension", lambda _: DataLoader(_extensions))
+
+
+def info_requests_loader(ctx: Context) -> DataLoader[uuid.UUID, list[InfoRequest]]:
+    return ctx.loader("report.info_requests", lambda _: DataLoader(_info_requests))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 from functools import reduce
 from operator import or_
 
@@ -59,6 +60,7 @@ class ReportFilter:
     created_to: datetime | None = None
     text: str | None = None
     bbox: tuple[float, float, float, float] | None = None  # min lng, min lat, max lng, max lat
+    overdue: bool | None = None  # True: running deadline passed; False: running, not yet passed
 
     def apply(self, query: QuerySet[Report]) -> QuerySet[Report]:
         if self.states:
@@ -82,6 +84,9 @@ class ReportFilter:
             query = query.filter(
                 Q(title__icontains=term) | Q(code__iexact=term) | Q(address__icontains=term)
             )
+        if self.overdue is not None:
+            now = datetime.now(UTC)
+            query = query.filter(due_at__lt=now) if self.overdue else query.filter(due_at__gte=now)
         if self.bbox is not None:
             min_lng, min_lat, max_lng, max_lat = self.bbox
             query = query.filter(
@@ -93,32 +98,47 @@ class ReportFilter:
         return query
 
 
+class ReportOrder(StrEnum):
+    CREATED_DESC = "created_desc"  # newest first
+    DUE_ASC = "due_asc"  # most urgent running deadline first; reports without one are left out
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[Report]
     has_next: bool
     has_previous: bool
+    order: ReportOrder = ReportOrder.CREATED_DESC
 
     def cursor(self, row: Report) -> str:
-        return Cursor(row.created_at, row.id).encode()
+        key = row.due_at if self.order is ReportOrder.DUE_ASC else row.created_at
+        return Cursor(key, row.id).encode()
 
 
-async def paginate(query: QuerySet[Report], page: PageRequest) -> Page:
-    """Keyset pagination on (created_at DESC, id DESC): matches the tenant-leading indexes."""
+async def paginate(
+    query: QuerySet[Report], page: PageRequest, order: ReportOrder = ReportOrder.CREATED_DESC
+) -> Page:
+    """Keyset pagination; both orders match a tenant-leading index:
+    (tenant_id, created_at DESC, id DESC) and the partial (tenant_id, due_at, id)."""
+    column = "due_at" if order is ReportOrder.DUE_ASC else "created_at"
+    ascending = order is ReportOrder.DUE_ASC
+    if order is ReportOrder.DUE_ASC:
+        query = query.filter(due_at__not_isnull=True)
+    forward = ascending != page.backwards  # walking towards larger keys?
     if page.after is not None:
         c = page.after
-        if page.backwards:  # rows newer than the cursor, nearest first
-            query = query.filter(Q(created_at__gt=c.value) | Q(created_at=c.value, id__gt=c.id))
-        else:
-            query = query.filter(Q(created_at__lt=c.value) | Q(created_at=c.value, id__lt=c.id))
-    order = ("created_at", "id") if page.backwards else ("-created_at", "-id")
-    rows = await query.order_by(*order).limit(page.limit + 1)
+        op = "gt" if forward else "lt"
+        query = query.filter(
+            Q(**{f"{column}__{op}": c.value}) | Q(**{column: c.value, f"id__{op}": c.id})
+        )
+    order_by = (column, "id") if forward else (f"-{column}", "-id")
+    rows = await query.order_by(*order_by).limit(page.limit + 1)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     if page.backwards:
         rows.reverse()
-        return Page(rows, has_next=page.after is not None, has_previous=more)
-    return Page(rows, has_next=more, has_previous=page.after is not None)
+        return Page(rows, has_next=page.after is not None, has_previous=more, order=order)
+    return Page(rows, has_next=more, has_previous=page.after is not None, order=order)
 
 
 async def report_by_id(scope: Scope, report_id: uuid.UUID) -> Report:

@@ -259,3 +259,34 @@ async def test_public_feed_has_no_personal_data(gql: GraphQLClient, world: dict[
     schema_sdl = await gql.ok('{ __type(name: "PublicReport") { fields { name } } }')
     names = {f["name"] for f in schema_sdl["__type"]["fields"]}
     assert not names & {"reporter", "phone", "email", "reporterUserId"}
+
+
+async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    operator = await scope_of("sapa.intake-operator", world["tenant"].id)
+    late = [r for r in world["reports"][:40]][3:6]
+    async with scoped_transaction(operator):
+        for hours, report in zip((30, 10, 20), late, strict=True):
+            # Time passes: the accept deadline of these three is now behind us.
+            await Report.filter(id=report.id).update(
+                accept_due_at=datetime.now(UTC) - timedelta(hours=hours)
+            )
+    token = world["tokens"]["intake-operator"]
+    query = """query($f: ReportFilter, $after: String) {
+      reports(filter: $f, orderBy: DUE_ASC, first: 2, after: $after) {
+        edges { node { id overdue dueIn } } pageInfo { hasNextPage endCursor } } }"""
+    f = {"overdue": True, "fieldIds": [gid("Field", world["food"].id)]}
+    seen, after = [], None
+    while True:
+        page = (await gql.ok(query, {"f": f, "after": after}, token=token))["reports"]
+        seen += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    ids = [n["id"] for n in seen]
+    # Most overdue first: 30 h, 20 h, 10 h late.
+    assert ids[:3] == [gid("Report", late[i].id) for i in (0, 2, 1)]
+    assert all(n["overdue"] and n["dueIn"] < 0 for n in seen)
+    on_time = await list_reports(gql, token, first=100, filter={"overdue": False})
+    assert not {gid("Report", r.id) for r in late} & {e["node"]["id"] for e in on_time["edges"]}

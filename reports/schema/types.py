@@ -1,4 +1,4 @@
-"""GraphQL types of the reports domain."""
+"""GraphQL types of the reports domain (objects returned to clients)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,46 @@ class Attachment:
             width=row.width,
             height=row.height,
             size=row.size,
+        )
+
+
+@strawberry.type(description="Gia hạn: one extension per report, decided by the centre.")
+class ExtensionRequest:
+    status: str = strawberry.field(description="pending, approved or denied.")
+    reason: str
+    requested_due_at: datetime.datetime
+    decision_comment: str | None
+    created_at: datetime.datetime
+    decided_at: datetime.datetime | None
+
+    @classmethod
+    def from_row(cls, row: models.ExtensionRequest) -> Self:
+        return cls(
+            status=row.status,
+            reason=row.reason,
+            requested_due_at=row.requested_due_at,
+            decision_comment=row.decision_comment,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+        )
+
+
+@strawberry.type(description="A question from the agency to the reporter (pauses its clock).")
+class InfoRequest:
+    question: str
+    answer: str | None
+    status: str = strawberry.field(description="open, answered or expired.")
+    created_at: datetime.datetime
+    answered_at: datetime.datetime | None
+
+    @classmethod
+    def from_row(cls, row: models.InfoRequest) -> Self:
+        return cls(
+            question=row.question,
+            answer=row.answer,
+            status=row.status,
+            created_at=row.created_at,
+            answered_at=row.answered_at,
         )
 
 
@@ -266,6 +306,16 @@ class Report(relay.Node):
         row = await loaders.last_event_loader(info.context).load(self.row.id)
         return ReportEvent.from_row(row, staff=_is_staff(info)) if row else None
 
+    @strawberry.field(description="The extension request, if the agency asked for one.")
+    async def extension(self, info: Info) -> ExtensionRequest | None:
+        row = await loaders.extension_loader(info.context).load(self.row.id)
+        return ExtensionRequest.from_row(row) if row else None
+
+    @strawberry.field(description="Questions the agency asked the reporter.")
+    async def info_requests(self, info: Info) -> list[InfoRequest]:
+        rows = await loaders.info_requests_loader(info.context).load(self.row.id)
+        return [InfoRequest.from_row(r) for r in rows]
+
     @strawberry.field
     async def attachments(self, info: Info) -> list[Attachment]:
         rows = await loaders.attachments_loader(info.context).load(self.row.id)
@@ -339,3 +389,34 @@ class PublicReportEdge:
 class PublicReportConnection:
     edges: list[PublicReportEdge]
     page_info: PageInfo
+
+
+@strawberry.type
+class StateCount:
+    state: ReportState
+    label: str
+    count: int
+
+
+@strawberry.type
+class FieldCount:
+    field: Field | None
+    count: int
+    open: int
+
+
+@strawberry.type(description="Dashboard counts (pre-aggregated; always current).")
+class ReportStats:
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]
+    by_field: list[FieldCount]
+
+
+@strawberry.type(description="An open report of the same field nearby: maybe the same problem.")
+class PossibleDuplicate:
+    code: str
+    title: str
+    state: ReportState
+    distance_m: float

@@ -1,0 +1,15 @@
+"""The reports domain's GraphQL schema: types, inputs, reads and mutations."""
+
+import strawberry
+
+from reports.schema.mutations import WorkflowMutation
+from reports.schema.read import ReportQuery
+from reports.schema.side import SideMutation
+
+
+@strawberry.type
+class ReportMutation(WorkflowMutation, SideMutation):
+    pass
+
+
+__all__ = ["ReportMutation", "ReportQuery"]

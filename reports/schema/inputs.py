@@ -1,0 +1,130 @@
+"""GraphQL inputs of the reports domain."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from reports import queries, sla
+from reports import workflow as wf
+from reports.schema.types import (
+    ReportState,
+    Urgency,
+)
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+@strawberry.input
+class ContactInput:
+    name: str = ""
+    phone: str | None = None
+    email: str | None = None
+
+
+@strawberry.input(description="A new report. Send files as `attachments` (multipart request).")
+class SubmitReportInput:
+    title: str
+    description: str
+    field_id: relay.GlobalID
+    latitude: float
+    longitude: float
+    address: str = ""
+    urgency: Urgency = strawberry.field(
+        default=sla.Urgency.NORMAL, description="The reporter's suggestion."
+    )
+    anonymous: bool = False
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Client-chosen key: a retry returns the first report."
+    )
+    contact: ContactInput | None = None
+    on_behalf: bool = strawberry.field(
+        default=False, description="An operator enters a hotline caller's report."
+    )
+    attachments: list[Upload] = strawberry.field(
+        default_factory=list, description="Up to 5 photos or 1 short video."
+    )
+
+
+@strawberry.input
+class TransitionInput:
+    id: relay.GlobalID
+    version: int
+    comment: str | None = None
+
+
+@strawberry.input
+class ReasonedTransitionInput:
+    id: relay.GlobalID
+    version: int
+    reason_code: str | None = None
+    comment: str | None = None
+
+
+@strawberry.input
+class AssignReportInput:
+    id: relay.GlobalID
+    version: int
+    lead_agency_id: relay.GlobalID
+    coordinating_agency_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    urgency: Urgency | None = None
+    comment: str | None = None
+
+
+@strawberry.input
+class MarkDuplicateInput:
+    id: relay.GlobalID
+    version: int
+    master_id: relay.GlobalID
+    comment: str | None = None
+
+
+@strawberry.input
+class SubmitResultInput:
+    id: relay.GlobalID
+    version: int
+    comment: str = strawberry.field(description="The result, as it will be published.")
+    attachments: list[Upload] = strawberry.field(default_factory=list, description="After-photos.")
+
+
+@strawberry.input
+class ApproveResultInput:
+    id: relay.GlobalID
+    version: int
+    outcome: str = strawberry.field(
+        default=wf.Outcome.FIXED.value, description="FIXED, CANNOT_FIX or NOT_RESPONSIBLE."
+    )
+    comment: str | None = None
+
+
+@strawberry.input
+class RateReportInput:
+    id: relay.GlobalID
+    version: int
+    rating: int = strawberry.field(description="1 (rất không hài lòng) to 5 (rất hài lòng).")
+    comment: str | None = None
+
+
+@strawberry.input(description="Filters combine with AND; lists with OR inside.")
+class ReportFilter:
+    states: list[ReportState] | None = None
+    open_only: bool = False
+    field_ids: list[relay.GlobalID] | None = None
+    agency_id: relay.GlobalID | None = None
+    unit_codes: list[str] | None = None
+    urgencies: list[Urgency] | None = None
+    created_from: datetime.datetime | None = None
+    created_to: datetime.datetime | None = None
+    text: str | None = None
+    bbox: list[float] | None = strawberry.field(
+        default=None, description="[minLng, minLat, maxLng, maxLat]"
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="true: the running deadline has passed; false: not yet."
+    )
+
+
+ReportOrder = strawberry.enum(queries.ReportOrder, name="ReportOrder")

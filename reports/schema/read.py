@@ -1,0 +1,236 @@
+"""Report reads: the list, one report, the caller's own, the public feed, dashboards."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from core.errors import DomainError
+from core.graphql import Info, login_required, requires
+from core.pagination import PageRequest
+from core.relay import decode, decode_optional
+from permissions.actions import Action
+from reports import loaders, models, queries, stats
+from reports import workflow as wf
+from reports.schema.inputs import ReportFilter, ReportOrder
+from reports.schema.types import (
+    BLUR_DECIMALS,
+    FieldCount,
+    Location,
+    PageInfo,
+    PublicReport,
+    PublicReportConnection,
+    PublicReportEdge,
+    Report,
+    ReportConnection,
+    ReportEdge,
+    ReportStats,
+    StateCount,
+)
+from tenants.models import Field as FieldRow
+from tenants.schema import Field
+
+
+def _filter(f: ReportFilter | None) -> queries.ReportFilter:
+    if f is None:
+        return queries.ReportFilter()
+    bbox = None
+    if f.bbox is not None:
+        if len(f.bbox) != 4:
+            raise DomainError(
+                "INVALID_BBOX", "Khung bản đồ cần 4 số.", "bbox needs 4 numbers.", "filter.bbox"
+            )
+        bbox = (f.bbox[0], f.bbox[1], f.bbox[2], f.bbox[3])
+    return queries.ReportFilter(
+        states=tuple(wf.ReportState(s) for s in f.states or ()),
+        open_only=f.open_only,
+        field_ids=tuple(decode(g, "Field", "filter.fieldIds") for g in f.field_ids or ()),
+        agency_id=decode_optional(f.agency_id, "Agency", "filter.agencyId"),
+        unit_codes=tuple(f.unit_codes or ()),
+        urgencies=tuple(str(u.value) for u in f.urgencies or ()),
+        created_from=f.created_from,
+        created_to=f.created_to,
+        text=f.text,
+        bbox=bbox,
+        overdue=f.overdue,
+    )
+
+
+def _page(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageRequest:
+    return PageRequest.from_args(
+        first, after, last, before, info.context.services.settings.max_page_size
+    )
+
+
+def _connection(page: queries.Page) -> ReportConnection:
+    edges = [ReportEdge(cursor=page.cursor(r), node=Report.from_row(r)) for r in page.rows]
+    return ReportConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+async def _public(rows: list[models.Report], lang: str) -> list[PublicReport]:
+    """Public views resolved eagerly: they carry no relation a client could walk further."""
+    fields = {f.id: f for f in await FieldRow.filter(id__in={r.field_id for r in rows})}
+    results = {
+        e.report_id: e.comment
+        for e in await models.ReportEvent.filter(
+            report_id__in=[r.id for r in rows], action=wf.WorkflowAction.SUBMIT_RESULT.value
+        ).order_by("created_at")
+    }
+    views = []
+    for r in rows:
+        field = fields.get(r.field_id)
+        blur = field is not None and field.sensitive
+        lat, lng = r.latitude, r.longitude
+        if blur:
+            lat, lng = round(lat, BLUR_DECIMALS), round(lng, BLUR_DECIMALS)
+        state = wf.ReportState(r.state)
+        views.append(
+            PublicReport(
+                id=relay.GlobalID("Report", str(r.id)),
+                code=r.code,
+                title=r.title,
+                description=r.description,
+                state=state,
+                state_label=state.label(lang),
+                field_name=(field.name_en if lang == "en" else field.name_vi) if field else None,
+                location=Location(latitude=lat, longitude=lng, precise=not blur),
+                address="" if blur else r.address,
+                created_at=r.created_at,
+                resolved_at=r.resolved_at,
+                resolve_due_at=r.resolve_due_at,
+                rating=r.rating,
+                result=results.get(r.id),
+            )
+        )
+    return views
+
+
+async def _stats(info: Info) -> ReportStats:
+    result = await stats.report_stats(info.context.scope)
+    field_rows = await loaders.field_loader(info.context).load_many(
+        [f.field_id for f in result.by_field]
+    )
+    lang = info.context.lang
+    return ReportStats(
+        total=result.total,
+        open=result.open,
+        overdue=result.overdue,
+        by_state=[
+            StateCount(state=c.state, label=c.state.label(lang), count=c.count)
+            for c in result.by_state
+        ],
+        by_field=[
+            FieldCount(field=Field.from_row(row) if row else None, count=c.count, open=c.open)
+            for c, row in zip(result.by_field, field_rows, strict=True)
+        ],
+    )
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(
+        extensions=requires(Action.REPORT_VIEW),
+        description="Reports the caller may see (keyset cursors): newest first, or by the "
+        "running deadline.",
+    )
+    async def reports(
+        self,
+        info: Info,
+        filter: ReportFilter | None = None,
+        order_by: ReportOrder = queries.ReportOrder.CREATED_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ReportConnection:
+        query = _filter(filter).apply(queries.visible_reports(info.context.scope))
+        page = _page(info, first, after, last, before)
+        return _connection(await queries.paginate(query, page, queries.ReportOrder(order_by)))
+
+    @strawberry.field(
+        extensions=requires(Action.REPORT_VIEW),
+        description="A report by ID; null when not found or not visible.",
+    )
+    async def report(self, info: Info, id: relay.GlobalID) -> Report | None:
+        try:
+            return Report.from_row(
+                await queries.report_by_id(info.context.scope, decode(id, "Report", "id"))
+            )
+        except DomainError as error:
+            if error.code == "NOT_FOUND":
+                return None
+            raise
+
+    @strawberry.field(
+        extensions=requires(Action.REPORT_VIEW),
+        description="A report by its human code, e.g. SP-2026-000123.",
+    )
+    async def report_by_code(self, info: Info, code: str) -> Report | None:
+        try:
+            return Report.from_row(await queries.report_by_code(info.context.scope, code))
+        except DomainError as error:
+            if error.code == "NOT_FOUND":
+                return None
+            raise
+
+    @strawberry.field(
+        extensions=requires(Action.STATS_VIEW),
+        description="Counts by state and field, and how many are overdue.",
+    )
+    async def report_stats(self, info: Info) -> ReportStats:
+        return await _stats(info)
+
+    @strawberry.field(extensions=login_required(), description="The caller's own reports.")
+    async def my_reports(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ReportConnection:
+        query = queries.own_reports(info.context.scope)
+        return _connection(await queries.paginate(query, _page(info, first, after, None, None)))
+
+    @strawberry.field(
+        description="Published reports of the tenant (token's tenant or the "
+        "X-Paht-Tenant header). No personal data; sensitive locations blurred."
+    )
+    async def public_reports(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> PublicReportConnection:
+        page = await queries.paginate(
+            queries.published_reports(info.context.scope), _page(info, first, after, None, None)
+        )
+        views = await _public(page.rows, info.context.lang)
+        edges = [
+            PublicReportEdge(cursor=page.cursor(r), node=v)
+            for r, v in zip(page.rows, views, strict=True)
+        ]
+        return PublicReportConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="Follow an anonymous report by its tracking code.")
+    async def track_report(self, info: Info, tracking_code: str) -> PublicReport | None:
+        try:
+            row = await queries.tracked_report(info.context.scope, tracking_code)
+        except DomainError as error:
+            if error.code == "NOT_FOUND":
+                return None
+            raise
+        return (await _public([row], info.context.lang))[0]

@@ -1,0 +1,197 @@
+"""Side processes next to the workflow: comments, publication, extensions, questions to the
+reporter. None of them changes the report's state."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from core.graphql import Info, UserError, login_required, requires, run_mutation
+from core.relay import decode
+from permissions.actions import Action
+from reports import models, service
+from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
+from reports.uploads import read_uploads
+
+
+@strawberry.input
+class AddCommentInput:
+    id: relay.GlobalID
+    text: str
+    public: bool = strawberry.field(
+        default=False, description="Staff only: shown to the reporter and the public feed."
+    )
+    attachments: list[Upload] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommentPayload:
+    event: ReportEvent | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class PublishReportInput:
+    id: relay.GlobalID
+    published: bool = True
+
+
+@strawberry.type
+class ReportPayloadSide:
+    report: Report | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class RequestExtensionInput:
+    id: relay.GlobalID
+    requested_due_at: datetime.datetime
+    reason: str
+
+
+@strawberry.input
+class DecideExtensionInput:
+    id: relay.GlobalID
+    approve: bool
+    comment: str | None = strawberry.field(default=None, description="Required to deny.")
+
+
+@strawberry.type
+class ExtensionPayload:
+    extension: ExtensionRequest | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class AskReporterInput:
+    id: relay.GlobalID
+    question: str
+
+
+@strawberry.input
+class AnswerInfoRequestInput:
+    id: relay.GlobalID
+    answer: str
+
+
+@strawberry.type
+class InfoRequestPayload:
+    info_request: InfoRequest | None
+    errors: list[UserError]
+
+
+def _report_id(gid: relay.GlobalID) -> Any:
+    return decode(gid, "Report", "id")
+
+
+@strawberry.type
+class SideMutation:
+    @strawberry.mutation(
+        extensions=login_required(),
+        description="Comment (report:comment on the report's agency/field, or "
+        "the reporter on their own report, always public).",
+    )
+    async def add_comment(self, info: Info, input: AddCommentInput) -> CommentPayload:
+        ctx = info.context
+
+        async def work() -> models.ReportEvent:
+            media = await read_uploads(input.attachments, ctx.services.media_limits)
+            return await service.add_comment(
+                ctx.scope,
+                _report_id(input.id),
+                input.text,
+                input.public,
+                media=media,
+                storage=ctx.services.storage,
+            )
+
+        staff = ctx.scope.allows(Action.REPORT_VIEW)
+        return await run_mutation(
+            info,
+            work,
+            lambda e, errors: CommentPayload(
+                event=ReportEvent.from_row(e, staff=staff) if e else None, errors=errors
+            ),
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Action.REPORT_PUBLISH),
+        description="Công khai: publish (or unpublish) a resolved report.",
+    )
+    async def publish_report(self, info: Info, input: PublishReportInput) -> ReportPayloadSide:
+        async def work() -> models.Report:
+            return await service.publish(info.context.scope, _report_id(input.id), input.published)
+
+        return await run_mutation(
+            info,
+            work,
+            lambda r, errors: ReportPayloadSide(
+                report=Report.from_row(r) if r else None, errors=errors
+            ),
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Action.EXTENSION_REQUEST),
+        description="Đề nghị gia hạn: once, before the deadline, with a reason.",
+    )
+    async def request_extension(self, info: Info, input: RequestExtensionInput) -> ExtensionPayload:
+        async def work() -> models.ExtensionRequest:
+            return await service.request_extension(
+                info.context.scope, _report_id(input.id), input.requested_due_at, input.reason
+            )
+
+        return await run_mutation(info, work, _extension_payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.EXTENSION_APPROVE),
+        description="Approve or deny the pending extension request.",
+    )
+    async def decide_extension(self, info: Info, input: DecideExtensionInput) -> ExtensionPayload:
+        async def work() -> models.ExtensionRequest:
+            return await service.decide_extension(
+                info.context.scope, _report_id(input.id), input.approve, input.comment
+            )
+
+        return await run_mutation(info, work, _extension_payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.REPORT_PROCESS),
+        description="The agency asks the reporter a question; its clock pauses until the answer.",
+    )
+    async def ask_reporter(self, info: Info, input: AskReporterInput) -> InfoRequestPayload:
+        async def work() -> models.InfoRequest:
+            return await service.request_info(
+                info.context.scope, _report_id(input.id), input.question
+            )
+
+        return await run_mutation(info, work, _info_payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.REPORT_PROVIDE_INFO),
+        description="The reporter answers the agency's question.",
+    )
+    async def answer_info_request(
+        self, info: Info, input: AnswerInfoRequestInput
+    ) -> InfoRequestPayload:
+        async def work() -> models.InfoRequest:
+            return await service.answer_info(info.context.scope, _report_id(input.id), input.answer)
+
+        return await run_mutation(info, work, _info_payload)
+
+
+def _extension_payload(
+    row: models.ExtensionRequest | None, errors: list[UserError]
+) -> ExtensionPayload:
+    return ExtensionPayload(
+        extension=ExtensionRequest.from_row(row) if row else None, errors=errors
+    )
+
+
+def _info_payload(row: models.InfoRequest | None, errors: list[UserError]) -> InfoRequestPayload:
+    return InfoRequestPayload(
+        info_request=InfoRequest.from_row(row) if row else None, errors=errors
+    )
