@@ -16,9 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 from tortoise import Tortoise, connections
 
 from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
@@ -30,6 +32,7 @@ from core.errors import DomainError
 from core.graphql import Context
 from permissions.scope import ANONYMOUS
 from permissions.store import store
+from reports.live import bus as report_events
 
 log = logging.getLogger("paht")
 
@@ -59,8 +62,19 @@ class PahtGraphQL(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        params = context.get("connection_params") if isinstance(context, dict) else None
-        return {"ok": True, "params": params}
+        """Browsers cannot set WebSocket headers: the token (and, for anonymous clients, the
+        tenant) come in the connection_init payload."""
+        params = context.connection_params or {}
+        token = bearer(str(params.get("Authorization") or params.get("authorization") or ""))
+        token = token or (str(params["token"]) if params.get("token") else None)
+        try:
+            if token is None:
+                context.scope = await anonymous_scope(params.get("tenant"))
+            else:
+                context.scope = await scope_from_token(token, self.services.tokens)
+        except DomainError as error:
+            raise ConnectionRejectionError({"code": error.code}) from error
+        return UNSET
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
@@ -169,10 +183,12 @@ def create_app(
         if database_url:
             dsn = database_url.replace("asyncpg://", "postgresql://", 1)
             await store.start_listening(lambda: asyncpg.connect(dsn))
+            await report_events.start(lambda: asyncpg.connect(dsn))
         try:
             yield
         finally:
             await store.stop_listening()
+            await report_events.stop()
             if manage_db and database_url:
                 await Tortoise.close_connections()
             if on_shutdown is not None:

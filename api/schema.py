@@ -18,7 +18,7 @@ from accounts.schema import AccountMutation, AccountQuery
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
-from reports.schema import ReportMutation, ReportQuery
+from reports.schema import ReportMutation, ReportQuery, ReportSubscription
 from tenants.schema import TenantMutation, TenantQuery
 
 
@@ -29,6 +29,11 @@ class Query(AccountQuery, TenantQuery, PermissionQuery, ReportQuery):
 
 @strawberry.type
 class Mutation(AccountMutation, TenantMutation, PermissionMutation, ReportMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(ReportSubscription):
     pass
 
 
@@ -45,6 +50,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(relay_max_results=_settings.max_page_size),
         extensions=[
             lambda: ParserCache(maxsize=1024),

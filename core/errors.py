@@ -48,6 +48,18 @@ class DomainError(Exception):
     def field(self) -> str | None:
         return self.details[0].field
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        """graphql-core copies an original error's ``extensions`` into the GraphQL error, so
+        every transport (HTTP, WebSocket) carries the stable code and both messages."""
+        first = self.details[0]
+        return {
+            "code": first.code,
+            "field": first.field,
+            "messageVi": first.message_vi,
+            "messageEn": first.message_en,
+        }
+
     @classmethod
     def many(cls, details: list[ErrorDetail]) -> DomainError:
         return cls(

@@ -30,6 +30,7 @@ class Context:
     services: Any = None  # api.services.Services: token service, storage, settings
     loaders: dict[str, Any] = field(default_factory=dict)
     token: str | None = None
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
 
     def loader(self, name: str, factory: Callable[[Context], Any]) -> Any:
         """One DataLoader per request and name: batches within a request, never across."""

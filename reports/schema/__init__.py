@@ -2,6 +2,7 @@
 
 import strawberry
 
+from reports.schema.live import ReportSubscription
 from reports.schema.mutations import WorkflowMutation
 from reports.schema.read import ReportQuery
 from reports.schema.side import SideMutation
@@ -12,4 +13,4 @@ class ReportMutation(WorkflowMutation, SideMutation):
     pass
 
 
-__all__ = ["ReportMutation", "ReportQuery"]
+__all__ = ["ReportMutation", "ReportQuery", "ReportSubscription"]
