@@ -1,0 +1,70 @@
+"""The `paht` command line against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import yaml
+
+from api.database import DatabaseUrls
+from tenants.models import Tenant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_paht(
+    args: list[str], database: DatabaseUrls, tmp_path: Path
+) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        DATABASE_URL=database.app,
+        DATABASE_OWNER_URL=database.owner,
+        PAHT_DATA_DIR=str(tmp_path),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_onboard_from_yaml(database: DatabaseUrls, tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "tenants" / "demo" / "sa-pa.yaml").read_text())
+    code = f"cli-{uuid.uuid4().hex[:6]}"
+    document["tenant"]["code"] = code
+    document["admin"]["username"] = f"{code}.admin"
+    for unit in document["administrative_units"]:
+        unit["valid_from"] = "2031-01-01"  # new unit periods: the shared registry is untouched
+        unit.pop("boundary", None)
+    path = tmp_path / "tenant.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+
+    result = run_paht(["tenants", "onboard", str(path)], database, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"Onboarded {code}" in result.stdout
+    assert "Generated password (shown once):" in result.stdout
+    assert await Tenant.exists(code=code)
+
+    again = run_paht(["tenants", "onboard", str(path)], database, tmp_path)
+    assert again.returncode == 1
+    assert "DUPLICATE_CODE" in again.stderr
+
+
+async def test_schema_check_detects_a_stale_file(database: DatabaseUrls, tmp_path: Path) -> None:
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { stale: Int }\n")
+    result = run_paht(["schema", "--check", "--output", str(stale)], database, tmp_path)
+    assert result.returncode == 1 and "stale" in result.stderr
+    fresh = run_paht(["schema", "--output", str(stale)], database, tmp_path)
+    assert fresh.returncode == 0
+    assert (
+        run_paht(["schema", "--check", "--output", str(stale)], database, tmp_path).returncode == 0
+    )

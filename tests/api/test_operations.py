@@ -1,0 +1,24 @@
+"""The documented operations in graphql/operations/ are valid against the schema: they are the
+examples frontend teams copy and the allow-list for persisted queries."""
+
+from pathlib import Path
+
+import pytest
+from graphql import parse, validate
+
+from api.schema import schema
+
+OPERATIONS = sorted(
+    (Path(__file__).resolve().parents[2] / "graphql" / "operations").glob("*.graphql")
+)
+
+
+def test_there_are_documented_operations() -> None:
+    assert len(OPERATIONS) >= 5
+
+
+@pytest.mark.parametrize("path", OPERATIONS, ids=lambda p: p.name)
+def test_operation_is_valid(path: Path) -> None:
+    document = parse(path.read_text(encoding="utf-8"))
+    errors = validate(schema._schema, document)
+    assert errors == [], [e.message for e in errors]
