@@ -19,16 +19,19 @@ from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
 
 
 @strawberry.type
-class Query(AccountQuery, TenantQuery, PermissionQuery, ReportQuery):
+class Query(AccountQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQuery):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
 
 @strawberry.type
-class Mutation(AccountMutation, TenantMutation, PermissionMutation, ReportMutation):
+class Mutation(
+    AccountMutation, TenantMutation, RegulationMutation, PermissionMutation, ReportMutation
+):
     pass
 
 

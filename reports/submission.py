@@ -179,7 +179,17 @@ async def _unit_code(tenant: Tenant, latitude: float, longitude: float) -> str |
 
 async def _existing(tenant_id: uuid.UUID, key: str, scope: Scope) -> Report | None:
     report = await Report.get_or_none(tenant_id=tenant_id, idempotency_key=key)
-    if report is not None and report.reporter_user_id != scope.user_id:
+    if report is None:
+        return None
+    submitter = report.reporter_user_id
+    if submitter is None:
+        # Anonymous or entered on behalf of a caller: the key is the submitter's (the operator's
+        # retry must find the first report; nobody else, anonymous callers included, may).
+        event = await ReportEvent.get_or_none(
+            tenant_id=tenant_id, report_id=report.id, action="SUBMIT"
+        )
+        submitter = event.actor_user_id if event else None
+    if submitter != scope.user_id:
         raise DomainError(
             "IDEMPOTENCY_KEY_REUSED",
             "Khóa gửi lại đã được dùng cho một phản ánh khác.",

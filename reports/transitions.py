@@ -22,8 +22,10 @@ from reports.sla import Stage, Urgency, extend_due_for_pause
 from reports.storage import Storage
 from reports.submission import TenantRules, actor_role, due_at, tenant_rules, utcnow
 from reports.workflow import (
+    REPORTER_PERMISSIONS,
     ActorKind,
     ClockEffect,
+    Perm,
     ReportState,
     Transition,
     WorkflowAction,
@@ -48,6 +50,22 @@ MEDIA_ACTIONS: frozenset[WorkflowAction] = frozenset(
 
 
 # --- transitions --------------------------------------------------------------------------------
+def staff_may(
+    scope: Scope, t: Transition, lead_agency_id: uuid.UUID | None, field_id: uuid.UUID
+) -> bool:
+    """May the caller take ``t`` as staff on a report of this agency and field?
+
+    Citizens hold the reporter permissions (``report:reopen``) for their own reports only; on
+    someone else's report such a grant counts only with staff standing, i.e. seeing the report."""
+    if ActorKind.STAFF not in t.actor:
+        return False
+    if not scope.allows_on(t.permission, lead_agency_id, field_id):
+        return False
+    if t.permission not in REPORTER_PERMISSIONS:
+        return True
+    return scope.allows_on(Perm.VIEW, lead_agency_id, field_id)
+
+
 def _authorise(scope: Scope, t: Transition, report: Report) -> ActorKind:
     """Which capacity the caller acts in; raises FORBIDDEN when it has none."""
     own = scope.user_id is not None and scope.user_id == report.reporter_user_id
@@ -55,7 +73,8 @@ def _authorise(scope: Scope, t: Transition, report: Report) -> ActorKind:
         return ActorKind.REPORTER
     if ActorKind.STAFF in t.actor:
         scope.require_on(t.permission, report.lead_agency_id, report.field_id)
-        return ActorKind.STAFF
+        if staff_may(scope, t, report.lead_agency_id, report.field_id):
+            return ActorKind.STAFF
     scope.require_user()
     raise PermissionDenied(t.permission)
 

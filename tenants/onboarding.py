@@ -26,6 +26,7 @@ from permissions.scope import Scope
 from permissions.service import grant_role_unchecked, install_templates
 from permissions.session import apply_scope, tenant_transaction
 from permissions.templates import TENANT_ADMIN
+from reports.sla import default_sla_table
 from tenants.models import (
     AdministrativeUnit,
     Agency,
@@ -275,8 +276,12 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
                 quick_fix=fld.quick_fix,
                 sort_order=order,
             )
+        quick = [f.code for f in plan.fields if f.quick_fix]
         await TenantSettings.create(
-            tenant_id=tenant_id, calendar={}, sla_rules=[], publication={"default_public": True}
+            tenant_id=tenant_id,
+            calendar={},
+            sla_rules=default_sla_table(quick).to_config(),  # 3 working days for quick fixes
+            publication={"default_public": True},
         )
         await install_templates(tenant_id)
         try:

@@ -14,6 +14,7 @@ from core.graphql import Info, sensitive
 from permissions.actions import Action
 from reports import loaders, models, sla
 from reports import workflow as wf
+from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants.schema import AdministrativeUnit, Agency, Field
 
@@ -328,9 +329,7 @@ class Report(relay.Node):
         result = []
         for action in available_actions(self.state):
             t = wf.find_transition(self.state, action)
-            staff_ok = ActorKind.STAFF in t.actor and scope.allows_on(
-                t.permission, self.row.lead_agency_id, self.row.field_id
-            )
+            staff_ok = staff_may(scope, t, self.row.lead_agency_id, self.row.field_id)
             reporter_ok = ActorKind.REPORTER in t.actor and own and scope.allows(t.permission)
             if staff_ok or reporter_ok:
                 result.append(action)

@@ -1,0 +1,72 @@
+"""The tenant's regulation (quy chế) as configuration: working calendar and SLA table.
+
+Changing the SLA table bumps its version; each report keeps the version applied to it, so a
+change never rewrites the deadlines of reports already running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import DomainError
+from permissions.actions import Action
+from permissions.scope import Scope
+from reports.calendar import WorkingCalendar
+from reports.sla import SlaTable, Stage, Urgency
+from tenants.models import Field, TenantSettings
+
+
+async def settings_of(scope: Scope) -> TenantSettings:
+    tenant_id = scope.require_tenant()
+    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
+    if settings is None:  # onboarding creates it; be robust for tenants made by hand
+        settings = await TenantSettings.create(
+            tenant_id=tenant_id, calendar={}, sla_rules=[], publication={}
+        )
+    return settings
+
+
+async def update_calendar(scope: Scope, config: dict[str, Any]) -> TenantSettings:
+    scope.require(Action.TENANT_MANAGE)
+    calendar = WorkingCalendar.from_config(config)  # validates (INVALID_CALENDAR + field)
+    settings = await settings_of(scope)
+    settings.calendar = calendar.to_config()
+    await settings.save(update_fields=["calendar", "updated_at"])
+    return settings
+
+
+async def update_sla_rules(scope: Scope, rules: list[dict[str, Any]]) -> TenantSettings:
+    scope.require(Action.TENANT_MANAGE)
+    settings = await settings_of(scope)
+    table = SlaTable.from_config(rules, settings.sla_version + 1)  # INVALID_SLA + field
+    missing = [
+        f"{stage.value}/{urgency.value}"
+        for stage in Stage
+        for urgency in Urgency
+        if not any(
+            r.stage is stage and r.urgency is urgency and r.field_code is None for r in table.rules
+        )
+    ]
+    if missing:
+        raise DomainError(
+            "SLA_INCOMPLETE",
+            f"Thiếu thời hạn chung cho: {', '.join(missing)}.",
+            f"A rule for every field is missing for: {', '.join(missing)}.",
+            "rules",
+        )
+    codes = {r.field_code for r in table.rules if r.field_code}
+    known = set(
+        await Field.filter(tenant_id=settings.tenant_id, code__in=list(codes)).values_list(
+            "code", flat=True
+        )
+    )
+    if unknown := sorted(codes - known):
+        raise DomainError(
+            "UNKNOWN_FIELD",
+            f"Lĩnh vực không tồn tại: {', '.join(unknown)}.",
+            f"Unknown field codes: {', '.join(unknown)}.",
+            "rules",
+        )
+    settings.sla_rules = table.to_config()
+    settings.sla_version = table.version
+    await settings.save(update_fields=["sla_rules", "sla_version", "updated_at"])
+    return settings

@@ -1,0 +1,184 @@
+"""GraphQL: the tenant's working calendar and SLA table."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Self
+
+import strawberry
+
+from core.graphql import Info, UserError, login_required, requires, run_mutation
+from permissions.actions import Action
+from reports.calendar import WorkingCalendar as Calendar
+from reports.sla import DurationUnit as DurationUnitEnum
+from reports.sla import SlaTable
+from reports.sla import Stage as StageEnum
+from tenants import regulation
+from tenants.models import TenantSettings
+
+Stage = strawberry.enum(StageEnum, name="SlaStage")
+DurationUnit = strawberry.enum(DurationUnitEnum, name="DurationUnit")
+
+
+@strawberry.type
+class OfficePeriod:
+    start: str = strawberry.field(description="HH:MM, local time.")
+    end: str
+
+
+@strawberry.type(description="Lịch làm việc: office hours and the tenant's own days.")
+class WorkingCalendar:
+    timezone: str
+    office_hours: list[OfficePeriod]
+    working_weekdays: list[int] = strawberry.field(description="ISO: 1 = Monday … 7 = Sunday.")
+    extra_days_off: list[datetime.date]
+    extra_working_days: list[datetime.date] = strawberry.field(
+        description="Make-up working days (làm bù), e.g. Saturdays."
+    )
+    public_holidays: list[datetime.date] = strawberry.field(
+        description="Vietnamese public holidays this year (from the holidays package)."
+    )
+
+
+@strawberry.type
+class SlaRule:
+    stage: Stage
+    urgency: str
+    field_code: str | None = strawberry.field(description="null: every field.")
+    amount: int
+    unit: DurationUnit
+
+
+@strawberry.type(description="The tenant's regulation (quy chế) as configuration.")
+class Regulation:
+    calendar: WorkingCalendar
+    sla_rules: list[SlaRule]
+    sla_version: int
+
+    @classmethod
+    def from_row(cls, row: TenantSettings) -> Self:
+        calendar = Calendar.from_config(row.calendar)
+        config = calendar.to_config()
+        year = datetime.date.today().year
+        holidays = sorted(
+            d
+            for d in (datetime.date(year, 1, 1) + datetime.timedelta(days=i) for i in range(366))
+            if d.year == year
+            and d.weekday() < 5
+            and not calendar.is_working_day(d)
+            and d not in calendar.extra_days_off
+        )
+        table = SlaTable.from_config(row.sla_rules, row.sla_version)
+        return cls(
+            calendar=WorkingCalendar(
+                timezone=config["timezone"],
+                office_hours=[OfficePeriod(start=s, end=e) for s, e in config["office_hours"]],
+                working_weekdays=config["working_weekdays"],
+                extra_days_off=sorted(calendar.extra_days_off),
+                extra_working_days=sorted(calendar.extra_working_days),
+                public_holidays=holidays,
+            ),
+            sla_rules=[
+                SlaRule(
+                    stage=r.stage,
+                    urgency=r.urgency.value,
+                    field_code=r.field_code,
+                    amount=r.duration.amount,
+                    unit=r.duration.unit,
+                )
+                for r in table.rules
+            ],
+            sla_version=table.version,
+        )
+
+
+@strawberry.input
+class OfficePeriodInput:
+    start: str
+    end: str
+
+
+@strawberry.input
+class CalendarInput:
+    timezone: str = "Asia/Ho_Chi_Minh"
+    office_hours: list[OfficePeriodInput] = strawberry.field(default_factory=list)
+    working_weekdays: list[int] | None = None
+    extra_days_off: list[datetime.date] = strawberry.field(default_factory=list)
+    extra_working_days: list[datetime.date] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class SlaRuleInput:
+    stage: Stage
+    urgency: str
+    amount: int
+    unit: DurationUnit
+    field_code: str | None = None
+
+
+@strawberry.input
+class UpdateSlaRulesInput:
+    rules: list[SlaRuleInput]
+
+
+@strawberry.type
+class RegulationPayload:
+    regulation: Regulation | None
+    errors: list[UserError]
+
+
+def _payload(row: TenantSettings | None, errors: list[UserError]) -> RegulationPayload:
+    return RegulationPayload(regulation=Regulation.from_row(row) if row else None, errors=errors)
+
+
+@strawberry.type
+class RegulationQuery:
+    @strawberry.field(
+        extensions=login_required(), description="The current tenant's calendar and SLA table."
+    )
+    async def regulation(self, info: Info) -> Regulation:
+        return Regulation.from_row(await regulation.settings_of(info.context.scope))
+
+
+@strawberry.type
+class RegulationMutation:
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Replace the working calendar (office hours, days off, make-up working days).",
+    )
+    async def update_calendar(self, info: Info, input: CalendarInput) -> RegulationPayload:
+        config: dict[str, Any] = {
+            "timezone": input.timezone,
+            "extra_days_off": [d.isoformat() for d in input.extra_days_off],
+            "extra_working_days": [d.isoformat() for d in input.extra_working_days],
+        }
+        if input.office_hours:
+            config["office_hours"] = [[p.start, p.end] for p in input.office_hours]
+        if input.working_weekdays is not None:
+            config["working_weekdays"] = input.working_weekdays
+
+        async def work() -> TenantSettings:
+            return await regulation.update_calendar(info.context.scope, config)
+
+        return await run_mutation(info, work, _payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Replace the SLA table; its version goes up by one.",
+    )
+    async def update_sla_rules(self, info: Info, input: UpdateSlaRulesInput) -> RegulationPayload:
+        rules = [
+            {
+                "stage": r.stage.value,
+                "urgency": r.urgency,
+                "field_code": r.field_code,
+                "amount": r.amount,
+                "unit": r.unit.value,
+            }
+            for r in input.rules
+        ]
+
+        async def work() -> TenantSettings:
+            return await regulation.update_sla_rules(info.context.scope, rules)
+
+        return await run_mutation(info, work, _payload)
