@@ -322,8 +322,14 @@ async def _store(
 
 
 async def _retried(scope: Scope, first: Report) -> SubmitResult:
-    """The answer to an idempotent retry: the first report; nothing is stored again."""
+    """The answer to an idempotent retry: the first report; nothing is stored again.
+
+    The tracking code is repeated: whoever holds the (secret, client-made) key is the submitter
+    whose first response was lost, and without the code an anonymous reporter could never follow
+    the report."""
     duplicates = await nearby_open_reports(
         scope, first.field_id, first.latitude, first.longitude, exclude_id=first.id
     )
-    return SubmitResult(first, created=False, possible_duplicates=duplicates)
+    return SubmitResult(
+        first, created=False, tracking_code=first.tracking_code, possible_duplicates=duplicates
+    )

@@ -200,6 +200,16 @@ async def test_anonymous_submission_is_tracked_by_its_code(
         contact = await ReporterContact.get(report_id=row.id)
     assert row.anonymous and row.reporter_user_id is None and row.tracking_code == code
     assert contact.phone == "0977000222"
+    # The response was lost and the app retries with the same key: same report, same code.
+    again, _ = await submit(
+        gql,
+        env,
+        [("street.jpg", jpeg(), "image/jpeg")],
+        tenant="sa-pa",
+        idempotencyKey=data["idempotencyKey"],
+    )
+    assert again["report"]["id"] == report["id"] and again["trackingCode"] == code
+    assert len(media_files(settings) - before) == 2  # nothing stored twice
 
     async def track(tracking: str, tenant: str = "sa-pa") -> Any:
         response = await gql.http.post(
