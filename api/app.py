@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,7 @@ from core.errors import DomainError
 from core.graphql import Context
 from permissions.scope import ANONYMOUS
 from permissions.store import store
+from reports.jobs import run_forever
 from reports.live import bus as report_events
 
 log = logging.getLogger("paht")
@@ -184,9 +186,18 @@ def create_app(
             dsn = database_url.replace("asyncpg://", "postgresql://", 1)
             await store.start_listening(lambda: asyncpg.connect(dsn))
             await report_events.start(lambda: asyncpg.connect(dsn))
+        jobs = (
+            asyncio.create_task(run_forever(settings.jobs_interval_seconds))
+            if database_url and settings.jobs_interval_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
             await store.stop_listening()
             await report_events.stop()
             if manage_db and database_url:

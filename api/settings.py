@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_page_size: int = 100
 
+    # --- background jobs ------------------------------------------------------------------
+    jobs_interval_seconds: float = 60
+    """Auto-close after the rating window, auto-reject of unanswered requests; 0 disables.
+    Safe with several processes (an advisory lock keeps one runner at a time)."""
+
     # --- media ----------------------------------------------------------------------------
     media_root: Path | None = None
     max_image_bytes: int = 10 * 1024 * 1024

@@ -238,3 +238,41 @@ def stale_error() -> DomainError:
         "The report was changed by someone else; reload and try again.",
         "expectedVersion",
     )
+
+
+async def system_transition(
+    tenant_id: uuid.UUID,
+    report: Report,
+    action: WorkflowAction,
+    reason_code: str | None = None,
+    comment: str | None = None,
+) -> bool:
+    """A step the system takes on its own (auto-close after the rating window, auto-reject of
+    an unanswered request for information). Only transitions that name ``ActorKind.SYSTEM`` are
+    allowed; returns False when someone changed the report first (it is then left alone)."""
+    rules = await tenant_rules(tenant_id)
+    t = find_transition(ReportState(report.state), action, options=rules.options)
+    if ActorKind.SYSTEM not in t.actor:
+        raise PermissionDenied(t.permission)
+    validate_reason(t, reason_code, comment)
+    now = utcnow()
+    changes = await _clock_changes(rules, report, t.clock, now)
+    updated = await Report.filter(tenant_id=tenant_id, id=report.id, version=report.version).update(
+        state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes
+    )
+    if updated != 1:
+        return False
+    await ReportEvent.create(
+        tenant_id=tenant_id,
+        report_id=report.id,
+        actor_user_id=None,
+        actor_role="system",
+        action=action.value,
+        from_state=report.state,
+        to_state=t.to_state.value,
+        reason_code=reason_code,
+        comment=comment,
+        public=True,
+        data={k: json_value(v) for k, v in changes.items()} or None,
+    )
+    return True

@@ -62,6 +62,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         jwt_secret=TEST_SECRET,
         data_dir=tmp_path_factory.mktemp("data"),
         debug=False,
+        jobs_interval_seconds=0,  # tests run the job pass explicitly
     )
 
 

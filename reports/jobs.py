@@ -1,0 +1,122 @@
+"""Background work the regulation asks for, safe with several API processes.
+
+- a RESOLVED report is closed when its rating window (7 days) passes without a rating;
+- a report waiting for information (NEED_INFO) is rejected when the reporter has not answered
+  within the tenant's reply window (default 7 days).
+
+One runner at a time: each pass holds a PostgreSQL advisory lock, so with several processes the
+others skip. Each tenant is handled in its own tenant-scoped transaction (RLS applies)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from permissions.session import root_client, tenant_transaction
+from reports.models import Report, ReportEvent
+from reports.transitions import system_transition
+from reports.workflow import RATING_WINDOW, ReportState, WorkflowAction
+from tenants.models import Tenant, TenantSettings, TenantStatus
+
+log = logging.getLogger(__name__)
+
+JOBS_LOCK = 7_305_001  # advisory lock key of the job runner
+DEFAULT_REPLY_WINDOW = timedelta(days=7)
+BATCH = 200
+
+
+@dataclass
+class JobStats:
+    closed: int = 0
+    rejected: int = 0
+    tenants: int = 0
+    skipped: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+async def _reply_window(tenant_id: object) -> timedelta:
+    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
+    days = (settings.publication or {}).get("reply_window_days") if settings else None
+    return timedelta(days=int(days)) if days else DEFAULT_REPLY_WINDOW
+
+
+async def _close_unrated(tenant: Tenant, now: datetime, stats: JobStats) -> None:
+    async with tenant_transaction(tenant.id):
+        due = await Report.filter(
+            tenant_id=tenant.id,
+            state=ReportState.RESOLVED.value,
+            resolved_at__lt=now - RATING_WINDOW,
+        ).limit(BATCH)
+        for report in due:
+            if await system_transition(
+                tenant.id, report, WorkflowAction.CLOSE, comment="Hết thời hạn đánh giá."
+            ):
+                stats.closed += 1
+
+
+async def _reject_unanswered(tenant: Tenant, now: datetime, stats: JobStats) -> None:
+    async with tenant_transaction(tenant.id):
+        window = await _reply_window(tenant.id)
+        waiting = await Report.filter(
+            tenant_id=tenant.id, state=ReportState.NEED_INFO.value, updated_at__lt=now - window
+        ).limit(BATCH)
+        for report in waiting:
+            asked = (
+                await ReportEvent.filter(
+                    tenant_id=tenant.id, report_id=report.id, to_state=ReportState.NEED_INFO.value
+                )
+                .order_by("-created_at")
+                .first()
+            )
+            if asked is not None and asked.created_at > now - window:
+                continue
+            if await system_transition(
+                tenant.id,
+                report,
+                WorkflowAction.REJECT,
+                reason_code="INSUFFICIENT_INFO",
+                comment="Người phản ánh không bổ sung thông tin trong thời hạn.",
+            ):
+                stats.rejected += 1
+
+
+async def run_once(
+    now: datetime | None = None, tenant_codes: Collection[str] | None = None
+) -> JobStats:
+    """One pass over the active tenants (all, or those named), if no other process is running
+    one."""
+    now = now or datetime.now(UTC)
+    stats = JobStats()
+    async with root_client().acquire_connection() as lock_conn:
+        if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK):
+            stats.skipped = True
+            return stats
+        try:
+            tenants = Tenant.filter(status=TenantStatus.ACTIVE)
+            if tenant_codes is not None:
+                tenants = tenants.filter(code__in=list(tenant_codes))
+            for tenant in await tenants.order_by("code"):
+                stats.tenants += 1
+                for job in (_close_unrated, _reject_unanswered):
+                    try:
+                        await job(tenant, now, stats)
+                    except Exception as exc:  # one tenant's failure must not stop the others
+                        log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
+                        stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
+        finally:
+            await lock_conn.execute("SELECT pg_advisory_unlock($1)", JOBS_LOCK)
+    return stats
+
+
+async def run_forever(interval_seconds: float) -> None:
+    while True:
+        try:
+            stats = await run_once()
+            if stats.closed or stats.rejected or stats.errors:
+                log.info("jobs: %s", stats)
+        except Exception:  # the database may be away for a moment: try again next time
+            log.exception("job runner pass failed")
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,110 @@
+"""The background pass: auto-close after the rating window, auto-reject of unanswered requests
+for information, one runner at a time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from accounts.models import User
+from permissions.scope import Scope
+from permissions.session import root_client, scoped_transaction
+from permissions.store import store
+from reports.jobs import JOBS_LOCK, run_once
+from reports.models import Report, ReportEvent
+from reports.service import AssignInput, SubmitInput, submit_report, transition
+from reports.workflow import WorkflowAction as A
+from tenants.models import Field
+
+
+async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:
+    return await store.scope_for((await User.get(username=username)).id, tenant_id)
+
+
+async def new_report(tenant_id: uuid.UUID) -> tuple[Report, dict[str, Scope]]:
+    scopes = {
+        name: await scope_of(f"laocai.{name}", tenant_id)
+        for name in ("citizen", "intake-operator", "agency-contact", "handler", "centre-supervisor")
+    }
+    async with scoped_transaction(scopes["intake-operator"]):
+        field = await Field.get(tenant_id=tenant_id, code="ve-sinh-attp")
+    async with scoped_transaction(scopes["citizen"]):
+        result = await submit_report(
+            scopes["citizen"],
+            SubmitInput(
+                title="Kiểm thử tác vụ nền",
+                description="x",
+                field_id=field.id,
+                latitude=22.486,
+                longitude=103.97,
+                idempotency_key=uuid.uuid4().hex,
+            ),
+        )
+    return result.report, scopes
+
+
+async def step(scope: Scope, report: Report, action: A, **kwargs: Any) -> Report:
+    async with scoped_transaction(scope):
+        return await transition(scope, report.id, action, report.version, **kwargs)
+
+
+async def state_of(scope: Scope, report_id: uuid.UUID) -> tuple[str, list[ReportEvent]]:
+    async with scoped_transaction(scope):
+        report = await Report.get(id=report_id)
+        events = await ReportEvent.filter(report_id=report_id).order_by("created_at")
+    return report.state, events
+
+
+async def test_unrated_reports_close_and_unanswered_ones_are_rejected(
+    pilot: dict[str, Any],
+) -> None:
+    tenant = pilot["tenants"]["lao-cai"]
+    resolved, scopes = await new_report(tenant.id)
+    async with scoped_transaction(scopes["intake-operator"]):
+        food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")
+    resolved = await step(
+        scopes["intake-operator"],
+        resolved,
+        A.ASSIGN,
+        assign=AssignInput(lead_agency_id=food.default_agency_id),
+    )
+    resolved = await step(scopes["agency-contact"], resolved, A.ACCEPT)
+    resolved = await step(scopes["handler"], resolved, A.SUBMIT_RESULT, comment="Đã xử lý.")
+    resolved = await step(scopes["centre-supervisor"], resolved, A.APPROVE_RESULT)
+    waiting, _ = await new_report(tenant.id)
+    waiting = await step(
+        scopes["intake-operator"], waiting, A.REQUEST_INFO, comment="Xin bổ sung ảnh."
+    )
+
+    # Nothing is due yet.
+    today = await run_once(tenant_codes=["lao-cai"])
+    assert (await state_of(scopes["intake-operator"], resolved.id))[0] == "RESOLVED"
+    assert (await state_of(scopes["intake-operator"], waiting.id))[0] == "NEED_INFO"
+    assert today.tenants == 1 and not today.errors
+
+    later = await run_once(datetime.now(UTC) + timedelta(days=8), tenant_codes=["lao-cai"])
+    assert later.closed >= 1 and later.rejected >= 1 and not later.errors
+    state, events = await state_of(scopes["intake-operator"], resolved.id)
+    assert state == "CLOSED"
+    assert (events[-1].action, events[-1].actor_role, events[-1].actor_user_id) == (
+        "CLOSE",
+        "system",
+        None,
+    )
+    state, events = await state_of(scopes["intake-operator"], waiting.id)
+    assert state == "REJECTED" and events[-1].reason_code == "INSUFFICIENT_INFO"
+
+    again = await run_once(datetime.now(UTC) + timedelta(days=8), tenant_codes=["lao-cai"])
+    assert (again.closed, again.rejected) == (0, 0)  # each report is handled once
+
+
+async def test_one_runner_at_a_time() -> None:
+    async with root_client().acquire_connection() as other:
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK)
+        try:
+            stats = await run_once(tenant_codes=[])
+            assert stats.skipped and stats.tenants == 0
+        finally:
+            await other.execute("SELECT pg_advisory_unlock($1)", JOBS_LOCK)
+    assert not (await run_once(tenant_codes=[])).skipped
