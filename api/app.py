@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
+import jwt
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -74,6 +75,8 @@ class PahtGraphQL(GraphQL[Context, None]):
                 context.scope = await anonymous_scope(params.get("tenant"))
             else:
                 context.scope = await scope_from_token(token, self.services.tokens)
+                claims = jwt.decode(token, options={"verify_signature": False})
+                context.token_expires_at = float(claims.get("exp", 0)) or None
         except DomainError as error:
             raise ConnectionRejectionError({"code": error.code}) from error
         return UNSET

@@ -20,7 +20,6 @@ def bearer(header: str | None) -> str | None:
 
 
 TENANT_HEADER = "x-paht-tenant"
-_tenant_ids: dict[str, uuid.UUID] = {}
 
 
 async def anonymous_scope(tenant_code: str | None) -> Scope:
@@ -28,21 +27,17 @@ async def anonymous_scope(tenant_code: str | None) -> Scope:
     locality): public reads and anonymous submissions then run inside that tenant."""
     if not tenant_code:
         return ANONYMOUS
-    code = tenant_code.strip().lower()
-    tenant_id = _tenant_ids.get(code)
+    code = tenant_code.strip().lower()[:40]
+    # Looked up every time (one indexed read): a suspended tenant is refused at once, in every
+    # process.
+    async with root_client().acquire_connection() as con:
+        tenant_id = await con.fetchval(
+            "SELECT id FROM tenant WHERE code = $1 AND status = 'active'", code
+        )
     if tenant_id is None:
-        async with root_client().acquire_connection() as con:
-            tenant_id = await con.fetchval(
-                "SELECT id FROM tenant WHERE code = $1 AND status = 'active'", code
-            )
-        if tenant_id is None:
-            raise DomainError(
-                "UNKNOWN_TENANT",
-                "Không tìm thấy đơn vị triển khai.",
-                "Unknown tenant.",
-                TENANT_HEADER,
-            )
-        _tenant_ids[code] = tenant_id
+        raise DomainError(
+            "UNKNOWN_TENANT", "Không tìm thấy đơn vị triển khai.", "Unknown tenant.", TENANT_HEADER
+        )
     return anonymous_in(tenant_id)
 
 

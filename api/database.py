@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 log = logging.getLogger(__name__)
 
 OWNER_ROLE = "paht_owner"
@@ -39,7 +41,7 @@ class DatabaseUrls:
 def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     """The Tortoise configuration for one DSN (app or owner role)."""
     return {
-        "connections": {"default": _with_pool(url, pool_max)},
+        "connections": {"default": _connection(url, pool_max)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -52,10 +54,12 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     }
 
 
-def _with_pool(url: str, pool_max: int) -> str:
+def _connection(url: str, pool_max: int) -> dict[str, Any]:
     url = url.replace("postgresql://", "asyncpg://", 1).replace("postgres://", "asyncpg://", 1)
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}minsize=1&maxsize={pool_max}"
+    config = expand_db_url(f"{url}{sep}minsize=1&maxsize={pool_max}")
+    config["engine"] = "api.pg"  # asyncpg without the per-release reset round trip
+    return config
 
 
 def _exists(server: Any, sql: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
@@ -11,8 +12,12 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types.graphql import OperationType
 from tortoise.transactions import in_transaction
 
+from core import rollback
 from core.errors import DomainError
+from core.graphql import Context
+from permissions.scope import ANONYMOUS
 from permissions.session import apply_scope
+from permissions.store import store
 
 log = logging.getLogger("paht.errors")
 
@@ -27,11 +32,34 @@ class ScopedTransaction(SchemaExtension):
         if ec.operation_type is OperationType.SUBSCRIPTION:
             yield  # subscriptions open a short transaction per event instead
             return
-        async with in_transaction() as conn:
-            await apply_scope(conn, ec.context.scope)
-            yield
-            if ec.result is not None and ec.result.errors:
-                await conn.rollback()
+        if ec.context.connection_params is not None:
+            await refresh_websocket_context(ec.context)
+        committed = False
+        with rollback.collect() as undo:
+            try:
+                async with in_transaction() as conn:
+                    await apply_scope(conn, ec.context.scope)
+                    yield
+                    failed = bool(ec.result is not None and ec.result.errors)
+                    if failed:
+                        await conn.rollback()
+                committed = not failed
+            finally:
+                if not committed:
+                    await rollback.run(undo)  # files stored by steps that were rolled back
+
+
+async def refresh_websocket_context(ctx: Context) -> None:
+    """Queries and mutations sent over a long-lived WebSocket get the caller's current Scope (a
+    revoke or deactivation applies at once), run as anonymous once the token has expired, and
+    start with empty DataLoader caches."""
+    ctx.loaders = {}
+    scope = ctx.scope
+    if scope.user_id is None:
+        return
+    expired = ctx.token_expires_at is not None and time.time() > ctx.token_expires_at
+    current = None if expired else await store.scope_for(scope.user_id, scope.tenant_id)
+    ctx.scope = current if current is not None and current.active else ANONYMOUS
 
 
 def should_mask(error: GraphQLError) -> bool:

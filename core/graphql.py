@@ -31,6 +31,7 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     token: str | None = None
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
+    token_expires_at: float | None = None  # WebSocket: operations stop when the token expires
 
     def loader(self, name: str, factory: Callable[[Context], Any]) -> Any:
         """One DataLoader per request and name: batches within a request, never across."""

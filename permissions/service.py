@@ -129,7 +129,9 @@ async def grant_role(scope: Scope, data: GrantInput) -> Membership:
             "This role must be granted for an agency.",
             "agencyId",
         )
-    if not await User.exists(id=data.user_id, is_active=True):
+    # Only accounts of this tenant: another tenant's user (and their contact details) cannot be
+    # pulled in by knowing an id.
+    if not await User.exists(id=data.user_id, is_active=True, default_tenant_id=tenant_id):
         raise NotFound("user", "userId")
     if await Membership.exists(
         tenant_id=tenant_id,

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from core import rollback
 from core.errors import DomainError, NotFound
 from core.ids import new_id
 from permissions.scope import Scope
@@ -58,6 +59,9 @@ async def cleanup_on_error(storage: Storage | None) -> AsyncIterator[WrittenFile
     except BaseException:
         await written.delete_all()
         raise
+    # The step succeeded, but the request's transaction may still roll back (a later error in
+    # the same operation): then the files go too.
+    rollback.on_rollback(written.delete_all)
 
 
 def check_media(

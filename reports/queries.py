@@ -149,7 +149,10 @@ async def report_by_id(scope: Scope, report_id: uuid.UUID) -> Report:
 
 
 async def report_by_code(scope: Scope, code: str) -> Report:
-    report = await visible_reports(scope).get_or_none(code=code.strip().upper())
+    code = code.strip().upper()
+    if len(code) > 32:  # longer than any code: nothing to look up
+        raise NotFound("report")
+    report = await visible_reports(scope).get_or_none(code=code)
     if report is None:
         raise NotFound("report")
     return report
@@ -165,9 +168,10 @@ def published_reports(scope: Scope) -> QuerySet[Report]:
 
 
 async def tracked_report(scope: Scope, tracking_code: str) -> Report:
-    report = await Report.get_or_none(
-        tenant_id=scope.require_tenant(), tracking_code=tracking_code.strip().upper()
-    )
+    tracking_code = tracking_code.strip().upper()
+    if len(tracking_code) > 32:
+        raise NotFound("report", "trackingCode")
+    report = await Report.get_or_none(tenant_id=scope.require_tenant(), tracking_code=tracking_code)
     if report is None:
         raise NotFound("report", "trackingCode")
     return report

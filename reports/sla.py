@@ -63,6 +63,13 @@ def _enum(kind: type[Enum], value: Any, field_name: str) -> Any:
         ) from None
 
 
+MAX_AMOUNT = {
+    DurationUnit.CALENDAR_MINUTES: 90 * 24 * 60,  # 90 days
+    DurationUnit.WORKING_HOURS: 60 * 8,  # about 60 working days
+    DurationUnit.WORKING_DAYS: 120,
+}
+
+
 @dataclass(frozen=True)
 class SlaDuration:
     """An amount of time in one unit; kept symbolic because the unit decides the clock."""
@@ -79,6 +86,14 @@ class SlaDuration:
             )
         if not isinstance(self.unit, DurationUnit):
             object.__setattr__(self, "unit", _enum(DurationUnit, self.unit, "unit"))
+        limit = MAX_AMOUNT[self.unit]
+        if self.amount > limit:
+            # A deadline years away is a typo, and computing it would stall the event loop.
+            raise _invalid(
+                "amount",
+                f"Thời hạn tối đa {limit} ({self.unit.value}).",
+                f"At most {limit} {self.unit.value}.",
+            )
 
     def as_calendar_time(self) -> timedelta:
         """The same amount read as calendar time (urgent items: hours → hours, days → 24 h)."""

@@ -5,6 +5,9 @@ Also the helpers the transitions share (tenant rules, deadlines, actor role). Us
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -139,6 +142,19 @@ def _validate(data: SubmitInput, v: Validator) -> tuple[str, str, Urgency | None
     except ValueError:
         urgency = None
         v.add("INVALID_CHOICE", "urgency", "Mức độ không hợp lệ.", "Unknown urgency.")
+    if data.contact is not None:
+        v.text("contact.name", data.contact.name, max_len=200, required=False)
+        phone = v.text("contact.phone", data.contact.phone, max_len=20, required=False)
+        if phone and not re.fullmatch(r"\+?[0-9 .-]{6,20}", phone):
+            v.add(
+                "INVALID_PHONE",
+                "contact.phone",
+                "Số điện thoại không hợp lệ.",
+                "Invalid phone number.",
+            )
+        email = v.text("contact.email", data.contact.email, max_len=254, required=False)
+        if email and "@" not in email:
+            v.add("INVALID_EMAIL", "contact.email", "Email không hợp lệ.", "Invalid email.")
     key = data.idempotency_key
     if key is not None and not 1 <= len(key) <= 128:
         v.add("INVALID", "idempotencyKey", "Khóa không hợp lệ.", "Key must be 1–128 characters.")
@@ -177,19 +193,42 @@ async def _unit_code(tenant: Tenant, latitude: float, longitude: float) -> str |
     return None
 
 
-async def _existing(tenant_id: uuid.UUID, key: str, scope: Scope) -> Report | None:
+def fingerprint(data: SubmitInput) -> str:
+    """What a retry must repeat exactly. A key presented with other content is not a retry
+    (and an anonymous caller who learnt someone else's key gets nothing back)."""
+    contact = data.contact
+    canonical = json.dumps(
+        [
+            str(data.field_id),
+            data.title.strip(),
+            data.description.strip(),
+            data.latitude,
+            data.longitude,
+            (data.address or "").strip(),
+            data.urgency,
+            data.anonymous,
+            data.on_behalf,
+            [contact.name, contact.phone, contact.email] if contact else None,
+            [m.sha256 for m in data.media],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _existing(
+    tenant_id: uuid.UUID, key: str, scope: Scope, data: SubmitInput
+) -> Report | None:
     report = await Report.get_or_none(tenant_id=tenant_id, idempotency_key=key)
     if report is None:
         return None
-    submitter = report.reporter_user_id
-    if submitter is None:
-        # Anonymous or entered on behalf of a caller: the key is the submitter's (the operator's
-        # retry must find the first report; nobody else, anonymous callers included, may).
-        event = await ReportEvent.get_or_none(
-            tenant_id=tenant_id, report_id=report.id, action="SUBMIT"
-        )
-        submitter = event.actor_user_id if event else None
-    if submitter != scope.user_id:
+    event = await ReportEvent.get_or_none(tenant_id=tenant_id, report_id=report.id, action="SUBMIT")
+    # Anonymous or entered on behalf of a caller: the key is the submitter's (the operator's
+    # retry must find the first report; nobody else may).
+    submitter = report.reporter_user_id or (event.actor_user_id if event else None)
+    same_request = event is not None and (event.data or {}).get("request") == fingerprint(data)
+    if submitter != scope.user_id or not same_request:
         raise DomainError(
             "IDEMPOTENCY_KEY_REUSED",
             "Khóa gửi lại đã được dùng cho một phản ánh khác.",
@@ -208,7 +247,8 @@ async def submit_report(
 ) -> SubmitResult:
     tenant_id = scope.require_tenant()
     if data.on_behalf:
-        scope.require(Action.REPORT_SUBMIT_ON_BEHALF)
+        # A grant narrowed to fields covers hotline entries of those fields only.
+        scope.require_on(Action.REPORT_SUBMIT_ON_BEHALF, None, data.field_id)
     elif scope.user_id is not None:
         scope.require(Action.REPORT_SUBMIT)
     # An unauthenticated scope (``anonymous_in``) may submit anonymously with a tracking code.
@@ -221,7 +261,9 @@ async def submit_report(
     assert urgency is not None and field_row is not None
     check_media(data.media, storage)
 
-    if data.idempotency_key and (first := await _existing(tenant_id, data.idempotency_key, scope)):
+    if data.idempotency_key and (
+        first := await _existing(tenant_id, data.idempotency_key, scope, data)
+    ):
         return await _retried(scope, first)
 
     tenant = await Tenant.get(id=tenant_id)
@@ -280,12 +322,15 @@ async def submit_report(
                 action="SUBMIT",
                 from_state=None,
                 to_state=ReportState.SUBMITTED.value,
-                data=_submit_data(report, attachments, duplicates),
+                data={
+                    **_submit_data(report, attachments, duplicates),
+                    "request": fingerprint(data),
+                },
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: return its report.
         if data.idempotency_key and (
-            first := await _existing(tenant_id, data.idempotency_key, scope)
+            first := await _existing(tenant_id, data.idempotency_key, scope, data)
         ):
             return await _retried(scope, first)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from strawberry import relay
 from core.graphql import Info, UserError, requires, run_mutation
 from core.relay import decode
 from permissions.actions import Action
+from permissions.scope import Scope
 from reports import models, queries, service
 from reports import workflow as wf
 from reports.schema.inputs import (
@@ -28,6 +30,7 @@ from reports.schema.types import (
     Report,
 )
 from reports.uploads import read_uploads
+from tenants.models import Field as FieldRow
 
 # --- payloads -------------------------------------------------------------------------------
 
@@ -66,6 +69,25 @@ def _transition(
     return work
 
 
+async def _duplicates_view(
+    scope: Scope, field_id: uuid.UUID, result: service.SubmitResult
+) -> list[PossibleDuplicate]:
+    """Staff see exact distances. Citizens see them rounded to 100 m, and nothing at all in
+    sensitive fields, so that repeated submissions cannot locate someone else's report."""
+    staff = scope.allows(Action.REPORT_VIEW)
+    if not staff and await FieldRow.filter(id=field_id, sensitive=True).exists():
+        return []
+    return [
+        PossibleDuplicate(
+            code=r.code,
+            title=r.title,
+            state=r.state,
+            distance_m=d if staff else round(d, -2),
+        )
+        for r, d in result.possible_duplicates
+    ]
+
+
 @strawberry.type
 class WorkflowMutation:
     @strawberry.mutation(
@@ -94,9 +116,11 @@ class WorkflowMutation:
                 on_behalf=input.on_behalf,
                 media=media,
             )
-            return await service.submit_report(ctx.scope, data, ctx.services.storage)
+            result = await service.submit_report(ctx.scope, data, ctx.services.storage)
+            return result, await _duplicates_view(ctx.scope, data.field_id, result)
 
-        def payload(result: Any, errors: list[UserError]) -> SubmitReportPayload:
+        def payload(outcome: Any, errors: list[UserError]) -> SubmitReportPayload:
+            result, duplicates = outcome if outcome else (None, [])
             if result is None:
                 return SubmitReportPayload(
                     report=None, tracking_code=None, possible_duplicates=[], errors=errors
@@ -104,10 +128,7 @@ class WorkflowMutation:
             return SubmitReportPayload(
                 report=Report.from_row(result.report),
                 tracking_code=result.tracking_code,
-                possible_duplicates=[
-                    PossibleDuplicate(code=r.code, title=r.title, state=r.state, distance_m=d)
-                    for r, d in result.possible_duplicates
-                ],
+                possible_duplicates=duplicates,
                 errors=errors,
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from typing import Self
 
@@ -153,6 +154,14 @@ class ReportEvent:
         )
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_staff(info: Info) -> bool:
     return info.context.scope.allows(Action.REPORT_VIEW)
 
@@ -222,8 +231,16 @@ class Report(relay.Node):
             query = visible_reports(info.context.scope)
         except Exception:  # no report:view: nothing is visible through node()
             return [None for _ in ids]
-        rows = {str(r.id): r for r in await query.filter(id__in=ids)}
+        valid = [i for i in ids if _is_uuid(i)]  # a malformed id is simply not found
+        rows = {str(r.id): r for r in await query.filter(id__in=valid)} if valid else {}
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
+
+    def _may_see_reporter(self, info: Info) -> bool:
+        """Personal data is checked on this report, not "anywhere": a grant narrowed to one
+        field or agency reveals nothing of the others."""
+        return info.context.scope.allows_on(
+            Action.REPORT_VIEW_REPORTER, self.row.lead_agency_id, self.row.field_id
+        )
 
     @strawberry.field(description="State label in the request's language.")
     def state_label(self, info: Info) -> str:
@@ -278,9 +295,7 @@ class Report(relay.Node):
     @strawberry.field
     async def location(self, info: Info) -> Location:
         field = await loaders.field_loader(info.context).load(self.row.field_id)
-        precise = not (field and field.sensitive) or info.context.scope.allows(
-            Action.REPORT_VIEW_REPORTER
-        )
+        precise = not (field and field.sensitive) or self._may_see_reporter(info)
         lat, lng = self.row.latitude, self.row.longitude
         if not precise:
             lat, lng = round(lat, BLUR_DECIMALS), round(lng, BLUR_DECIMALS)
@@ -288,9 +303,12 @@ class Report(relay.Node):
 
     @strawberry.field(
         extensions=sensitive(Action.REPORT_VIEW_REPORTER),
-        description="Null unless the caller holds report:view_reporter.",
+        description="Null unless the caller holds report:view_reporter for this report's "
+        "agency and field.",
     )
     async def reporter(self, info: Info) -> ReporterContact | None:
+        if not self._may_see_reporter(info):
+            return None
         row = await loaders.contact_loader(info.context).load(self.row.id)
         if row is None:
             return None

@@ -201,15 +201,18 @@ async def test_anonymous_submission_is_tracked_by_its_code(
     assert row.anonymous and row.reporter_user_id is None and row.tracking_code == code
     assert contact.phone == "0977000222"
     # The response was lost and the app retries with the same key: same report, same code.
-    again, _ = await submit(
-        gql,
-        env,
-        [("street.jpg", jpeg(), "image/jpeg")],
-        tenant="sa-pa",
-        idempotencyKey=data["idempotencyKey"],
-    )
+    same = {k: v for k, v in data.items() if k != "attachments"}
+    photo = [("street.jpg", jpeg(), "image/jpeg")]
+    again, _ = await submit(gql, env, photo, tenant="sa-pa", **same)
+    assert again["errors"] == [], again
     assert again["report"]["id"] == report["id"] and again["trackingCode"] == code
     assert len(media_files(settings) - before) == 2  # nothing stored twice
+    # Someone who learnt the key but sends other content is not the submitter.
+    other, _ = await submit(
+        gql, env, photo, tenant="sa-pa", **{**same, "title": "Một phản ánh khác hẳn"}
+    )
+    assert other["report"] is None and other["trackingCode"] is None
+    assert [e["code"] for e in other["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
 
     async def track(tracking: str, tenant: str = "sa-pa") -> Any:
         response = await gql.http.post(
