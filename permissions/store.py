@@ -24,6 +24,7 @@ from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
 from permissions.session import SET_SCOPE_SQL, root_client
 from permissions.templates import PROVINCIAL_ADMIN
+from tenants import catalog
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ class PolicyStore:
 
     # --- invalidation ---------------------------------------------------------------------
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        catalog.invalidate(tenant_id)  # configuration changes travel on the same channel
         self._epoch += 1
         if tenant_id is None:
             self._tenants.clear()

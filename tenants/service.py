@@ -54,6 +54,13 @@ class FieldPatch:
     active: bool | None = None
 
 
+async def _config_changed(tenant_id: uuid.UUID) -> None:
+    """Every API process drops its cached copy of this tenant's agencies and fields."""
+    async with in_transaction() as conn:
+        await policy_changed(conn, tenant_id)
+    store.invalidate(tenant_id)
+
+
 def _duplicate(what_vi: str, what_en: str) -> DomainError:
     return DomainError(
         "DUPLICATE_CODE",
@@ -82,7 +89,7 @@ async def create_agency(scope: Scope, data: AgencyInput) -> Agency:
             "Only one agency can be the coordination centre.",
             "isCoordinationCentre",
         )
-    return await Agency.create(
+    agency = await Agency.create(
         tenant_id=tenant_id,
         code=code,
         name_vi=name_vi,
@@ -90,6 +97,8 @@ async def create_agency(scope: Scope, data: AgencyInput) -> Agency:
         kind=data.kind,
         is_coordination_centre=data.is_coordination_centre,
     )
+    await _config_changed(tenant_id)
+    return agency
 
 
 async def update_agency(scope: Scope, agency_id: uuid.UUID, patch: AgencyPatch) -> Agency:
@@ -108,6 +117,7 @@ async def update_agency(scope: Scope, agency_id: uuid.UUID, patch: AgencyPatch) 
     if patch.active is not None:
         agency.active = patch.active
     await agency.save()
+    await _config_changed(agency.tenant_id)
     return agency
 
 
@@ -126,7 +136,7 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
     if await Field.exists(tenant_id=tenant_id, code=code):
         raise _duplicate("lĩnh vực", "field")
     order = await Field.filter(tenant_id=tenant_id).count()
-    return await Field.create(
+    field = await Field.create(
         tenant_id=tenant_id,
         code=code,
         name_vi=name_vi,
@@ -136,6 +146,8 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
         quick_fix=data.quick_fix,
         sort_order=order,
     )
+    await _config_changed(tenant_id)
+    return field
 
 
 async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> Field:
@@ -158,6 +170,7 @@ async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> 
         if (value := getattr(patch, name)) is not None:
             setattr(field, name, value)
     await field.save()
+    await _config_changed(tenant_id)
     return field
 
 

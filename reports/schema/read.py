@@ -10,6 +10,7 @@ from core.graphql import Info, login_required, requires
 from core.pagination import PageRequest
 from core.relay import decode, decode_optional
 from permissions.actions import Action
+from permissions.scope import Scope
 from reports import loaders, models, queries, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
@@ -27,6 +28,7 @@ from reports.schema.types import (
     ReportStats,
     StateCount,
 )
+from tenants import catalog as tenant_catalog
 from tenants.models import Field as FieldRow
 from tenants.schema import Field
 
@@ -54,6 +56,13 @@ def _filter(f: ReportFilter | None) -> queries.ReportFilter:
         bbox=bbox,
         overdue=f.overdue,
     )
+
+
+async def warm_catalog(scope: Scope) -> None:
+    """Fields, agencies and units of the tenant, cached per process (see tenants.catalog)."""
+    if scope.tenant_id is not None:
+        await tenant_catalog.load(scope.tenant_id)
+        await tenant_catalog.load_units()
 
 
 def _page(
@@ -158,7 +167,9 @@ class ReportQuery:
     ) -> ReportConnection:
         query = _filter(filter).apply(queries.visible_reports(info.context.scope))
         page = _page(info, first, after, last, before)
-        return _connection(await queries.paginate(query, page, queries.ReportOrder(order_by)))
+        result = await queries.paginate(query, page, queries.ReportOrder(order_by))
+        await warm_catalog(info.context.scope)
+        return _connection(result)
 
     @strawberry.field(
         extensions=requires(Action.REPORT_VIEW),
@@ -198,7 +209,9 @@ class ReportQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> ReportConnection:
         query = queries.own_reports(info.context.scope)
-        return _connection(await queries.paginate(query, _page(info, first, after, None, None)))
+        result = await queries.paginate(query, _page(info, first, after, None, None))
+        await warm_catalog(info.context.scope)
+        return _connection(result)
 
     @strawberry.field(
         description="Published reports of the tenant (token's tenant or the "

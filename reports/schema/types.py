@@ -17,6 +17,7 @@ from reports import loaders, models, sla
 from reports import workflow as wf
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
+from tenants import catalog as tenant_catalog
 from tenants.schema import AdministrativeUnit, Agency, Field
 
 ReportState = strawberry.enum(wf.ReportState, name="ReportState")
@@ -231,6 +232,9 @@ class Report(relay.Node):
             query = visible_reports(info.context.scope)
         except Exception:  # no report:view: nothing is visible through node()
             return [None for _ in ids]
+        scope = info.context.scope
+        if scope.tenant_id is not None:
+            await tenant_catalog.load(scope.tenant_id)
         valid = [i for i in ids if _is_uuid(i)]  # a malformed id is simply not found
         rows = {str(r.id): r for r in await query.filter(id__in=valid)} if valid else {}
         return [cls.from_row(rows[i]) if i in rows else None for i in ids]
@@ -266,16 +270,33 @@ class Report(relay.Node):
         due, done = self.row.resolve_due_at, self.row.resolved_at
         return due is not None and done is not None and done > due
 
+    # The relations below answer synchronously from the tenant catalog when it is warm (lists
+    # warm it): no query and no awaited DataLoader per row. Otherwise they return the awaitable
+    # DataLoader path, which graphql-core awaits.
     @strawberry.field
-    async def field(self, info: Info) -> Field | None:
+    def field(self, info: Info) -> Field | None:
+        catalog = tenant_catalog.cached(self.row.tenant_id)
+        if catalog is not None:
+            row = catalog.fields.get(self.row.field_id)
+            return Field.from_row(row) if row else None
+        return self._load_field(info)  # type: ignore[return-value]
+
+    async def _load_field(self, info: Info) -> Field | None:
         row = await loaders.field_loader(info.context).load(self.row.field_id)
         return Field.from_row(row) if row else None
 
     @strawberry.field(description="The lead agency (cơ quan chủ trì).")
-    async def lead_agency(self, info: Info) -> Agency | None:
+    def lead_agency(self, info: Info) -> Agency | None:
         if self.row.lead_agency_id is None:
             return None
-        row = await loaders.agency_loader(info.context).load(self.row.lead_agency_id)
+        catalog = tenant_catalog.cached(self.row.tenant_id)
+        if catalog is not None:
+            row = catalog.agencies.get(self.row.lead_agency_id)
+            return Agency.from_row(row) if row else None
+        return self._load_agency(info, self.row.lead_agency_id)  # type: ignore[return-value]
+
+    async def _load_agency(self, info: Info, agency_id: uuid.UUID) -> Agency | None:
+        row = await loaders.agency_loader(info.context).load(agency_id)
         return Agency.from_row(row) if row else None
 
     @strawberry.field(description="Coordinating agencies (đơn vị phối hợp).")
@@ -286,10 +307,17 @@ class Report(relay.Node):
         return [Agency.from_row(r) for r in rows if r]
 
     @strawberry.field(description="Found from the location; empty when outside every unit.")
-    async def administrative_unit(self, info: Info) -> AdministrativeUnit | None:
+    def administrative_unit(self, info: Info) -> AdministrativeUnit | None:
         if not self.row.unit_code:
             return None
-        row = await loaders.unit_loader(info.context).load(self.row.unit_code)
+        units = tenant_catalog.cached_units()
+        if units is not None:
+            row = units.get(self.row.unit_code)
+            return AdministrativeUnit.from_row(row) if row else None
+        return self._load_unit(info, self.row.unit_code)  # type: ignore[return-value]
+
+    async def _load_unit(self, info: Info, code: str) -> AdministrativeUnit | None:
+        row = await loaders.unit_loader(info.context).load(code)
         return AdministrativeUnit.from_row(row) if row else None
 
     @strawberry.field

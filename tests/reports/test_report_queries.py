@@ -116,14 +116,25 @@ async def test_statement_count_is_fixed_whatever_the_page_size(
     token = world["tokens"]["intake-operator"]
     counts = {}
     assigned = {"states": ["ASSIGNED"]}  # every row has a field, lead agency, unit and events
+    await list_reports(gql, token, first=1, filter=assigned)  # warms the tenant catalog
     for size in (1, 5, 20, 40):
         with count_statements() as statements:
             page = await list_reports(gql, token, first=size, filter=assigned)
         assert len(page["edges"]) == size
         assert all(e["node"]["leadAgency"] for e in page["edges"])
+        assert all(e["node"]["administrativeUnit"] for e in page["edges"])
         counts[size] = len(statements)
-    # set_config, the page, then one query each: field, agency, unit, last event, attachments
-    assert set(counts.values()) == {7}, counts
+    # set_config, the page, then one query each for last events and attachments; fields,
+    # agencies and units come from the per-process tenant catalog.
+    assert set(counts.values()) == {4}, counts
+
+    # Cold catalog (after a configuration change): three more queries, still per page.
+    from tenants import catalog
+
+    catalog.invalidate()
+    with count_statements() as statements:
+        await list_reports(gql, token, first=40, filter=assigned)
+    assert len(statements) == 7, statements
 
 
 async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
@@ -290,3 +301,29 @@ async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str,
     assert all(n["overdue"] and n["dueIn"] < 0 for n in seen)
     on_time = await list_reports(gql, token, first=100, filter={"overdue": False})
     assert not {gid("Report", r.id) for r in late} & {e["node"]["id"] for e in on_time["edges"]}
+
+
+async def test_renamed_agency_shows_at_once(gql: GraphQLClient, world: dict[str, Any]) -> None:
+    """The tenant catalog behind list rows is dropped when the tenant admin edits agencies."""
+    token = world["tokens"]["intake-operator"]
+    admin = await gql.login("sapa.admin", world["pilot"]["password"])
+    health = world["health"]
+    mutation = """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
+        agency { nameVi } errors { code } } }"""
+    assigned = {"states": ["ASSIGNED"], "agencyId": gid("Agency", health.id)}
+    query = """query($f: ReportFilter) { reports(first: 1, filter: $f) {
+        nodes { leadAgency { nameVi } } } }"""
+    before = await gql.ok(query, {"f": assigned}, token=token)
+    assert before["reports"]["nodes"][0]["leadAgency"]["nameVi"] == health.name_vi
+    try:
+        await gql.ok(
+            mutation,
+            {"i": {"id": gid("Agency", health.id), "nameVi": "Phòng Y tế mới"}},
+            token=admin,
+        )
+        after = await gql.ok(query, {"f": assigned}, token=token)
+        assert after["reports"]["nodes"][0]["leadAgency"]["nameVi"] == "Phòng Y tế mới"
+    finally:
+        await gql.ok(
+            mutation, {"i": {"id": gid("Agency", health.id), "nameVi": health.name_vi}}, token=admin
+        )
