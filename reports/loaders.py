@@ -41,11 +41,19 @@ async def _units(codes: Sequence[str]) -> list[AdministrativeUnit | None]:
     return [rows.get(c) for c in codes]
 
 
-async def _events(report_ids: Sequence[uuid.UUID]) -> list[list[ReportEvent]]:
+def _in_tenant(tenant_id: uuid.UUID | None, **filters: object) -> dict[str, object]:
+    """Naming the tenant lets PostgreSQL use the tenant-leading index directly (RLS alone gives
+    the same rows but through an OR-shaped filter)."""
+    return {**filters, "tenant_id": tenant_id} if tenant_id else filters
+
+
+async def _events(
+    tenant_id: uuid.UUID | None, report_ids: Sequence[uuid.UUID]
+) -> list[list[ReportEvent]]:
     grouped: dict[uuid.UUID, list[ReportEvent]] = defaultdict(list)
-    for event in await ReportEvent.filter(report_id__in=list(report_ids)).order_by(
-        "created_at", "id"
-    ):
+    for event in await ReportEvent.filter(
+        **_in_tenant(tenant_id, report_id__in=list(report_ids))
+    ).order_by("created_at", "id"):
         grouped[event.report_id].append(event)
     return [grouped.get(i, []) for i in report_ids]
 
@@ -60,9 +68,13 @@ async def _last_events(report_ids: Sequence[uuid.UUID]) -> list[ReportEvent | No
     return [by_report.get(i) for i in report_ids]
 
 
-async def _attachments(report_ids: Sequence[uuid.UUID]) -> list[list[Attachment]]:
+async def _attachments(
+    tenant_id: uuid.UUID | None, report_ids: Sequence[uuid.UUID]
+) -> list[list[Attachment]]:
     grouped: dict[uuid.UUID, list[Attachment]] = defaultdict(list)
-    for row in await Attachment.filter(report_id__in=list(report_ids)).order_by("created_at"):
+    for row in await Attachment.filter(
+        **_in_tenant(tenant_id, report_id__in=list(report_ids))
+    ).order_by("created_at"):
         grouped[row.report_id].append(row)
     return [grouped.get(i, []) for i in report_ids]
 
@@ -85,7 +97,10 @@ def unit_loader(ctx: Context) -> DataLoader[str, AdministrativeUnit | None]:
 
 
 def events_loader(ctx: Context) -> DataLoader[uuid.UUID, list[ReportEvent]]:
-    return ctx.loader("report.events", lambda _: DataLoader(_events))
+    return ctx.loader(
+        "report.events",
+        lambda c: DataLoader(lambda keys: _events(c.scope.tenant_id, keys)),
+    )
 
 
 def last_event_loader(ctx: Context) -> DataLoader[uuid.UUID, ReportEvent | None]:
@@ -93,7 +108,10 @@ def last_event_loader(ctx: Context) -> DataLoader[uuid.UUID, ReportEvent | None]
 
 
 def attachments_loader(ctx: Context) -> DataLoader[uuid.UUID, list[Attachment]]:
-    return ctx.loader("report.attachments", lambda _: DataLoader(_attachments))
+    return ctx.loader(
+        "report.attachments",
+        lambda c: DataLoader(lambda keys: _attachments(c.scope.tenant_id, keys)),
+    )
 
 
 def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, ReporterContact | None]:

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Summarise bench/results/{peer,paht}.jsonl into a markdown table: per (op, concurrency), the
+median req/s over rounds and the p50/p99 of the median run, for both servers, and the ratio.
+
+  python bench/results_table.py [--label-prefix round]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def load(path: Path, prefix: str) -> dict:
+    runs = defaultdict(list)
+    if not path.exists():
+        return runs
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if prefix and not str(r.get("label", "")).startswith(prefix):
+            continue
+        runs[(r["op"], r["concurrency"])].append(r)
+    return runs
+
+
+def median_run(runs: list[dict]) -> dict:
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    return ordered[len(ordered) // 2]
+
+
+def cell(runs: list[dict]) -> str:
+    if not runs:
+        return "—"
+    m = median_run(runs)
+    errs = sum(
+        r.get("gql_errors", 0) + r.get("non2xx", 0) + r.get("socket_errors", 0) for r in runs
+    )
+    spread = (
+        f" [{min(r['rps'] for r in runs):,.0f}–{max(r['rps'] for r in runs):,.0f}]"
+        if len(runs) > 1
+        else ""
+    )
+    return f"{m['rps']:,.0f}{spread} ({m['p50_ms']:.1f}/{m['p99_ms']:.1f})" + (
+        f" {errs} err" if errs else ""
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label-prefix", default="round")
+    a = ap.parse_args()
+    peer = load(HERE / "results" / "peer.jsonl", a.label_prefix)
+    paht = load(HERE / "results" / "paht.jsonl", a.label_prefix)
+    print(
+        "| op | C | PostGraphile 5.1.5 JWT+RLS, PG 15 | PAHT, PG 18 | PAHT / peer | PAHT stmts/req, DB ms/req | peer stmts/req, DB ms/req |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for key in sorted(set(peer) | set(paht)):
+        p, q = peer.get(key, []), paht.get(key, [])
+        ratio = "—"
+        if p and q:
+            ratio = f"{statistics.median(r['rps'] for r in q) / statistics.median(r['rps'] for r in p):.2f}×"
+        qs = (
+            f"{statistics.median(r['db_stmts_per_req'] for r in q):.1f}, {statistics.median(r['db_ms_per_req'] for r in q):.2f}"
+            if q and "db_stmts_per_req" in q[0]
+            else "—"
+        )
+        ps = (
+            f"{statistics.median(r['db_calls_per_req'] for r in p):.1f}, {statistics.median(r['db_exec_ms_per_req'] for r in p):.2f}"
+            if p and "db_calls_per_req" in p[0]
+            else "—"
+        )
+        print(f"| {key[0]} | {key[1]} | {cell(p)} | {cell(q)} | {ratio} | {qs} | {ps} |")
+
+
+if __name__ == "__main__":
+    main()
