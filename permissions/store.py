@@ -13,13 +13,16 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import casbin
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.listen import listen_forever
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
 from permissions.session import SET_SCOPE_SQL, root_client
@@ -243,7 +246,7 @@ class PolicyStore:
             self._scopes.popitem(last=False)
 
     # --- propagation ----------------------------------------------------------------------
-    async def start_listening(self, connect: object) -> None:
+    async def start_listening(self, connect: Callable[[], Awaitable[Any]]) -> None:
         """``connect`` is an async callable returning a dedicated asyncpg connection."""
         self._listener = asyncio.create_task(self._listen(connect))
 
@@ -260,24 +263,12 @@ class PolicyStore:
         except ValueError:
             self.invalidate()
 
-    async def _listen(self, connect: object) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await connect()  # type: ignore[operator]
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self.invalidate()  # anything may have changed while we were not listening
-                closed = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, event=closed: event.set())
-                await closed.wait()
-            except asyncio.CancelledError:
-                if conn is not None:
-                    await conn.close()
-                raise
-            except Exception:
-                log.exception("policy listener failed; reconnecting")
-                self.invalidate()
-                await asyncio.sleep(1)
+    async def _listen(self, connect: Callable[[], Awaitable[Any]]) -> None:
+        # Anything may have changed while we were not listening: drop everything both when
+        # listening starts and when the connection is lost.
+        await listen_forever(
+            connect, CHANNEL, self._on_notify, on_connected=self.invalidate, on_lost=self.invalidate
+        )
 
 
 async def policy_changed(conn: BaseDBAsyncClient, tenant_id: uuid.UUID | None) -> None:

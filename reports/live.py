@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.listen import listen_forever
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "paht_report_event"
@@ -58,23 +60,13 @@ class ReportEventBus:
             queue.put_nowait(notice)
 
     async def _listen(self, connect: Callable[[], Awaitable[Any]]) -> None:
-        while True:
-            conn = None
-            try:
-                conn = await connect()
-                await conn.add_listener(CHANNEL, self._on_notify)
-                self.listening.set()
-                closed = asyncio.Event()
-                conn.add_termination_listener(lambda _c, event=closed: event.set())
-                await closed.wait()
-            except asyncio.CancelledError:
-                if conn is not None:
-                    await conn.close()
-                raise
-            except Exception:
-                log.exception("report event listener failed; reconnecting")
-            self.listening.clear()
-            await asyncio.sleep(1)
+        await listen_forever(
+            connect,
+            CHANNEL,
+            self._on_notify,
+            on_connected=self.listening.set,
+            on_lost=self.listening.clear,
+        )
 
     @contextlib.asynccontextmanager
     async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[Notice]]:

@@ -61,6 +61,17 @@ class AdministrativeUnit:
         )
 
 
+async def _tenant_nodes(
+    cls: Any, model: Any, info: Info, node_ids: Iterable[str], required: bool
+) -> list[Any]:
+    """Rows of the tenants the caller may read, in the order asked; others are null."""
+    ids = list(node_ids)
+    rows = await model.filter(
+        id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
+    )
+    return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+
+
 @strawberry.type(description="A handling or coordinating unit of a tenant.")
 class Agency(relay.Node):
     id: relay.NodeID[str]
@@ -91,11 +102,7 @@ class Agency(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = list(node_ids)
-        rows = await models.Agency.filter(
-            id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
-        )
-        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+        return await _tenant_nodes(cls, models.Agency, info, node_ids, required)
 
 
 @strawberry.type(description="A lĩnh vực: the category of a report.")
@@ -137,11 +144,7 @@ class Field(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = list(node_ids)
-        rows = await models.Field.filter(
-            id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
-        )
-        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
+        return await _tenant_nodes(cls, models.Field, info, node_ids, required)
 
 
 @strawberry.type(description="A locality using PAHT (đơn vị triển khai).")
