@@ -15,7 +15,7 @@ from core.errors import DomainError
 from core.graphql import Info, UserError, login_required, requires, run_mutation, user_errors
 from core.relay import decode, in_order
 from permissions.actions import Action
-from tenants.schema import Tenant
+from tenants.types import Tenant
 
 
 @strawberry.type(description="A person with an account.")

@@ -1,201 +1,22 @@
-"""GraphQL types and operations for tenants, administrative units, agencies and fields."""
+"""GraphQL operations (inputs, payloads, queries, mutations) of the tenants domain."""
 
 from __future__ import annotations
 
 import datetime
-import uuid
-from collections.abc import Iterable
 from enum import Enum
-from typing import Any, Self
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from core.graphql import Info, UserError, requires, run_mutation
-from core.relay import decode, decode_optional, in_order
+from core.relay import decode, decode_optional
 from permissions.actions import Action
 from tenants import models, onboarding, queries, service
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
-from tenants.models import UnitKind as UnitKindEnum
-
-TenantStatus = strawberry.enum(TenantStatusEnum, name="TenantStatus")
-AgencyKind = strawberry.enum(AgencyKindEnum, name="AgencyKind")
-UnitKind = strawberry.enum(UnitKindEnum, name="UnitKind")
-
-
-def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
-    """The well-formed UUIDs among node IDs: a malformed one is simply not found."""
-    parsed = []
-    for node_id in ids:
-        try:
-            parsed.append(uuid.UUID(node_id))
-        except ValueError:
-            continue
-    return parsed
-
-
-def _name(info: Info, vi: str, en: str) -> str:
-    return en if info.context.lang == "en" else vi
-
-
-@strawberry.type(description="A commune-level administrative unit (phường, xã, thị trấn).")
-class AdministrativeUnit:
-    code: str
-    name: str
-    kind: UnitKind
-    valid_from: datetime.date | None
-    valid_to: datetime.date | None
-    boundary: JSON | None = strawberry.field(description="GeoJSON (lon, lat), if known.")
-
-    @classmethod
-    def from_row(cls, row: models.AdministrativeUnit) -> Self:
-        return cls(
-            code=row.code,
-            name=row.name,
-            kind=UnitKindEnum(row.kind),
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            boundary=row.boundary,
-        )
-
-
-async def _tenant_nodes(
-    cls: Any, model: Any, info: Info, node_ids: Iterable[str], required: bool
-) -> list[Any]:
-    """Rows of the tenants the caller may read, in the order asked; others are null."""
-    ids = list(node_ids)
-    rows = await model.filter(
-        id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
-    )
-    return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
-
-
-@strawberry.type(description="A handling or coordinating unit of a tenant.")
-class Agency(relay.Node):
-    id: relay.NodeID[str]
-    code: str
-    name_vi: str
-    name_en: str
-    kind: AgencyKind
-    is_coordination_centre: bool
-    active: bool
-
-    @strawberry.field(description="The name in the request's language.")
-    def name(self, info: Info) -> str:
-        return _name(info, self.name_vi, self.name_en)
-
-    @classmethod
-    def from_row(cls, row: models.Agency) -> Self:
-        return cls(
-            id=str(row.id),
-            code=row.code,
-            name_vi=row.name_vi,
-            name_en=row.name_en,
-            kind=AgencyKindEnum(row.kind),
-            is_coordination_centre=row.is_coordination_centre,
-            active=row.active,
-        )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await _tenant_nodes(cls, models.Agency, info, node_ids, required)
-
-
-@strawberry.type(description="A lĩnh vực: the category of a report.")
-class Field(relay.Node):
-    id: relay.NodeID[str]
-    code: str
-    name_vi: str
-    name_en: str
-    active: bool
-    sensitive: bool = strawberry.field(description="Public feeds blur the location.")
-    quick_fix: bool = strawberry.field(description="Checkable and fixable at once (3 days).")
-    default_agency_id: strawberry.Private[Any]
-
-    @strawberry.field(description="The name in the request's language.")
-    def name(self, info: Info) -> str:
-        return _name(info, self.name_vi, self.name_en)
-
-    @strawberry.field(description="The default lead agency for routing.")
-    async def default_agency(self, info: Info) -> Agency | None:
-        if self.default_agency_id is None:
-            return None
-        row = await models.Agency.get_or_none(id=self.default_agency_id)
-        return Agency.from_row(row) if row else None
-
-    @classmethod
-    def from_row(cls, row: models.Field) -> Self:
-        return cls(
-            id=str(row.id),
-            code=row.code,
-            name_vi=row.name_vi,
-            name_en=row.name_en,
-            active=row.active,
-            sensitive=row.sensitive,
-            quick_fix=row.quick_fix,
-            default_agency_id=row.default_agency_id,
-        )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await _tenant_nodes(cls, models.Field, info, node_ids, required)
-
-
-@strawberry.type(description="A locality using PAHT (đơn vị triển khai).")
-class Tenant(relay.Node):
-    id: relay.NodeID[str]
-    code: str
-    report_prefix: str
-    name_vi: str
-    name_en: str
-    status: TenantStatus
-    parent_organisation: str
-    province_code: str
-    unit_codes: list[str]
-    created_at: datetime.datetime
-    row: strawberry.Private[models.Tenant]
-
-    @strawberry.field
-    def name(self, info: Info) -> str:
-        return _name(info, self.name_vi, self.name_en)
-
-    @strawberry.field(description="The administrative units the tenant covers.")
-    async def administrative_units(self) -> list[AdministrativeUnit]:
-        return [
-            AdministrativeUnit.from_row(u) for u in await queries.administrative_units(self.row)
-        ]
-
-    @classmethod
-    def from_row(cls, row: models.Tenant) -> Self:
-        return cls(
-            id=str(row.id),
-            code=row.code,
-            report_prefix=row.report_prefix,
-            name_vi=row.name_vi,
-            name_en=row.name_en,
-            status=TenantStatusEnum(row.status),
-            parent_organisation=row.parent_organisation,
-            province_code=row.province_code,
-            unit_codes=list(row.unit_codes),
-            created_at=row.created_at,
-            row=row,
-        )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        ids = list(node_ids)
-        visible = {str(t) for t in info.context.scope.readable_tenant_ids}
-        rows = await models.Tenant.filter(id__in=[i for i in ids if i in visible])
-        return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
-
+from tenants.types import Agency, AgencyKind, Field, Tenant, TenantStatus, UnitKind
 
 # --- inputs and payloads --------------------------------------------------------------------
 

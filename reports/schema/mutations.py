@@ -25,10 +25,8 @@ from reports.schema.inputs import (
     SubmitResultInput,
     TransitionInput,
 )
-from reports.schema.types import (
-    PossibleDuplicate,
-    Report,
-)
+from reports.schema.pages import PossibleDuplicate
+from reports.schema.types import Report
 from reports.uploads import read_uploads
 from tenants.models import Field as FieldRow
 

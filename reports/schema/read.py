@@ -14,23 +14,21 @@ from permissions.scope import Scope
 from reports import loaders, models, queries, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
-from reports.schema.types import (
-    BLUR_DECIMALS,
+from reports.schema.pages import (
     FieldCount,
-    Location,
     PageInfo,
     PublicReport,
     PublicReportConnection,
     PublicReportEdge,
-    Report,
     ReportConnection,
     ReportEdge,
     ReportStats,
     StateCount,
 )
+from reports.schema.types import BLUR_DECIMALS, Location, Report
 from tenants import catalog as tenant_catalog
 from tenants.models import Field as FieldRow
-from tenants.schema import Field
+from tenants.types import Field
 
 
 def _filter(f: ReportFilter | None) -> queries.ReportFilter:

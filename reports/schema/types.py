@@ -18,7 +18,7 @@ from reports import workflow as wf
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants import catalog as tenant_catalog
-from tenants.schema import AdministrativeUnit, Agency, Field
+from tenants.types import AdministrativeUnit, Agency, Field
 
 ReportState = strawberry.enum(wf.ReportState, name="ReportState")
 WorkflowAction = strawberry.enum(wf.WorkflowAction, name="WorkflowAction")
@@ -380,88 +380,3 @@ class Report(relay.Node):
             if staff_ok or reporter_ok:
                 result.append(action)
         return result
-
-
-@strawberry.type(description="A published report in the public feed: no personal data.")
-class PublicReport:
-    id: relay.GlobalID
-    code: str
-    title: str
-    description: str
-    state: ReportState
-    state_label: str
-    field_name: str | None
-    location: Location
-    address: str
-    created_at: datetime.datetime
-    resolved_at: datetime.datetime | None
-    resolve_due_at: datetime.datetime | None
-    rating: int | None
-    result: str | None = strawberry.field(description="The published result (Kết quả xử lý).")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type
-class ReportEdge:
-    cursor: str
-    node: Report
-
-
-@strawberry.type(description="A keyset-paginated page of reports (newest first).")
-class ReportConnection:
-    edges: list[ReportEdge]
-    page_info: PageInfo
-
-    @strawberry.field
-    def nodes(self) -> list[Report]:
-        return [edge.node for edge in self.edges]
-
-
-@strawberry.type
-class PublicReportEdge:
-    cursor: str
-    node: PublicReport
-
-
-@strawberry.type
-class PublicReportConnection:
-    edges: list[PublicReportEdge]
-    page_info: PageInfo
-
-
-@strawberry.type
-class StateCount:
-    state: ReportState
-    label: str
-    count: int
-
-
-@strawberry.type
-class FieldCount:
-    field: Field | None
-    count: int
-    open: int
-
-
-@strawberry.type(description="Dashboard counts (pre-aggregated; always current).")
-class ReportStats:
-    total: int
-    open: int
-    overdue: int
-    by_state: list[StateCount]
-    by_field: list[FieldCount]
-
-
-@strawberry.type(description="An open report of the same field nearby: maybe the same problem.")
-class PossibleDuplicate:
-    code: str
-    title: str
-    state: ReportState
-    distance_m: float

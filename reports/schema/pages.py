@@ -1,0 +1,96 @@
+"""GraphQL result shapes around reports: pages, the public view, dashboard counts."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from reports.schema.types import Location, Report, ReportState
+from tenants.types import Field
+
+
+@strawberry.type(description="A published report in the public feed: no personal data.")
+class PublicReport:
+    id: relay.GlobalID
+    code: str
+    title: str
+    description: str
+    state: ReportState
+    state_label: str
+    field_name: str | None
+    location: Location
+    address: str
+    created_at: datetime.datetime
+    resolved_at: datetime.datetime | None
+    resolve_due_at: datetime.datetime | None
+    rating: int | None
+    result: str | None = strawberry.field(description="The published result (Kết quả xử lý).")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ReportEdge:
+    cursor: str
+    node: Report
+
+
+@strawberry.type(description="A keyset-paginated page of reports (newest first).")
+class ReportConnection:
+    edges: list[ReportEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Report]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type
+class PublicReportEdge:
+    cursor: str
+    node: PublicReport
+
+
+@strawberry.type
+class PublicReportConnection:
+    edges: list[PublicReportEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class StateCount:
+    state: ReportState
+    label: str
+    count: int
+
+
+@strawberry.type
+class FieldCount:
+    field: Field | None
+    count: int
+    open: int
+
+
+@strawberry.type(description="Dashboard counts (pre-aggregated; always current).")
+class ReportStats:
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]
+    by_field: list[FieldCount]
+
+
+@strawberry.type(description="An open report of the same field nearby: maybe the same problem.")
+class PossibleDuplicate:
+    code: str
+    title: str
+    state: ReportState
+    distance_m: float
