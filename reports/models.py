@@ -46,6 +46,7 @@ class Report(Model):
     accept_due_at = fields.DatetimeField(null=True)
     resolve_due_at = fields.DatetimeField(null=True)
     review_due_at = fields.DatetimeField(null=True)
+    answers = fields.JSONField(null=True)  # to the field's questions (tenants.questions)
     # The deadline running in the current state; kept by a trigger (migration 0004), so that
     # lists can sort by it and "overdue" is an index range, never a stored flag.
     due_at = fields.DatetimeField(null=True)

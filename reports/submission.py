@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -35,6 +36,7 @@ from reports.workflow import (
     ReportState,
 )
 from tenants.models import Field, Tenant, TenantSettings
+from tenants.questions import parse_questions, validate_answers
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _COUNTER_SQL = (
@@ -66,6 +68,7 @@ class SubmitInput:
     idempotency_key: str | None = None
     contact: ContactInput | None = None
     on_behalf: bool = False  # entered by an operator for a hotline caller
+    answers: dict[str, Any] | None = None  # to the field's questions (tenants.questions)
     media: tuple[ProcessedMedia, ...] = ()  # from reports.media.process_upload
 
 
@@ -259,6 +262,7 @@ async def submit_report(
         v.add("NOT_FOUND", "fieldId", "Lĩnh vực không tồn tại.", "Unknown or inactive field.")
     v.check()
     assert urgency is not None and field_row is not None
+    answers = validate_answers(parse_questions(field_row.questions), data.answers)
     check_media(data.media, storage)
 
     if data.idempotency_key and (
@@ -301,6 +305,7 @@ async def submit_report(
                 tracking_code=tracking,
                 idempotency_key=data.idempotency_key,
                 sla_version=rules.sla.version,
+                answers=answers or None,
             )
             report.screen_due_at = await due_at(rules, report, Stage.SCREEN, now)
             await report.save()

@@ -123,6 +123,8 @@ class Field(Model):
     sensitive = fields.BooleanField(default=False, db_default=False)
     quick_fix = fields.BooleanField(default=False, db_default=False)
     sort_order = fields.IntField(default=0, db_default=0)
+    # Questions asked of the reporter in this field (tenants.questions); null = none.
+    questions = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

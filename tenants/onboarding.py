@@ -36,6 +36,7 @@ from tenants.models import (
     TenantSettings,
     UnitKind,
 )
+from tenants.questions import parse_questions
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,4}$")
@@ -69,6 +70,7 @@ class FieldPlan:
     default_agency: str | None = None
     sensitive: bool = False
     quick_fix: bool = False
+    questions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -185,6 +187,10 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
         fld.code = validate_code(v, f"fields[{i}].code", fld.code)
         fld.name_vi = v.text(f"fields[{i}].nameVi", fld.name_vi, max_len=200) or ""
         fld.name_en = v.text(f"fields[{i}].nameEn", fld.name_en, max_len=200) or ""
+        try:
+            parse_questions(fld.questions, f"fields[{i}].questions")
+        except DomainError as error:
+            v.errors.extend(error.details)
         fld.default_agency = str(fld.default_agency or "").strip().lower() or None
         if fld.default_agency and fld.default_agency not in agency_codes:
             v.add(
@@ -275,6 +281,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
                 sensitive=fld.sensitive,
                 quick_fix=fld.quick_fix,
                 sort_order=order,
+                questions=[q.to_config() for q in parse_questions(fld.questions)],
             )
         quick = [f.code for f in plan.fields if f.quick_fix]
         await TenantSettings.create(
@@ -345,6 +352,7 @@ def plan_from_mapping(data: dict[str, Any]) -> OnboardingPlan:
                     default_agency=f.get("default_agency"),
                     sensitive=bool(f.get("sensitive", False)),
                     quick_fix=bool(f.get("quick_fix", False)),
+                    questions=list(f.get("questions") or []),
                 )
                 for f in data.get("fields") or []
             ],

@@ -48,6 +48,28 @@ class AgencyPayload:
 
 
 @strawberry.input
+class FieldQuestionInput:
+    key: str
+    label_vi: str
+    label_en: str
+    kind: str = strawberry.field(description="text, number, boolean, choice or date.")
+    required: bool = False
+    choices: list[str] = strawberry.field(default_factory=list)
+    private: bool = False
+
+    def to_config(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label_vi": self.label_vi,
+            "label_en": self.label_en,
+            "kind": self.kind,
+            "required": self.required,
+            "choices": list(self.choices),
+            "private": self.private,
+        }
+
+
+@strawberry.input
 class CreateFieldInput:
     code: str
     name_vi: str
@@ -55,6 +77,7 @@ class CreateFieldInput:
     default_agency_id: relay.GlobalID | None = None
     sensitive: bool = False
     quick_fix: bool = False
+    questions: list[FieldQuestionInput] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -66,6 +89,9 @@ class UpdateFieldInput:
     sensitive: bool | None = None
     quick_fix: bool | None = None
     active: bool | None = None
+    questions: list[FieldQuestionInput] | None = strawberry.field(
+        default=None, description="Replaces the field's questions when given."
+    )
 
 
 @strawberry.type
@@ -300,6 +326,7 @@ class TenantMutation:
                     decode_optional(input.default_agency_id, "Agency", "defaultAgencyId"),
                     input.sensitive,
                     input.quick_fix,
+                    [q.to_config() for q in input.questions],
                 ),
             )
 
@@ -318,6 +345,7 @@ class TenantMutation:
                 input.sensitive,
                 input.quick_fix,
                 input.active,
+                [q.to_config() for q in input.questions] if input.questions is not None else None,
             )
             return await service.update_field(
                 info.context.scope, decode(input.id, "Field", "id"), patch

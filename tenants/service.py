@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -13,6 +14,7 @@ from permissions.scope import Scope
 from permissions.store import policy_changed, store
 from tenants.models import Agency, AgencyKind, Field, Tenant, TenantStatus
 from tenants.onboarding import validate_code
+from tenants.questions import parse_questions
 
 UNSET = object()
 
@@ -42,6 +44,7 @@ class FieldInput:
     default_agency_id: uuid.UUID | None = None
     sensitive: bool = False
     quick_fix: bool = False
+    questions: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class FieldPatch:
     sensitive: bool | None = None
     quick_fix: bool | None = None
     active: bool | None = None
+    questions: list[dict[str, Any]] | None = None  # replaces the list when given
 
 
 async def _config_changed(tenant_id: uuid.UUID) -> None:
@@ -129,6 +133,7 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
     name_vi = v.text("nameVi", data.name_vi, max_len=200)
     name_en = v.text("nameEn", data.name_en, max_len=200)
     v.check()
+    questions = [q.to_config() for q in parse_questions(data.questions)]
     if data.default_agency_id and not await Agency.exists(
         id=data.default_agency_id, tenant_id=tenant_id
     ):
@@ -145,6 +150,7 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
         sensitive=data.sensitive,
         quick_fix=data.quick_fix,
         sort_order=order,
+        questions=questions,
     )
     await _config_changed(tenant_id)
     return field
@@ -169,6 +175,8 @@ async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> 
     for name in ("sensitive", "quick_fix", "active"):
         if (value := getattr(patch, name)) is not None:
             setattr(field, name, value)
+    if patch.questions is not None:
+        field.questions = [q.to_config() for q in parse_questions(patch.questions)]
     await field.save()
     await _config_changed(tenant_id)
     return field

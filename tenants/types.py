@@ -17,6 +17,7 @@ from tenants import models, queries
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
 from tenants.models import UnitKind as UnitKindEnum
+from tenants.questions import parse_questions
 
 TenantStatus = strawberry.enum(TenantStatusEnum, name="TenantStatus")
 AgencyKind = strawberry.enum(AgencyKindEnum, name="AgencyKind")
@@ -103,6 +104,21 @@ class Agency(relay.Node):
         return await _tenant_nodes(cls, models.Agency, info, node_ids, required)
 
 
+@strawberry.type(description="A question asked of the reporter in a field.")
+class FieldQuestion:
+    key: str
+    label_vi: str
+    label_en: str
+    kind: str = strawberry.field(description="text, number, boolean, choice or date.")
+    required: bool
+    choices: list[str]
+    private: bool = strawberry.field(description="The answer is for staff only.")
+
+    @strawberry.field(description="The label in the request's language.")
+    def label(self, info: Info) -> str:
+        return _name(info, self.label_vi, self.label_en)
+
+
 @strawberry.type(description="A lĩnh vực: the category of a report.")
 class Field(relay.Node):
     id: relay.NodeID[str]
@@ -113,6 +129,22 @@ class Field(relay.Node):
     sensitive: bool = strawberry.field(description="Public feeds blur the location.")
     quick_fix: bool = strawberry.field(description="Checkable and fixable at once (3 days).")
     default_agency_id: strawberry.Private[Any]
+    question_config: strawberry.Private[Any]
+
+    @strawberry.field(description="Questions asked of the reporter (answers go in submitReport).")
+    def questions(self) -> list[FieldQuestion]:
+        return [
+            FieldQuestion(
+                key=q.key,
+                label_vi=q.label_vi,
+                label_en=q.label_en,
+                kind=q.kind.value,
+                required=q.required,
+                choices=list(q.choices),
+                private=q.private,
+            )
+            for q in parse_questions(self.question_config)
+        ]
 
     @strawberry.field(description="The name in the request's language.")
     def name(self, info: Info) -> str:
@@ -136,6 +168,7 @@ class Field(relay.Node):
             sensitive=row.sensitive,
             quick_fix=row.quick_fix,
             default_agency_id=row.default_agency_id,
+            question_config=row.questions,
         )
 
     @classmethod

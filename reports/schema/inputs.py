@@ -7,6 +7,7 @@ import datetime
 import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
 
 from reports import queries, sla
 from reports import workflow as wf
@@ -46,6 +47,9 @@ class SubmitReportInput:
     )
     attachments: list[Upload] = strawberry.field(
         default_factory=list, description="Up to 5 photos or 1 short video."
+    )
+    answers: JSON | None = strawberry.field(
+        default=None, description="Answers to the field's `questions`: {key: value}."
     )
 
 

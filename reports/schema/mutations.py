@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from core.errors import DomainError
 from core.graphql import Info, UserError, requires, run_mutation
 from core.relay import decode
 from permissions.actions import Action
@@ -67,6 +68,19 @@ def _transition(
     return work
 
 
+def _answers(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise DomainError(
+            "INVALID_ANSWER",
+            "Câu trả lời phải là một đối tượng.",
+            "Answers must be an object {key: value}.",
+            "answers",
+        )
+    return value
+
+
 async def _duplicates_view(
     scope: Scope, field_id: uuid.UUID, result: service.SubmitResult
 ) -> list[PossibleDuplicate]:
@@ -113,6 +127,7 @@ class WorkflowMutation:
                 else None,
                 on_behalf=input.on_behalf,
                 media=media,
+                answers=_answers(input.answers),
             )
             result = await service.submit_report(ctx.scope, data, ctx.services.storage)
             return result, await _duplicates_view(ctx.scope, data.field_id, result)

@@ -342,6 +342,10 @@ class Report(relay.Node):
             return None
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
 
+    @strawberry.field(description="Answers to the field's questions, as submitted.")
+    def answers(self) -> JSON | None:
+        return self.row.answers
+
     @strawberry.field(description="The history, oldest first. Internal notes for staff only.")
     async def events(self, info: Info) -> list[ReportEvent]:
         staff = _is_staff(info)
