@@ -87,6 +87,13 @@ def serve(
     settings = get_settings()
     if not settings.database_url:
         settings.debug = True  # embedded database = a development machine: GraphiQL on
+    elif settings.jwt_secret is None and settings.jwt_private_key_file is None:
+        # A secret generated per machine would make each replica refuse the others' tokens.
+        typer.echo(
+            "PAHT_JWT_SECRET (or PAHT_JWT_PRIVATE_KEY_FILE) is required with DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(2)
     host = host or settings.host
     port = port or settings.port
     db = database(settings)

@@ -25,6 +25,7 @@ def run_paht(
         DATABASE_OWNER_URL=database.owner,
         PAHT_DATA_DIR=str(tmp_path),
     )
+    env.pop("PAHT_JWT_SECRET", None)  # the test below relies on its absence
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args],
         cwd=ROOT,
@@ -71,3 +72,13 @@ async def test_schema_check_detects_a_stale_file(database: DatabaseUrls, tmp_pat
     assert (
         run_paht(["schema", "--check", "--output", str(stale)], database, tmp_path).returncode == 0
     )
+
+
+async def test_serve_refuses_to_start_without_a_shared_secret(
+    database: DatabaseUrls, tmp_path: Path
+) -> None:
+    # With a real database several replicas share it: a per-machine random secret would make
+    # each refuse the others' tokens.
+    result = run_paht(["serve"], database, tmp_path)
+    assert result.returncode == 2
+    assert "PAHT_JWT_SECRET" in result.stderr
