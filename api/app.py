@@ -13,6 +13,7 @@ import jwt
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -27,6 +28,7 @@ from tortoise import Tortoise, connections
 
 from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
 from api.database import tortoise_config
+from api.observability import RequestContextMiddleware, bind, metrics
 from api.schema import schema
 from api.services import Services
 from api.settings import Settings
@@ -150,6 +152,7 @@ class AuthenticatedEndpoint:
                 )
                 return
             scope.setdefault("state", {})["paht_scope"] = paht_scope
+            bind(tenant_id=str(paht_scope.tenant_id or ""), user_id=str(paht_scope.user_id or ""))
         await self.app(scope, receive, send)
 
 
@@ -220,8 +223,10 @@ def create_app(
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             # Local media storage; production serves these from a web server or object store.
             Mount("/media", StaticFiles(directory=settings.media_dir(), check_dir=False)),
         ],
+        middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,
     )

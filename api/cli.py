@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from api.database import DatabaseUrls, migrate, start_embedded, tortoise_config
+from api.observability import configure_logging
 from api.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -105,7 +106,8 @@ def serve(
             accounts = asyncio.run(_with_orm(urls.app, load_demo))
             _print_demo_accounts(accounts, f"http://{host}:{port}/graphql")
         app_ = create_app(settings, urls.app, on_shutdown=db.stop)
-        uvicorn.run(app_, host=host, port=port, log_level="info")
+        configure_logging(settings.debug)
+        uvicorn.run(app_, host=host, port=port, log_config=None)
 
 
 @app.command("demo")

@@ -1,0 +1,44 @@
+"""Request ids, structured logs and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+
+from api.observability import JsonFormatter, RequestContextFilter, _request, bind
+
+
+async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = await client.get("/healthz")
+    assert len(made.headers["x-request-id"]) == 32
+    assert made.headers["x-request-id"] != given.headers["x-request-id"]
+
+
+async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:
+    await client.post("/graphql", json={"query": "{ __typename }"})
+    body = (await client.get("/metrics")).text
+    line = next(
+        x
+        for x in body.splitlines()
+        if x.startswith('paht_http_requests_total{path="/graphql",status="200"}')
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert "paht_http_request_seconds_bucket" in body
+
+
+def test_log_lines_are_json_with_the_request_context() -> None:
+    token = _request.set({"request_id": "r-1"})
+    try:
+        bind(tenant_id="t-1", user_id="")
+        record = logging.LogRecord("paht", logging.WARNING, __file__, 1, "Lỗi %s", ("x",), None)
+        assert RequestContextFilter().filter(record)
+        entry = json.loads(JsonFormatter().format(record))
+    finally:
+        _request.reset(token)
+    assert entry["message"] == "Lỗi x" and entry["level"] == "WARNING"
+    assert entry["request_id"] == "r-1" and entry["tenant_id"] == "t-1"
+    assert "user_id" not in entry  # empty values are not bound
