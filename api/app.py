@@ -131,7 +131,9 @@ class AuthenticatedEndpoint:
                 if token is None:
                     paht_scope = await anonymous_scope(headers.get(TENANT_HEADER))
                 else:
-                    paht_scope = await scope_from_token(token, self.app.services.tokens)
+                    paht_scope = await scope_from_token(
+                        token, self.app.services.tokens, headers.get(TENANT_HEADER)
+                    )
             except DomainError as error:
                 lang = request_language(headers.get("accept-language"))
                 detail = error.details[0]

@@ -27,21 +27,28 @@ async def anonymous_scope(tenant_code: str | None) -> Scope:
     locality): public reads and anonymous submissions then run inside that tenant."""
     if not tenant_code:
         return ANONYMOUS
-    code = tenant_code.strip().lower()[:40]
     # Looked up every time (one indexed read): a suspended tenant is refused at once, in every
     # process.
+    tenant_id = await _tenant_id(tenant_code)
+    return anonymous_in(tenant_id)
+
+
+async def _tenant_id(tenant_code: str) -> uuid.UUID:
     async with root_client().acquire_connection() as con:
         tenant_id = await con.fetchval(
-            "SELECT id FROM tenant WHERE code = $1 AND status = 'active'", code
+            "SELECT id FROM tenant WHERE code = $1 AND status = 'active'",
+            tenant_code.strip().lower()[:40],
         )
     if tenant_id is None:
         raise DomainError(
             "UNKNOWN_TENANT", "Không tìm thấy đơn vị triển khai.", "Unknown tenant.", TENANT_HEADER
         )
-    return anonymous_in(tenant_id)
+    return tenant_id
 
 
-async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:
+async def scope_from_token(
+    token: str | None, tokens: TokenService, tenant_code: str | None = None
+) -> Scope:
     """Anonymous without a token; a typed INVALID_TOKEN error for a bad one (never anonymous:
     a client with an expired token must learn it, not silently lose its permissions)."""
     if token is None:
@@ -59,6 +66,11 @@ async def scope_from_token(token: str | None, tokens: TokenService) -> Scope:
             )
         user_id, tenant_id = user.id, user.default_tenant_id
     assert user_id is not None
+    if tenant_id is None and tenant_code:
+        # A token without a tenant (provincial staff) may act inside one named tenant; what it
+        # may do there is whatever its grants allow in that tenant (provincial rules apply in
+        # every tenant).
+        tenant_id = await _tenant_id(tenant_code)
     scope = await store.scope_for(uuid.UUID(str(user_id)), tenant_id)
     if not scope.active:
         # Deactivated or deleted account: refused at once, not when the token expires.

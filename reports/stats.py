@@ -14,6 +14,7 @@ from operator import or_
 
 from tortoise import connections
 
+from core.errors import PermissionDenied
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.models import Report
@@ -78,3 +79,52 @@ async def _overdue(scope: Scope, tenant_id: uuid.UUID) -> int:
     if not any(r.unlimited for r in reaches):
         query = query.filter(reduce(or_, (reach_condition(r) for r in reaches)))
     return await query.count()
+
+
+@dataclass(frozen=True)
+class TenantStats:
+    tenant_id: uuid.UUID
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]
+
+
+async def province_stats(scope: Scope) -> list[TenantStats]:
+    """Every readable tenant side by side, for provincial administrators.
+
+    This is the audited cross-tenant read path: the request's transaction lists the tenants in
+    ``app.tenant_ids`` (RLS), and each query also names them."""
+    if not scope.provincial:
+        raise PermissionDenied(Action.STATS_VIEW.value)
+    scope.require(Action.STATS_VIEW)
+    tenants = sorted(scope.readable_tenant_ids)
+    conn = connections.get("default")
+    counts = await conn.execute_query_dict(
+        "SELECT tenant_id, state, sum(n)::bigint AS n FROM report_count "
+        "WHERE tenant_id = ANY($1::uuid[]) GROUP BY tenant_id, state",
+        [tenants],
+    )
+    overdue = await conn.execute_query_dict(
+        "SELECT tenant_id, count(*) AS n FROM report "
+        "WHERE tenant_id = ANY($1::uuid[]) AND due_at < $2 GROUP BY tenant_id",
+        [tenants, datetime.now(UTC)],
+    )
+    open_states = {s.value for s in OPEN_STATES}
+    per_tenant: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+    for row in counts:
+        if row["n"]:
+            per_tenant[row["tenant_id"]][row["state"]] = int(row["n"])
+    late = {row["tenant_id"]: int(row["n"]) for row in overdue}
+    return [
+        TenantStats(
+            tenant_id=tenant_id,
+            total=sum(per_tenant[tenant_id].values()),
+            open=sum(n for s, n in per_tenant[tenant_id].items() if s in open_states),
+            overdue=late.get(tenant_id, 0),
+            by_state=[
+                StateCount(ReportState(s), n) for s, n in sorted(per_tenant[tenant_id].items())
+            ],
+        )
+        for tenant_id in tenants
+    ]

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from reports.schema.types import Location, Report, ReportState
-from tenants.types import Field
+from tenants.types import Field, Tenant
 
 
 @strawberry.type(description="A published report in the public feed: no personal data.")
@@ -94,3 +94,12 @@ class PossibleDuplicate:
     title: str
     state: ReportState
     distance_m: float
+
+
+@strawberry.type(description="One tenant's numbers in the provincial overview.")
+class TenantStats:
+    tenant: Tenant
+    total: int
+    open: int
+    overdue: int
+    by_state: list[StateCount]

@@ -24,11 +24,13 @@ from reports.schema.pages import (
     ReportEdge,
     ReportStats,
     StateCount,
+    TenantStats,
 )
 from reports.schema.types import BLUR_DECIMALS, Location, Report
 from tenants import catalog as tenant_catalog
 from tenants.models import Field as FieldRow
-from tenants.types import Field
+from tenants.models import Tenant as TenantRow
+from tenants.types import Field, Tenant
 
 
 def _filter(f: ReportFilter | None) -> queries.ReportFilter:
@@ -201,6 +203,29 @@ class ReportQuery:
     )
     async def report_stats(self, info: Info) -> ReportStats:
         return await _stats(info)
+
+    @strawberry.field(
+        extensions=requires(Action.STATS_VIEW),
+        description="Provincial administrators: every tenant side by side (counts, overdue).",
+    )
+    async def province_stats(self, info: Info) -> list[TenantStats]:
+        rows = await stats.province_stats(info.context.scope)
+        tenants = {t.id: t for t in await TenantRow.filter(id__in=[r.tenant_id for r in rows])}
+        lang = info.context.lang
+        return [
+            TenantStats(
+                tenant=Tenant.from_row(tenants[r.tenant_id]),
+                total=r.total,
+                open=r.open,
+                overdue=r.overdue,
+                by_state=[
+                    StateCount(state=c.state, label=c.state.label(lang), count=c.count)
+                    for c in r.by_state
+                ],
+            )
+            for r in rows
+            if r.tenant_id in tenants
+        ]
 
     @strawberry.field(extensions=login_required(), description="The caller's own reports.")
     async def my_reports(
