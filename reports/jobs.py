@@ -2,7 +2,8 @@
 
 - a RESOLVED report is closed when its rating window (7 days) passes without a rating;
 - a report waiting for information (NEED_INFO) is rejected when the reporter has not answered
-  within the tenant's reply window (default 7 days).
+  within the tenant's reply window (default 7 days);
+- reminders at 50 % and 80 % of a running deadline and at its breach (reports.reminders).
 
 One runner at a time: each pass holds a PostgreSQL advisory lock, so with several processes the
 others skip. Each tenant is handled in its own tenant-scoped transaction (RLS applies)."""
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from permissions.session import root_client, tenant_transaction
 from reports.models import Report, ReportEvent
+from reports.reminders import send_reminders
 from reports.transitions import system_transition
 from reports.workflow import RATING_WINDOW, ReportState, WorkflowAction
 from tenants.models import Tenant, TenantSettings, TenantStatus
@@ -32,6 +34,7 @@ BATCH = 200
 class JobStats:
     closed: int = 0
     rejected: int = 0
+    reminded: int = 0
     tenants: int = 0
     skipped: bool = False
     errors: list[str] = field(default_factory=list)
@@ -83,6 +86,11 @@ async def _reject_unanswered(tenant: Tenant, now: datetime, stats: JobStats) -> 
                 stats.rejected += 1
 
 
+async def _remind(tenant: Tenant, now: datetime, stats: JobStats) -> None:
+    async with tenant_transaction(tenant.id):
+        stats.reminded += await send_reminders(tenant.id, now)
+
+
 async def run_once(
     now: datetime | None = None, tenant_codes: Collection[str] | None = None
 ) -> JobStats:
@@ -100,7 +108,7 @@ async def run_once(
                 tenants = tenants.filter(code__in=list(tenant_codes))
             for tenant in await tenants.order_by("code"):
                 stats.tenants += 1
-                for job in (_close_unrated, _reject_unanswered):
+                for job in (_close_unrated, _reject_unanswered, _remind):
                     try:
                         await job(tenant, now, stats)
                     except Exception as exc:  # one tenant's failure must not stop the others
@@ -115,7 +123,7 @@ async def run_forever(interval_seconds: float) -> None:
     while True:
         try:
             stats = await run_once()
-            if stats.closed or stats.rejected or stats.errors:
+            if stats.closed or stats.rejected or stats.reminded or stats.errors:
                 log.info("jobs: %s", stats)
         except Exception:  # the database may be away for a moment: try again next time
             log.exception("job runner pass failed")

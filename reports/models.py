@@ -189,3 +189,26 @@ class InfoRequest(Model):
     class Meta:
         table = "info_request"
         unique_together = (("tenant", "id"),)
+
+
+class Notification(Model):
+    """A reminder about a running deadline (50 %, 80 %, breach), addressed to a role, and to
+    the lead agency where there is one. Created by the job runner, at most once per deadline."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    agency_id = fields.UUIDField(null=True)
+    audience = fields.CharField(max_length=60)  # role code
+    kind = fields.CharField(max_length=20)  # DUE_HALF, DUE_SOON, OVERDUE
+    state = fields.CharField(max_length=20)  # the report state whose deadline this is about
+    due_at = fields.DatetimeField()
+    message_vi = fields.TextField()
+    message_en = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"

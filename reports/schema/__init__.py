@@ -5,11 +5,11 @@ import strawberry
 from reports.schema.live import ReportSubscription
 from reports.schema.mutations import WorkflowMutation
 from reports.schema.read import ReportQuery
-from reports.schema.side import SideMutation
+from reports.schema.side import NotificationMutation, SideMutation
 
 
 @strawberry.type
-class ReportMutation(WorkflowMutation, SideMutation):
+class ReportMutation(WorkflowMutation, SideMutation, NotificationMutation):
     pass
 
 

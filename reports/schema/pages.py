@@ -103,3 +103,14 @@ class TenantStats:
     open: int
     overdue: int
     by_state: list[StateCount]
+
+
+@strawberry.type(description="A reminder about a running deadline (50 %, 80 %, overdue).")
+class Notification:
+    id: relay.GlobalID
+    report_id: relay.GlobalID
+    kind: str = strawberry.field(description="DUE_HALF, DUE_SOON or OVERDUE.")
+    message: str
+    due_at: datetime.datetime
+    created_at: datetime.datetime
+    read: bool

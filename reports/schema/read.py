@@ -11,11 +11,12 @@ from core.pagination import PageRequest
 from core.relay import decode, decode_optional
 from permissions.actions import Action
 from permissions.scope import Scope
-from reports import loaders, models, queries, stats
+from reports import loaders, models, queries, reminders, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
 from reports.schema.pages import (
     FieldCount,
+    Notification,
     PageInfo,
     PublicReport,
     PublicReportConnection,
@@ -225,6 +226,30 @@ class ReportQuery:
             )
             for r in rows
             if r.tenant_id in tenants
+        ]
+
+    @strawberry.field(
+        extensions=login_required(),
+        description="Deadline reminders for the caller's roles and agencies, newest first.",
+    )
+    async def my_notifications(
+        self, info: Info, unread_only: bool = True, first: int = 50
+    ) -> list[Notification]:
+        rows = await reminders.my_notifications(
+            info.context.scope, unread_only, min(max(first, 1), 200)
+        )
+        lang = info.context.lang
+        return [
+            Notification(
+                id=relay.GlobalID("Notification", str(n.id)),
+                report_id=relay.GlobalID("Report", str(n.report_id)),
+                kind=n.kind,
+                message=n.message_en if lang == "en" else n.message_vi,
+                due_at=n.due_at,
+                created_at=n.created_at,
+                read=n.read_at is not None,
+            )
+            for n in rows
         ]
 
     @strawberry.field(extensions=login_required(), description="The caller's own reports.")

@@ -13,7 +13,7 @@ from strawberry.file_uploads import Upload
 from core.graphql import Info, UserError, login_required, requires, run_mutation
 from core.relay import decode
 from permissions.actions import Action
-from reports import models, service
+from reports import models, reminders, service
 from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.uploads import read_uploads
 
@@ -181,6 +181,34 @@ class SideMutation:
             return await service.answer_info(info.context.scope, _report_id(input.id), input.answer)
 
         return await run_mutation(info, work, _info_payload)
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[relay.GlobalID]
+
+
+@strawberry.type
+class MarkReadPayload:
+    marked: int
+    errors: list[UserError]
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation(extensions=login_required(), description="Mark reminders as read.")
+    async def mark_notifications_read(
+        self, info: Info, input: MarkNotificationsReadInput
+    ) -> MarkReadPayload:
+        async def work() -> int:
+            ids = [decode(g, "Notification", "ids") for g in input.ids]
+            return await reminders.mark_read(
+                info.context.scope, ids, datetime.datetime.now(datetime.UTC)
+            )
+
+        return await run_mutation(
+            info, work, lambda n, errors: MarkReadPayload(marked=n or 0, errors=errors)
+        )
 
 
 def _extension_payload(
