@@ -3,7 +3,6 @@ the request context and the mutation runner."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,7 +28,6 @@ class Context:
     request: Any = None
     services: Any = None  # api.services.Services: token service, storage, settings
     loaders: dict[str, Any] = field(default_factory=dict)
-    token: str | None = None
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     token_expires_at: float | None = None  # WebSocket: operations stop when the token expires
 
@@ -138,12 +136,3 @@ async def run_mutation(
     except DomainError as error:
         return payload(None, user_errors(error, info.context.lang))
     return payload(result, [])
-
-
-def parse_uuid(value: str | strawberry.ID, field_name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise DomainError(
-            "INVALID_ID", "Mã định danh không hợp lệ.", "Invalid identifier.", field_name
-        ) from exc
