@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from accounts.models import User
 from accounts.service import NewUser, create_user
@@ -16,8 +17,9 @@ from permissions.service import (
     install_provincial_template,
 )
 from permissions.session import scoped_transaction, tenant_transaction
+from permissions.store import store
 from permissions.templates import PROVINCIAL_ADMIN, TENANT_TEMPLATES
-from tenants.models import Agency, Field, Tenant
+from tenants.models import AdministrativeUnit, Agency, Field, Tenant
 from tenants.onboarding import load_plan, onboard
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tenants" / "demo"
@@ -55,14 +57,17 @@ async def load_demo() -> list[DemoAccount]:
     await ensure_province_admin("tinh.admin", DEMO_PASSWORD, "Quản trị tỉnh Lào Cai")
     for path in sorted(DEMO_DIR.glob("*.yaml")):
         plan = load_plan(path)
-        if await Tenant.exists(code=plan.code):
-            continue
-        plan.admin = NewUser(
-            plan.admin.username, DEMO_PASSWORD, plan.admin.full_name, plan.admin.email
-        )
-        async with scoped_transaction(SYSTEM_PROVINCE):
-            result = await onboard(SYSTEM_PROVINCE, plan)
-        accounts += await _role_users(result.tenant, plan.code)
+        tenant = await Tenant.get_or_none(code=plan.code)
+        new = tenant is None
+        if tenant is None:
+            plan.admin = NewUser(
+                plan.admin.username, DEMO_PASSWORD, plan.admin.full_name, plan.admin.email
+            )
+            async with scoped_transaction(SYSTEM_PROVINCE):
+                tenant = (await onboard(SYSTEM_PROVINCE, plan)).tenant
+        accounts += await _role_users(tenant, plan.code)  # existing users are kept as they are
+        if new:
+            await _sample_reports(tenant, plan.code)
     return accounts
 
 
@@ -80,6 +85,7 @@ async def _role_users(tenant: Tenant, code: str) -> list[DemoAccount]:
             if template.code == "tenant_admin":
                 continue
             username = f"{code.replace('-', '')}.{template.code.replace('_', '-')}"
+            accounts.append(DemoAccount(code, template.code, username, DEMO_PASSWORD))
             if await User.exists(username=username):
                 continue
             user = await create_user(
@@ -89,5 +95,119 @@ async def _role_users(tenant: Tenant, code: str) -> list[DemoAccount]:
             await grant_role_unchecked(
                 tenant.id, user.id, template.code, agency_id if template.agency_bound else None
             )
-            accounts.append(DemoAccount(code, template.code, username, DEMO_PASSWORD))
     return accounts
+
+
+async def _sample_reports(tenant: Tenant, code: str) -> None:
+    """A few reports in different states, so a new console has something to show."""
+    from shapely.geometry import Point, shape
+
+    from reports.service import (
+        AssignInput,
+        ContactInput,
+        SubmitInput,
+        publish,
+        submit_report,
+        transition,
+    )
+    from reports.workflow import WorkflowAction as Step
+
+    short = code.replace("-", "")
+    users = {
+        r: await User.get(username=f"{short}.{r}")
+        for r in ("citizen", "intake-operator", "agency-contact", "handler", "centre-supervisor")
+    }
+    scopes = {r: await store.scope_for(u.id, tenant.id) for r, u in users.items()}
+    units = [u for u in await AdministrativeUnit.filter(code__in=tenant.unit_codes) if u.boundary][
+        :5
+    ]
+    points = []
+    for unit in units:
+        area = shape(unit.boundary)
+        point = area.representative_point()
+        # A little off the representative point (which tests and tools also like to use).
+        shifted = Point(point.x + 0.002, point.y + 0.002)
+        points.append(shifted if area.contains(shifted) else point)
+    async with tenant_transaction(tenant.id):
+        fields = {f.code: f for f in await Field.filter(tenant_id=tenant.id)}
+
+    async def submit(i: int, field: str, title: str, description: str, **extra: object) -> Any:
+        scope = scopes["citizen"]
+        async with scoped_transaction(scope):
+            result = await submit_report(
+                scope,
+                SubmitInput(
+                    title=title,
+                    description=description,
+                    field_id=fields[field].id,
+                    latitude=points[i % len(points)].y,
+                    longitude=points[i % len(points)].x,
+                    idempotency_key=f"demo-{code}-{i}",
+                    **extra,
+                ),
+            )  # type: ignore[arg-type]
+        return result.report
+
+    async def step(role: str, report: Any, action: Step, **kwargs: object) -> Any:
+        async with scoped_transaction(scopes[role]):
+            return await transition(scopes[role], report.id, action, report.version, **kwargs)  # type: ignore[arg-type]
+
+    await submit(
+        0,
+        "ha-tang-gt-do-thi",
+        "Ổ gà lớn giữa đường",
+        "Ổ gà sâu khoảng 20 cm, xe máy dễ ngã vào buổi tối.",
+    )
+    await submit(
+        1,
+        "trat-tu-xa-hoi",
+        "Tụ tập gây ồn ào sau 23 giờ",
+        "Nhóm thanh niên tụ tập, nẹt pô nhiều đêm liền.",
+        contact=ContactInput("Người dân", "0912000111"),
+    )
+    food = fields["ve-sinh-attp"]
+    in_progress = await submit(
+        2,
+        "ve-sinh-attp",
+        "Quán ăn dùng thực phẩm ôi thiu",
+        "Nhiều người bị đau bụng sau khi ăn tại quán.",
+    )
+    in_progress = await step(
+        "intake-operator",
+        in_progress,
+        Step.ASSIGN,
+        assign=AssignInput(lead_agency_id=food.default_agency_id),
+    )
+    await step("agency-contact", in_progress, Step.ACCEPT)
+    resolved = await submit(
+        3,
+        "ve-sinh-attp",
+        "Bán hàng rong không đảm bảo vệ sinh",
+        "Hàng ăn không che đậy cạnh cổng chợ.",
+    )
+    resolved = await step(
+        "intake-operator",
+        resolved,
+        Step.ASSIGN,
+        assign=AssignInput(lead_agency_id=food.default_agency_id),
+    )
+    resolved = await step("agency-contact", resolved, Step.ACCEPT)
+    resolved = await step(
+        "handler",
+        resolved,
+        Step.SUBMIT_RESULT,
+        comment="Đã kiểm tra, nhắc nhở và yêu cầu che đậy thực phẩm.",
+    )
+    resolved = await step("centre-supervisor", resolved, Step.APPROVE_RESULT, reason_code="FIXED")
+    async with scoped_transaction(scopes["centre-supervisor"]):
+        await publish(scopes["centre-supervisor"], resolved.id, True)  # in the public feed
+    rejected = await submit(
+        4, "du-lich", "Tranh chấp tiền thuê nhà nghỉ", "Chủ nhà nghỉ không trả lại tiền đặt cọc."
+    )
+    await step(
+        "intake-operator",
+        rejected,
+        Step.REJECT,
+        reason_code="OUT_OF_SCOPE",
+        comment="Tranh chấp dân sự, đề nghị liên hệ Tòa án nhân dân.",
+    )
