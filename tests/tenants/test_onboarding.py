@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,13 @@ SQUARE = {
 SQUARE["coordinates"][0].append(SQUARE["coordinates"][0][0])
 
 
+_UNIT_CODES = itertools.count(90_000)
+
+
 def unit_code() -> str:
-    return f"9{uuid.uuid4().int % 10_000:04d}"
+    """Distinct codes for the whole run (the unit registry is shared by every test), in a range
+    no other test module uses."""
+    return str(next(_UNIT_CODES))
 
 
 def plan(code: str | None = None, **overrides: Any) -> dict[str, Any]:
