@@ -73,10 +73,12 @@ class PahtGraphQL(GraphQL[Context, None]):
         token = bearer(str(params.get("Authorization") or params.get("authorization") or ""))
         token = token or (str(params["token"]) if params.get("token") else None)
         try:
+            tenant = params.get("tenant")
+            tenant = str(tenant) if tenant else None
             if token is None:
-                context.scope = await anonymous_scope(params.get("tenant"))
+                context.scope = await anonymous_scope(tenant)
             else:
-                context.scope = await scope_from_token(token, self.services.tokens)
+                context.scope = await scope_from_token(token, self.services.tokens, tenant)
                 claims = jwt.decode(token, options={"verify_signature": False})
                 context.token_expires_at = float(claims.get("exp", 0)) or None
         except DomainError as error:

@@ -42,7 +42,7 @@ class RequestContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    _fields = ("request_id", "tenant_id", "user_id")
+    _fields = ("request_id", "tenant_id", "user_id", "tenants")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -83,8 +83,10 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()[:64]
-        request_id = incoming if incoming.isprintable() and incoming else uuid.uuid4().hex
+        raw = dict(scope.get("headers") or []).get(b"x-request-id", b"")[:64]
+        incoming = raw.decode("ascii", errors="replace")
+        ok = incoming and all(c.isalnum() or c in "-_.:" for c in incoming)
+        request_id = incoming if ok else uuid.uuid4().hex
         token = _request.set({"request_id": request_id})
         path = scope.get("path", "")
         started = time.perf_counter()

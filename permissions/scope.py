@@ -46,6 +46,8 @@ class Scope:
     reach: Mapping[str, frozenset[Reach]] = field(default_factory=lambda: _EMPTY)
     policy_version: int = 0
     provincial: bool = False
+    role_reach: Mapping[str, frozenset[Reach]] = field(default_factory=lambda: _EMPTY)
+    """Per role held, where its grants apply (for things addressed to a role, e.g. reminders)."""
     active: bool = True
     """False when the account is deactivated (or gone): such a scope grants nothing."""
 

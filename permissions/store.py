@@ -82,9 +82,12 @@ class TenantPolicy:
                     stack.append(parent)
         return seen
 
-    def compile(self, user_id: str) -> tuple[frozenset[str], dict[str, frozenset[Reach]], bool]:
+    def compile(
+        self, user_id: str
+    ) -> tuple[frozenset[str], dict[str, frozenset[Reach]], bool, dict[str, frozenset[Reach]]]:
         roles: set[str] = set()
         reach: dict[str, set[Reach]] = defaultdict(set)
+        role_reach: dict[str, set[Reach]] = defaultdict(set)
         provincial = False
         for grant in self.grants_by_user.get(user_id, ()):
             provincial = provincial or (
@@ -92,6 +95,7 @@ class TenantPolicy:
             )
             for role in self.roles_with_ancestors(grant.role):
                 roles.add(role)
+                role_reach[role].add(Reach(agency_id=grant.agency, field_id=grant.field))
                 for field, agency, act in self.rules_by_role.get(role, ()):
                     agency_id = _intersect(grant.agency, agency)
                     field_id = _intersect(grant.field, field)
@@ -99,7 +103,8 @@ class TenantPolicy:
                         continue  # grant and rule name different agencies/fields
                     reach[act].add(Reach(agency_id=agency_id, field_id=field_id))  # type: ignore[arg-type]
         compiled = {act: _simplify(reaches) for act, reaches in reach.items()}
-        return frozenset(roles), compiled, provincial
+        by_role = {role: _simplify(reaches) for role, reaches in role_reach.items()}
+        return frozenset(roles), compiled, provincial, by_role
 
 
 _DISJOINT = object()
@@ -222,7 +227,7 @@ class PolicyStore:
             if self._epoch == epoch:  # a reactivation may have committed meanwhile
                 self._remember(key, scope)
             return scope
-        roles, reach, provincial = policy.compile(str(user_id))
+        roles, reach, provincial, role_reach = policy.compile(str(user_id))
         readable: frozenset[uuid.UUID] = frozenset({tenant_id}) if tenant_id else frozenset()
         if provincial:
             readable = readable | await self.all_tenant_ids()
@@ -234,6 +239,7 @@ class PolicyStore:
             reach=MappingProxyType(reach),
             policy_version=policy.version,
             provincial=provincial,
+            role_reach=MappingProxyType(role_reach),
         )
         if self._epoch != epoch:
             return scope  # invalidated while computing: maybe stale, so not cached

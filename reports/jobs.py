@@ -99,10 +99,10 @@ async def run_once(
     now = now or datetime.now(UTC)
     stats = JobStats()
     async with root_client().acquire_connection() as lock_conn:
-        if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK):
-            stats.skipped = True
-            return stats
         try:
+            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK):
+                stats.skipped = True
+                return stats
             tenants = Tenant.filter(status=TenantStatus.ACTIVE)
             if tenant_codes is not None:
                 tenants = tenants.filter(code__in=list(tenant_codes))
@@ -115,7 +115,9 @@ async def run_once(
                         log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
                         stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
         finally:
-            await lock_conn.execute("SELECT pg_advisory_unlock($1)", JOBS_LOCK)
+            # Released however the pass ends (even if cancelled while taking the lock): pooled
+            # connections are not reset on release.
+            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
     return stats
 
 

@@ -201,6 +201,7 @@ class Notification(Model):
     )
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     agency_id = fields.UUIDField(null=True)
+    field_id = fields.UUIDField()
     audience = fields.CharField(max_length=60)  # role code
     kind = fields.CharField(max_length=20)  # DUE_HALF, DUE_SOON, OVERDUE
     state = fields.CharField(max_length=20)  # the report state whose deadline this is about
@@ -208,7 +209,22 @@ class Notification(Model):
     message_vi = fields.TextField()
     message_en = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
-    read_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "notification"
+
+
+class NotificationRead(Model):
+    """A read receipt: one person's, so a colleague reading a shared reminder hides nothing."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    notification_id = fields.UUIDField()
+    user_id = fields.UUIDField()
+    read_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notification_read"
+        unique_together = (("tenant", "notification_id", "user_id"),)

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise import connections
+from tortoise.expressions import Subquery
 
 from core.ids import new_id
-from permissions.actions import Action
 from permissions.scope import Scope
-from reports.models import Notification, Report
+from reports.models import Notification, NotificationRead, Report
 from reports.sla import Urgency, fraction_used
 from reports.submission import tenant_rules
 from reports.workflow import ReportState
 
 BATCH = 2000
+SCAN = 200
 
 
 @dataclass(frozen=True)
@@ -51,21 +52,32 @@ WHERE tenant_id = $1 AND report_id = ANY($2::uuid[]) AND (to_state = from_state)
 ORDER BY report_id, created_at DESC
 """
 _INSERT = """
-INSERT INTO notification (id, tenant_id, report_id, agency_id, audience, kind, state, due_at,
-                          message_vi, message_en, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+INSERT INTO notification (id, tenant_id, report_id, agency_id, field_id, audience, kind, state,
+                          due_at, message_vi, message_en, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
 ON CONFLICT DO NOTHING RETURNING id
+"""
+# Running deadlines, nearest first, leaving out those whose last reminder (the breach) exists.
+_CANDIDATES = """
+SELECT r.* FROM report r
+WHERE r.tenant_id = $1 AND r.due_at IS NOT NULL AND r.state = ANY($2::varchar[])
+  AND NOT EXISTS (SELECT 1 FROM notification n
+                  WHERE n.tenant_id = r.tenant_id AND n.report_id = r.id AND n.state = r.state
+                    AND n.due_at = r.due_at AND n.kind = 'OVERDUE')
+ORDER BY r.due_at
+LIMIT $3
 """
 
 
 async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
     """Call inside a transaction scoped to the tenant. Returns how many reminders were new."""
-    reports = await Report.filter(
-        tenant_id=tenant_id, due_at__not_isnull=True, state__in=[s.value for s in AUDIENCE]
-    ).limit(BATCH)
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        _CANDIDATES, [tenant_id, [s.value for s in AUDIENCE], BATCH]
+    )
+    reports = [Report._init_from_db(**row) for row in rows]
     if not reports:
         return 0
-    conn = connections.get("default")
     # The stage began with the last step that changed the state (side events repeat it).
     starts = {
         row["report_id"]: row["created_at"]
@@ -90,6 +102,7 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
                     tenant_id,
                     report.id,
                     report.lead_agency_id,
+                    report.field_id,
                     audience,
                     threshold.kind,
                     state.value,
@@ -103,30 +116,51 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
 
 
 def addressed_to(scope: Scope, notification: Notification) -> bool:
-    """A reminder reaches the roles it names, and only for agencies the caller works for."""
-    if notification.audience not in scope.roles:
-        return False
-    if notification.agency_id is None:
-        return True
+    """A reminder reaches the role it names, where that role's own grants apply (a handler of
+    one agency and leader of another gets only the leader reminders of the second)."""
     return any(
-        r.agency_id in (None, notification.agency_id)
-        for r in scope.reach.get(Action.REPORT_VIEW.value, ())
+        r.covers(notification.agency_id, notification.field_id)
+        for r in scope.role_reach.get(notification.audience, ())
     )
 
 
 async def my_notifications(scope: Scope, unread_only: bool, limit: int) -> list[Notification]:
-    query = Notification.filter(tenant_id=scope.require_tenant(), audience__in=sorted(scope.roles))
+    tenant_id = scope.require_tenant()
+    user_id = scope.require_user()
+    query = Notification.filter(tenant_id=tenant_id, audience__in=sorted(scope.roles))
     if unread_only:
-        query = query.filter(read_at__isnull=True)
-    rows = await query.order_by("-created_at").limit(limit * 4)
-    return [n for n in rows if addressed_to(scope, n)][:limit]
+        read = NotificationRead.filter(tenant_id=tenant_id, user_id=user_id).values_list(
+            "notification_id", flat=True
+        )
+        query = query.exclude(id__in=Subquery(read))
+    mine: list[Notification] = []
+    offset = 0
+    while len(mine) < limit:  # filter by the caller's grants, page until enough are found
+        page = await query.order_by("-created_at", "-id").offset(offset).limit(SCAN)
+        mine += [n for n in page if addressed_to(scope, n)]
+        if len(page) < SCAN:
+            break
+        offset += SCAN
+    return mine[:limit]
 
 
-async def mark_read(scope: Scope, ids: list[uuid.UUID], now: datetime) -> int:
-    rows = await Notification.filter(
-        tenant_id=scope.require_tenant(), id__in=ids, read_at__isnull=True
-    )
+async def read_ids(scope: Scope, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await NotificationRead.filter(
+        tenant_id=scope.require_tenant(), user_id=scope.require_user(), notification_id__in=ids
+    ).values_list("notification_id", flat=True)
+    return set(rows)
+
+
+async def mark_read(scope: Scope, ids: list[uuid.UUID]) -> int:
+    """Read receipts are personal: one colleague's reading hides nothing from the others."""
+    tenant_id = scope.require_tenant()
+    user_id = scope.require_user()
+    rows = await Notification.filter(tenant_id=tenant_id, id__in=ids)
     mine = [n.id for n in rows if addressed_to(scope, n)]
-    if not mine:
-        return 0
-    return await Notification.filter(id__in=mine).update(read_at=now)
+    already = await read_ids(scope, mine)
+    fresh = [i for i in mine if i not in already]
+    for notification_id in fresh:
+        await NotificationRead.create(
+            tenant_id=tenant_id, notification_id=notification_id, user_id=user_id
+        )
+    return len(fresh)

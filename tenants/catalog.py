@@ -22,6 +22,9 @@ class TenantCatalog:
 
 _tenants: dict[uuid.UUID, TenantCatalog] = {}
 _units: dict[str, AdministrativeUnit] | None = None
+# Bumped by every invalidation: a load that overlapped one is returned but not cached (it may
+# hold the configuration from before the change).
+_epoch = 0
 
 
 def cached(tenant_id: uuid.UUID) -> TenantCatalog | None:
@@ -32,12 +35,13 @@ async def load(tenant_id: uuid.UUID) -> TenantCatalog:
     """Call inside a transaction scoped to ``tenant_id`` (RLS hides every other tenant)."""
     catalog = _tenants.get(tenant_id)
     if catalog is None:
+        epoch = _epoch
         fields = {f.id: f for f in await Field.filter(tenant_id=tenant_id)}
         agencies = {a.id: a for a in await Agency.filter(tenant_id=tenant_id)}
-        if not fields:  # not visible from this transaction: never cache an empty view
-            return TenantCatalog(fields, agencies)
         catalog = TenantCatalog(fields, agencies)
-        _tenants[tenant_id] = catalog
+        # Never cache an empty view (not visible from this transaction) or a raced one.
+        if fields and epoch == _epoch:
+            _tenants[tenant_id] = catalog
     return catalog
 
 
@@ -48,18 +52,25 @@ def cached_units() -> dict[str, AdministrativeUnit] | None:
 async def load_units() -> dict[str, AdministrativeUnit]:
     global _units
     if _units is None:
+        epoch = _epoch
         units: dict[str, AdministrativeUnit] = {}
         # Several validity periods may share a code: keep the newest.
         for unit in await AdministrativeUnit.all().order_by("valid_from"):
             units[unit.code] = unit
+        if epoch != _epoch:
+            return units
         _units = units
     return _units
 
 
 def invalidate(tenant_id: uuid.UUID | None = None) -> None:
-    global _units
+    """Drop one tenant (its fields and agencies changed) or everything. Units are shared and
+    change only with onboarding, whose notification names the new tenant: they are dropped on
+    every invalidation (cheap to reload, rare)."""
+    global _units, _epoch
+    _epoch += 1
+    _units = None
     if tenant_id is None:
         _tenants.clear()
-        _units = None
     else:
         _tenants.pop(tenant_id, None)

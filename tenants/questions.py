@@ -5,6 +5,7 @@ field; answers are JSON on the report, validated against the field's questions o
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -152,7 +153,12 @@ def _coerce(q: Question, value: Any) -> tuple[bool, Any]:
     if q.kind is QuestionKind.TEXT:
         return isinstance(value, str) and len(value) <= MAX_TEXT, str(value).strip()
     if q.kind is QuestionKind.NUMBER:
-        valid = isinstance(value, int | float) and not isinstance(value, bool)
+        valid = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and abs(value) < 1e15
+        )
         return valid, value
     if q.kind is QuestionKind.BOOLEAN:
         return isinstance(value, bool), value

@@ -235,9 +235,9 @@ class ReportQuery:
     async def my_notifications(
         self, info: Info, unread_only: bool = True, first: int = 50
     ) -> list[Notification]:
-        rows = await reminders.my_notifications(
-            info.context.scope, unread_only, min(max(first, 1), 200)
-        )
+        scope = info.context.scope
+        rows = await reminders.my_notifications(scope, unread_only, min(max(first, 1), 200))
+        read = await reminders.read_ids(scope, [n.id for n in rows])
         lang = info.context.lang
         return [
             Notification(
@@ -247,7 +247,7 @@ class ReportQuery:
                 message=n.message_en if lang == "en" else n.message_vi,
                 due_at=n.due_at,
                 created_at=n.created_at,
-                read=n.read_at is not None,
+                read=n.id in read,
             )
             for n in rows
         ]

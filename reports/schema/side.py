@@ -202,9 +202,7 @@ class NotificationMutation:
     ) -> MarkReadPayload:
         async def work() -> int:
             ids = [decode(g, "Notification", "ids") for g in input.ids]
-            return await reminders.mark_read(
-                info.context.scope, ids, datetime.datetime.now(datetime.UTC)
-            )
+            return await reminders.mark_read(info.context.scope, ids)
 
         return await run_mutation(
             info, work, lambda n, errors: MarkReadPayload(marked=n or 0, errors=errors)

@@ -276,9 +276,9 @@ class Report(relay.Node):
     @strawberry.field
     def field(self, info: Info) -> Field | None:
         catalog = tenant_catalog.cached(self.row.tenant_id)
-        if catalog is not None:
-            row = catalog.fields.get(self.row.field_id)
-            return Field.from_row(row) if row else None
+        row = catalog.fields.get(self.row.field_id) if catalog is not None else None
+        if row is not None:
+            return Field.from_row(row)
         return self._load_field(info)  # type: ignore[return-value]
 
     async def _load_field(self, info: Info) -> Field | None:
@@ -290,9 +290,9 @@ class Report(relay.Node):
         if self.row.lead_agency_id is None:
             return None
         catalog = tenant_catalog.cached(self.row.tenant_id)
-        if catalog is not None:
-            row = catalog.agencies.get(self.row.lead_agency_id)
-            return Agency.from_row(row) if row else None
+        row = catalog.agencies.get(self.row.lead_agency_id) if catalog is not None else None
+        if row is not None:
+            return Agency.from_row(row)
         return self._load_agency(info, self.row.lead_agency_id)  # type: ignore[return-value]
 
     async def _load_agency(self, info: Info, agency_id: uuid.UUID) -> Agency | None:
@@ -311,9 +311,9 @@ class Report(relay.Node):
         if not self.row.unit_code:
             return None
         units = tenant_catalog.cached_units()
-        if units is not None:
-            row = units.get(self.row.unit_code)
-            return AdministrativeUnit.from_row(row) if row else None
+        row = units.get(self.row.unit_code) if units is not None else None
+        if row is not None:
+            return AdministrativeUnit.from_row(row)
         return self._load_unit(info, self.row.unit_code)  # type: ignore[return-value]
 
     async def _load_unit(self, info: Info, code: str) -> AdministrativeUnit | None:

@@ -16,6 +16,8 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
     made = await client.get("/healthz")
     assert len(made.headers["x-request-id"]) == 32
     assert made.headers["x-request-id"] != given.headers["x-request-id"]
+    odd = await client.get("/healthz", headers={"X-Request-Id": b"\xff\xfe<script>"})
+    assert odd.status_code == 200 and len(odd.headers["x-request-id"]) == 32  # replaced
 
 
 async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:

@@ -41,7 +41,7 @@ def g(user: object, role: str, agency: object = ANY, field: object = ANY, dom: s
 
 
 def scope_of(tenant_policy: TenantPolicy, user: uuid.UUID) -> Scope:
-    roles, reach, provincial = tenant_policy.compile(str(user))
+    roles, reach, provincial, _ = tenant_policy.compile(str(user))
     return Scope(
         user_id=user,
         tenant_id=uuid.UUID(T),

@@ -113,3 +113,34 @@ async def test_reminders_escalate_once_each(gql: GraphQLClient, pilot: dict[str,
     )
     assert marked["markNotificationsRead"]["marked"] == 1
     assert await inbox(handler) == []
+
+
+def test_a_reminder_follows_the_grant_of_its_role() -> None:
+    """Handler in agency A and leader in agency B: leader reminders of A are not theirs."""
+    from types import MappingProxyType
+
+    from permissions.scope import Reach
+    from reports.models import Notification
+    from reports.reminders import addressed_to
+
+    a, b, field = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    scope = Scope(
+        user_id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        roles=frozenset({"handler", "agency_leader"}),
+        role_reach=MappingProxyType(
+            {
+                "handler": frozenset({Reach(agency_id=a)}),
+                "agency_leader": frozenset({Reach(agency_id=b, field_id=field)}),
+            }
+        ),
+    )
+
+    def reminder(audience: str, agency: uuid.UUID, field_id: uuid.UUID) -> Notification:
+        return Notification(audience=audience, agency_id=agency, field_id=field_id)
+
+    assert addressed_to(scope, reminder("handler", a, uuid.uuid4()))
+    assert not addressed_to(scope, reminder("agency_leader", a, field))
+    assert addressed_to(scope, reminder("agency_leader", b, field))
+    assert not addressed_to(scope, reminder("agency_leader", b, uuid.uuid4()))  # other field
+    assert not addressed_to(scope, reminder("centre_supervisor", b, field))

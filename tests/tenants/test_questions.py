@@ -61,6 +61,10 @@ def test_answers_are_validated_against_the_questions() -> None:
         ]
     )
     assert validate_answers([], None) == {}
+    for number in (float("inf"), float("nan"), 1e300, True):
+        with pytest.raises(DomainError) as error:
+            validate_answers(questions, {"road_cut": False, "households": number})
+        assert codes(error.value) == [("INVALID_ANSWER", "answers.households")]
 
 
 def test_bad_question_configuration_is_refused() -> None:
