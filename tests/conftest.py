@@ -139,3 +139,26 @@ async def pilot(database: DatabaseUrls) -> dict[str, Any]:
     accounts = await load_demo()
     tenants = {t.code: t for t in await Tenant.filter(code__in=["lao-cai", "sa-pa"])}
     return {"accounts": accounts, "tenants": tenants, "password": DEMO_PASSWORD}
+
+
+@pytest.fixture(scope="module")
+async def ws_server(settings: Settings, database: DatabaseUrls) -> AsyncIterator[str]:
+    """A real uvicorn server with its lifespan (listeners on), for WebSocket tests; yields the
+    graphql-transport-ws URL."""
+    import asyncio
+
+    import uvicorn
+
+    from reports.live import bus
+
+    app = create_app(settings, database.app, manage_db=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await asyncio.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    await asyncio.wait_for(bus.listening.wait(), 10)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    srv.should_exit = True
+    await task

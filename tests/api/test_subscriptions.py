@@ -11,15 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from strawberry import relay
 
-from api.app import create_app
-from api.database import DatabaseUrls
-from api.settings import Settings
 from permissions.session import tenant_transaction
-from reports.live import bus
 from tenants.models import Field, Tenant
 from tests.conftest import GraphQLClient
 
@@ -29,18 +24,8 @@ SUBMIT = """mutation($i: SubmitReportInput!) {
 
 
 @pytest.fixture(scope="module")
-async def server(settings: Settings, database: DatabaseUrls) -> AsyncIterator[str]:
-    app = create_app(settings, database.app, manage_db=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-        await asyncio.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    await asyncio.wait_for(bus.listening.wait(), 10)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    srv.should_exit = True
-    await task
+async def server(ws_server: str) -> str:
+    return ws_server
 
 
 @contextlib.asynccontextmanager
