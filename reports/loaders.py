@@ -1,5 +1,7 @@
 """DataLoaders: a page of reports resolves its related rows in one query per relation.
 
+Fields, agencies and units are the tenants domain's loaders, re-exported here for callers.
+
 One loader per request and name (``Context.loader``), so caches never cross requests and all
 reads run inside the request's RLS-scoped transaction."""
 
@@ -20,25 +22,9 @@ from reports.models import (
     ReporterContact,
     ReportEvent,
 )
-from tenants.models import AdministrativeUnit, Agency, Field
+from tenants.loaders import agency_loader, field_loader, unit_loader
 
-
-async def _fields(ids: Sequence[uuid.UUID]) -> list[Field | None]:
-    rows = {r.id: r for r in await Field.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
-
-
-async def _agencies(ids: Sequence[uuid.UUID]) -> list[Agency | None]:
-    rows = {r.id: r for r in await Agency.filter(id__in=list(ids))}
-    return [rows.get(i) for i in ids]
-
-
-async def _units(codes: Sequence[str]) -> list[AdministrativeUnit | None]:
-    rows: dict[str, AdministrativeUnit] = {}
-    # Several validity periods may share a code: keep the newest.
-    for unit in await AdministrativeUnit.filter(code__in=list(codes)).order_by("valid_from"):
-        rows[unit.code] = unit
-    return [rows.get(c) for c in codes]
+__all__ = ["agency_loader", "field_loader", "unit_loader"]  # re-exported
 
 
 def _in_tenant(tenant_id: uuid.UUID | None, **filters: object) -> dict[str, object]:
@@ -82,18 +68,6 @@ async def _attachments(
 async def _contacts(report_ids: Sequence[uuid.UUID]) -> list[ReporterContact | None]:
     rows = {r.report_id: r for r in await ReporterContact.filter(report_id__in=list(report_ids))}
     return [rows.get(i) for i in report_ids]
-
-
-def field_loader(ctx: Context) -> DataLoader[uuid.UUID, Field | None]:
-    return ctx.loader("report.field", lambda _: DataLoader(_fields))
-
-
-def agency_loader(ctx: Context) -> DataLoader[uuid.UUID, Agency | None]:
-    return ctx.loader("report.agency", lambda _: DataLoader(_agencies))
-
-
-def unit_loader(ctx: Context) -> DataLoader[str, AdministrativeUnit | None]:
-    return ctx.loader("report.unit", lambda _: DataLoader(_units))
 
 
 def events_loader(ctx: Context) -> DataLoader[uuid.UUID, list[ReportEvent]]:

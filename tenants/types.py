@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from core.graphql import Info
 from core.relay import in_order
 from tenants import models, queries
+from tenants.loaders import agency_loader
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
 from tenants.models import UnitKind as UnitKindEnum
@@ -154,7 +155,7 @@ class Field(relay.Node):
     async def default_agency(self, info: Info) -> Agency | None:
         if self.default_agency_id is None:
             return None
-        row = await models.Agency.get_or_none(id=self.default_agency_id)
+        row = await agency_loader(info.context).load(self.default_agency_id)
         return Agency.from_row(row) if row else None
 
     @classmethod
