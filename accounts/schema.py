@@ -196,17 +196,12 @@ class AccountMutation:
         scope = info.context.scope
 
         async def work() -> models.User:
-            from core.errors import Validator
-
-            v = Validator()
-            data = service.validate_new_user(
+            return await service.create_tenant_user(
+                scope,
                 service.NewUser(
                     input.username, input.password, input.full_name, input.email, input.phone
                 ),
-                v,
             )
-            v.check()
-            return await service.create_user(data, scope.require_tenant())
 
         def payload(row: models.User | None, errors: list[UserError]) -> Any:
             return UserPayload(

@@ -206,6 +206,17 @@ async def create_user(data: NewUser, default_tenant_id: uuid.UUID | None) -> Use
     )
 
 
+async def create_tenant_user(scope: Scope, data: NewUser) -> User:
+    """A tenant admin creates a staff account whose home tenant is theirs."""
+    scope.require(Action.TENANT_MANAGE)
+    v = Validator()
+    cleaned = validate_new_user(data, v)
+    if cleaned.password is None:
+        v.add("REQUIRED", "password", "Cần đặt mật khẩu.", "A password is required.")
+    v.check()
+    return await create_user(cleaned, scope.require_tenant())
+
+
 async def tenant_user(scope: Scope, user_id: uuid.UUID) -> User:
     """A user who holds a membership in the caller's tenant; anyone else is not found."""
     tenant_id = scope.require_tenant()

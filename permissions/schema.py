@@ -10,7 +10,7 @@ from strawberry import relay
 from accounts.models import Membership as MembershipRow
 from core.graphql import Info, UserError, requires, run_mutation
 from core.relay import decode, decode_optional
-from permissions import service
+from permissions import queries, service
 from permissions.actions import ACTION_LABELS, Action
 from permissions.models import Role as RoleRow
 
@@ -140,17 +140,15 @@ class PermissionQuery:
         description="Roles of the current tenant with their actions.",
     )
     async def roles(self, info: Info) -> list[Role]:
-        tenant_id = info.context.scope.require_tenant()
-        rows = await RoleRow.filter(tenant_id=tenant_id).order_by("code")
         return [
             Role(
                 code=r.code,
                 name_vi=r.name_vi,
                 name_en=r.name_en,
                 is_template=r.is_template,
-                actions=await service.role_actions(tenant_id, r.code),
+                actions=actions,
             )
-            for r in rows
+            for r, actions in await queries.tenant_roles(info.context.scope)
         ]
 
     @strawberry.field(
@@ -159,10 +157,9 @@ class PermissionQuery:
     async def memberships(
         self, info: Info, user_id: relay.GlobalID | None = None
     ) -> list[Membership]:
-        query = MembershipRow.filter(tenant_id=info.context.scope.require_tenant())
-        if user_id is not None:
-            query = query.filter(user_id=decode(user_id, "User", "userId"))
-        return [Membership.from_row(m) for m in await query.order_by("created_at")]
+        user = decode(user_id, "User", "userId") if user_id is not None else None
+        rows = await queries.memberships(info.context.scope, user)
+        return [Membership.from_row(m) for m in rows]
 
 
 @strawberry.type

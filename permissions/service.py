@@ -221,8 +221,3 @@ async def _provincial_role(code: str) -> bool:
     return code == PROVINCIAL_ADMIN or await CasbinRule.exists(
         tenant_id__isnull=True, ptype="p", v0=code
     )
-
-
-async def role_actions(tenant_id: uuid.UUID, role: str) -> list[str]:
-    policy = await store.policy(tenant_id)
-    return sorted({act for _f, _a, act in policy.rules_by_role.get(role, ())})
