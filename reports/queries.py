@@ -23,6 +23,12 @@ from reports.models import Report
 from reports.workflow import OPEN_STATES, ReportState
 
 
+def is_staff(scope: Scope) -> bool:
+    """Staff see reports beyond their own (internal notes, exact distances, full history);
+    everyone else is a reporter looking at their own reports or the public."""
+    return scope.allows(Action.REPORT_VIEW)
+
+
 def reach_condition(reach: Reach) -> Q:
     condition = Q()
     if reach.agency_id is not None:

@@ -10,7 +10,6 @@ from strawberry import relay
 
 from core.graphql import Info, login_required
 from core.relay import decode_optional
-from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.session import scoped_transaction
 from permissions.store import store
@@ -37,7 +36,7 @@ async def _current_scope(scope: Scope) -> Scope:
 
 
 async def _activity(scope: Scope, notice: Notice) -> ReportActivity | None:
-    staff = scope.allows(Action.REPORT_VIEW)
+    staff = queries.is_staff(scope)
     async with scoped_transaction(scope):  # one short transaction per event
         reports = queries.visible_reports(scope) if staff else queries.own_reports(scope)
         report = await reports.get_or_none(id=notice.report_id)

@@ -86,7 +86,7 @@ async def _duplicates_view(
 ) -> list[PossibleDuplicate]:
     """Staff see exact distances. Citizens see them rounded to 100 m, and nothing at all in
     sensitive fields, so that repeated submissions cannot locate someone else's report."""
-    staff = scope.allows(Action.REPORT_VIEW)
+    staff = queries.is_staff(scope)
     if not staff and await FieldRow.filter(id=field_id, sensitive=True).exists():
         return []
     return [

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from core.graphql import Info, sensitive
 from permissions.actions import Action
-from reports import loaders, models, sla
+from reports import loaders, models, queries, sla
 from reports import workflow as wf
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
@@ -164,7 +164,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def _is_staff(info: Info) -> bool:
-    return info.context.scope.allows(Action.REPORT_VIEW)
+    return queries.is_staff(info.context.scope)
 
 
 @strawberry.type(description="A field report (phản ánh hiện trường).")
@@ -225,11 +225,9 @@ class Report(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        from reports.queries import visible_reports
-
         ids = list(node_ids)
         try:
-            query = visible_reports(info.context.scope)
+            query = queries.visible_reports(info.context.scope)
         except Exception:  # no report:view: nothing is visible through node()
             return [None for _ in ids]
         scope = info.context.scope
