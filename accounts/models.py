@@ -10,9 +10,13 @@ from core.ids import new_id
 
 
 class User(Model):
+    """A person's account. Usernames are unique within the home tenant (``default_tenant_id``;
+    NULL for provincial staff), so a tenant learns nothing of another tenant's usernames.
+    Password hashes are not here: they live in ``user_credential``, which the application role
+    cannot read, behind the functions in accounts/credentials.py."""
+
     id = fields.UUIDField(primary_key=True, default=new_id)
-    username = fields.CharField(max_length=120, unique=True)
-    password_hash = fields.CharField(max_length=255, null=True)  # null: external (OIDC) only
+    username = fields.CharField(max_length=120)
     external_subject = fields.CharField(max_length=300, null=True, unique=True)
     full_name = fields.CharField(max_length=200, default="", db_default="")
     email = fields.CharField(max_length=254, null=True)
@@ -44,20 +48,38 @@ class Membership(Model):
         table = "membership"
 
 
-class RefreshToken(Model):
-    """An opaque, rotating refresh token, stored only as a SHA-256 hash.
-
-    Tokens of one login form a family; presenting an already-rotated token revokes the family
-    (a stolen token used by two parties is detected at the second use)."""
+class AuthSession(Model):
+    """One login: its refresh tokens form a family and its access tokens carry its id
+    (``sid``), so revoking the session ends both at once, in every process."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
     user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
     tenant_id = fields.UUIDField(null=True)
-    family_id = fields.UUIDField(db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=20, null=True)
+
+    class Meta:
+        table = "auth_session"
+
+
+class RefreshToken(Model):
+    """An opaque, rotating refresh token, stored only as a SHA-256 hash.
+
+    Tokens of one session form a family; presenting an already-rotated token revokes the
+    session (a stolen token used by two parties is detected at the second use), except within
+    a short grace window, when it returns the pair it was rotated into (two tabs refreshing at
+    once). That pair is kept sealed with a key derived from the old token itself."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    tenant_id = fields.UUIDField(null=True)
+    family_id = fields.UUIDField(db_index=True)  # the AuthSession (FK in SQL)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    successor_sealed = fields.BinaryField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

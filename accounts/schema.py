@@ -10,7 +10,7 @@ from typing import Any, Self
 import strawberry
 from strawberry import relay
 
-from accounts import models, service
+from accounts import models, service, sessions
 from core.errors import DomainError
 from core.graphql import Info, UserError, login_required, requires, run_mutation, user_errors
 from core.relay import decode, in_order
@@ -79,7 +79,7 @@ class AuthPayload:
     errors: list[UserError]
 
     @classmethod
-    def from_session(cls, session: service.Session | None, errors: list[UserError]) -> Self:
+    def from_session(cls, session: sessions.Session | None, errors: list[UserError]) -> Self:
         if session is None:
             return cls(
                 access_token=None, refresh_token=None, expires_in=None, user=None, errors=errors
@@ -169,8 +169,14 @@ class AccountMutation:
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         tokens = info.context.services.tokens
 
-        async def work() -> service.Session:
-            return await service.login(input.username, input.password, input.tenant_code, tokens)
+        async def work() -> sessions.Session:
+            return await sessions.login(
+                input.username,
+                input.password,
+                input.tenant_code,
+                tokens,
+                info.context.client_address,
+            )
 
         return await run_mutation(info, work, AuthPayload.from_session)
 
@@ -178,13 +184,13 @@ class AccountMutation:
         description="Rotate a refresh token. Reusing an old one revokes the whole session family."
     )
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> AuthPayload:
-        outcome = await service.refresh(input.refresh_token, info.context.services.tokens)
+        outcome = await sessions.refresh(input.refresh_token, info.context.services.tokens)
         errors = user_errors(outcome.error, info.context.lang) if outcome.error else []
         return AuthPayload.from_session(outcome.session, errors)
 
     @strawberry.mutation(description="Revoke the session family of a refresh token.")
     async def logout(self, info: Info, input: RefreshTokenInput) -> LogoutPayload:
-        await service.logout(input.refresh_token)
+        await sessions.logout(input.refresh_token)
         return LogoutPayload(ok=True, errors=[])
 
     @strawberry.mutation(

@@ -18,6 +18,7 @@ import jwt
 
 from api.settings import Settings
 from core.errors import DomainError
+from permissions.scope import Scope
 
 _ASYMMETRIC_PREFIXES = ("RS", "PS", "ES", "Ed")
 
@@ -30,6 +31,17 @@ class Identity:
     tenant_id: uuid.UUID | None
     external_subject: str | None = None
     token_id: str | None = None
+    session_id: uuid.UUID | None = None  # our own tokens: the login they belong to
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A verified token: what it may do, and until when (WebSocket connections end then)."""
+
+    scope: Scope
+    session_id: uuid.UUID | None
+    expires_at: float | None
 
 
 def invalid_token() -> DomainError:
@@ -75,13 +87,16 @@ class TokenService:
             return self.settings.jwt_public_key_file.read_bytes()
         return self.settings.signing_secret()
 
-    def issue_access(self, user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> tuple[str, int]:
+    def issue_access(
+        self, user_id: uuid.UUID, tenant_id: uuid.UUID | None, session_id: uuid.UUID
+    ) -> tuple[str, int]:
         now = int(time.time())
         ttl = self.settings.access_token_ttl_seconds
         claims = {
             "iss": self.settings.jwt_issuer,
             "aud": self.settings.jwt_audience,
             "sub": str(user_id),
+            "sid": str(session_id),
             "iat": now,
             "nbf": now,
             "exp": now + ttl,
@@ -121,7 +136,7 @@ class TokenService:
                 algorithms=[self.algorithm],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
-                options={"require": ["iss", "aud", "exp", "iat", "sub", "jti"]},
+                options={"require": ["iss", "aud", "exp", "iat", "sub", "jti", "sid"]},
                 leeway=5,
             )
             tenant = claims.get("tid")
@@ -129,6 +144,8 @@ class TokenService:
                 user_id=uuid.UUID(claims["sub"]),
                 tenant_id=uuid.UUID(tenant) if tenant else None,
                 token_id=claims["jti"],
+                session_id=uuid.UUID(claims["sid"]),
+                expires_at=float(claims["exp"]),
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise invalid_token() from exc
@@ -153,6 +170,7 @@ class TokenService:
             tenant_id=None,
             external_subject=f"{claims['iss']}|{claims['sub']}",
             token_id=claims.get("jti"),
+            expires_at=float(claims["exp"]),
         )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from accounts.service import user_by_external_subject
-from accounts.tokens import TokenService, invalid_token
+from accounts.credentials import user_by_external_subject
+from accounts.revocations import revocations
+from accounts.tokens import Caller, TokenService, invalid_token
+from core.db import root_client
 from core.errors import DomainError
 from permissions.scope import ANONYMOUS, Scope, anonymous_in
-from permissions.session import root_client
 from permissions.store import store
 
 
@@ -47,24 +48,24 @@ async def _tenant_id(tenant_code: str) -> uuid.UUID:
 
 
 async def scope_from_token(
-    token: str | None, tokens: TokenService, tenant_code: str | None = None
-) -> Scope:
-    """Anonymous without a token; a typed INVALID_TOKEN error for a bad one (never anonymous:
-    a client with an expired token must learn it, not silently lose its permissions)."""
-    if token is None:
-        return ANONYMOUS
+    token: str, tokens: TokenService, tenant_code: str | None = None
+) -> Caller:
+    """A typed INVALID_TOKEN error for a bad, expired or revoked token (never anonymous: a
+    client with an expired token must learn it, not silently lose its permissions)."""
     identity = await tokens.verify_async(token)
+    if identity.session_id is not None and await revocations.is_revoked(identity.session_id):
+        raise invalid_token()  # logged out, reused refresh token, deactivated
     user_id = identity.user_id
     tenant_id = identity.tenant_id
     if identity.external_subject is not None:
-        user = await user_by_external_subject(identity.external_subject)
-        if user is None:
+        linked = await user_by_external_subject(identity.external_subject)
+        if linked is None:
             raise DomainError(
                 "UNKNOWN_EXTERNAL_USER",
                 "Tài khoản định danh chưa được liên kết với PAHT.",
                 "This external identity is not linked to a PAHT account.",
             )
-        user_id, tenant_id = user.id, user.default_tenant_id
+        user_id, tenant_id = linked
     assert user_id is not None
     if tenant_id is None and tenant_code:
         # A token without a tenant (provincial staff) may act inside one named tenant; what it
@@ -75,4 +76,4 @@ async def scope_from_token(
     if not scope.active:
         # Deactivated or deleted account: refused at once, not when the token expires.
         raise invalid_token()
-    return scope
+    return Caller(scope, identity.session_id, identity.expires_at)

@@ -45,7 +45,7 @@ class DemoAccount:
 async def ensure_province_admin(username: str, password: str, full_name: str) -> User:
     async with scoped_transaction(SYSTEM_PROVINCE):
         await install_provincial_template()
-        user = await User.get_or_none(username=username)
+        user = await User.get_or_none(username=username, default_tenant_id=None)
         if user is None:
             user = await create_user(NewUser(username, password, full_name), None)
         await grant_provincial_admin(user.id)
@@ -86,7 +86,7 @@ async def _role_users(tenant: Tenant, code: str) -> list[DemoAccount]:
                 continue
             username = f"{code.replace('-', '')}.{template.code.replace('_', '-')}"
             accounts.append(DemoAccount(code, template.code, username, DEMO_PASSWORD))
-            if await User.exists(username=username):
+            if await User.exists(username=username, default_tenant_id=tenant.id):
                 continue
             user = await create_user(
                 NewUser(username, DEMO_PASSWORD, f"{template.name_vi} ({tenant.name_vi})"),
@@ -113,10 +113,11 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
     from reports.workflow import WorkflowAction as Step
 
     short = code.replace("-", "")
-    users = {
-        r: await User.get(username=f"{short}.{r}")
-        for r in ("citizen", "intake-operator", "agency-contact", "handler", "centre-supervisor")
-    }
+    roles = ("citizen", "intake-operator", "agency-contact", "handler", "centre-supervisor")
+    async with tenant_transaction(tenant.id):
+        users = {
+            r: await User.get(username=f"{short}.{r}", default_tenant_id=tenant.id) for r in roles
+        }
     scopes = {r: await store.scope_for(u.id, tenant.id) for r, u in users.items()}
     units = [u for u in await AdministrativeUnit.filter(code__in=tenant.unit_codes) if u.boundary][
         :5

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.relay.types import GlobalIDValueError
 from strawberry.types.graphql import OperationType
 from tortoise.transactions import in_transaction
 
+from accounts.revocations import still_valid
+from api.errors import classify
 from core import rollback
-from core.errors import DomainError
 from core.graphql import Context
 from permissions.scope import ANONYMOUS
 from permissions.session import apply_scope
 from permissions.store import store
-
-log = logging.getLogger("paht.errors")
 
 
 class ScopedTransaction(SchemaExtension):
@@ -51,36 +47,43 @@ class ScopedTransaction(SchemaExtension):
 
 async def refresh_websocket_context(ctx: Context) -> None:
     """Queries and mutations sent over a long-lived WebSocket get the caller's current Scope (a
-    revoke or deactivation applies at once), run as anonymous once the token has expired, and
-    start with empty DataLoader caches."""
+    revoke or deactivation applies at once), run as anonymous once the token has expired or its
+    session was revoked, and start with empty DataLoader caches."""
     ctx.loaders = {}
     scope = ctx.scope
     if scope.user_id is None:
         return
-    expired = ctx.token_expires_at is not None and time.time() > ctx.token_expires_at
-    current = None if expired else await store.scope_for(scope.user_id, scope.tenant_id)
+    current = None
+    if await still_valid(ctx.caller):
+        current = await store.scope_for(scope.user_id, scope.tenant_id)
     ctx.scope = current if current is not None and current.active else ANONYMOUS
 
 
 def should_mask(error: GraphQLError) -> bool:
     """Mask only unexpected exceptions; validation, limit, ID and domain errors are for
-    clients."""
-    original = error.original_error
-    return original is not None and not isinstance(
-        original, GraphQLError | DomainError | GlobalIDValueError
-    )
+    clients, and so is an unreachable database (SERVICE_UNAVAILABLE: retry later)."""
+    return classify(error) is None
 
 
 class CodedMaskErrors(MaskErrors):
-    """Masked errors keep a stable code (and are logged with their cause)."""
+    """Masked errors keep a stable code (the schema logged them with their cause)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        log.error("unexpected error", exc_info=error.original_error)
+        context = self.execution_context.context
+        lang = getattr(context, "lang", "vi")
         return GraphQLError(
-            message=self.error_message,
+            message=INTERNAL_VI if lang == "vi" else INTERNAL_EN,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL_ERROR"},
+            extensions={
+                "code": "INTERNAL_ERROR",
+                "messageVi": INTERNAL_VI,
+                "messageEn": INTERNAL_EN,
+            },
         )
+
+
+INTERNAL_VI = "Lỗi hệ thống. Vui lòng thử lại sau."
+INTERNAL_EN = "Internal error."

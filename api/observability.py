@@ -42,7 +42,7 @@ class RequestContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    _fields = ("request_id", "tenant_id", "user_id", "tenants")
+    _fields = ("request_id", "tenant_id", "user_id", "tenants", "username", "client", "tenant_code")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

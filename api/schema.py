@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from accounts.schema import AccountMutation, AccountQuery
+from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
+from api.limits import GraphQLLimits, limits_extension, validation_rules
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
@@ -40,30 +39,44 @@ class Subscription(ReportSubscription):
     pass
 
 
-_settings = get_settings()
-# Built once: a limiter constructed per request makes a new rule class each time and the
-# validation cache would never hit (stack notes §2.2).
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=_settings.max_query_depth).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=_settings.max_aliases).validation_rules,
-]
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+class PahtSchema(strawberry.Schema):
+    """Logs each error once, quietly for client errors, and (unless configured otherwise)
+    drops graphql-core's "Did you mean …" hints, which would map the schema for anyone."""
+
+    def __init__(self, *args: Any, suggestions: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suggestions = suggestions
+
+    def _process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            if not self.suggestions:
+                error.message = _SUGGESTION.sub("", error.message)
+            log_error(error)
+
+
+def build_schema(limits: GraphQLLimits) -> PahtSchema:
+    """Called once per process (strawberry types can join one schema only). The limit rules
+    are built here, once: a rule class made per request would defeat the validation cache."""
+    rules = validation_rules(limits)
+    return PahtSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(relay_max_results=_settings.max_page_size),
+        suggestions=limits.suggestions,
+        config=StrawberryConfig(relay_max_results=limits.max_page_size),
         extensions=[
+            limits_extension(limits),  # first: refuses oversized text before it is parsed
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
-            lambda: AddValidationRules(_LIMIT_RULES),
-            lambda: MaxTokensLimiter(max_token_count=_settings.max_tokens),
+            lambda: AddValidationRules(rules),
             lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="Internal error."),
             ScopedTransaction,
         ],
     )
 
 
-schema = build_schema()
+# Limits come from the environment (PAHT_*); they do not change the SDL (`paht schema`).
+schema = build_schema(get_settings().graphql_limits())

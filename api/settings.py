@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.limits import GraphQLLimits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAHT_", env_file=".env", extra="ignore")
@@ -36,6 +38,9 @@ class Settings(BaseSettings):
     """Development mode: GraphiQL, detailed logs. Never in production."""
     allowed_origins: list[str] = []
     max_body_bytes: int = 60 * 1024 * 1024
+    """Largest multipart request (photos or a video and the operation)."""
+    max_request_bytes: int = 1024 * 1024
+    """Largest JSON request: a query of at most ``max_query_bytes`` plus its variables."""
 
     # --- tokens ---------------------------------------------------------------------------
     jwt_secret: SecretStr | None = None
@@ -55,10 +60,17 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
 
     # --- GraphQL limits -------------------------------------------------------------------
+    max_query_bytes: int = 100_000
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
+    max_complexity: int = 10_000
+    max_variables_depth: int = 16
     max_page_size: int = 100
+    introspection: bool | None = None
+    """Schema introspection; default: only in debug (the committed schema is the contract)."""
+    suggestions: bool | None = None
+    """"Did you mean …" hints in errors; default: only in debug."""
 
     # --- background jobs ------------------------------------------------------------------
     jobs_interval_seconds: float = 60
@@ -69,6 +81,19 @@ class Settings(BaseSettings):
     media_root: Path | None = None
     max_image_bytes: int = 10 * 1024 * 1024
     max_video_bytes: int = 50 * 1024 * 1024
+
+    def graphql_limits(self) -> GraphQLLimits:
+        return GraphQLLimits(
+            max_query_bytes=self.max_query_bytes,
+            max_tokens=self.max_tokens,
+            max_depth=self.max_query_depth,
+            max_aliases=self.max_aliases,
+            max_complexity=self.max_complexity,
+            max_page_size=self.max_page_size,
+            max_variables_depth=self.max_variables_depth,
+            introspection=self.debug if self.introspection is None else self.introspection,
+            suggestions=self.debug if self.suggestions is None else self.suggestions,
+        )
 
     def media_dir(self) -> Path:
         return self.media_root or (self.data_dir / "media")

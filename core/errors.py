@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import asyncpg
+from tortoise.exceptions import DBConnectionError
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -35,9 +38,11 @@ class DomainError(Exception):
         field: str | None = None,
         *,
         details: list[ErrorDetail] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         first = ErrorDetail(code, message_vi, message_en, field)
         self.details: list[ErrorDetail] = details or [first]
+        self.retry_after = retry_after  # seconds, for limits a client may wait out
         super().__init__(f"{code}: {message_en}")
 
     @property
@@ -53,12 +58,15 @@ class DomainError(Exception):
         """graphql-core copies an original error's ``extensions`` into the GraphQL error, so
         every transport (HTTP, WebSocket) carries the stable code and both messages."""
         first = self.details[0]
-        return {
+        extensions: dict[str, object] = {
             "code": first.code,
             "field": first.field,
             "messageVi": first.message_vi,
             "messageEn": first.message_en,
         }
+        if self.retry_after is not None:
+            extensions["retryAfter"] = self.retry_after
+        return extensions
 
     @classmethod
     def many(cls, details: list[ErrorDetail]) -> DomainError:
@@ -100,6 +108,66 @@ class Unauthenticated(DomainError):
             "Bạn cần đăng nhập.",
             "Authentication is required.",
         )
+
+
+class TooManyAttempts(DomainError):
+    """A rate limit or back-off: the client may try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int, field: str | None = None) -> None:
+        super().__init__(
+            "TOO_MANY_ATTEMPTS",
+            f"Bạn đã thử quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.",
+            f"Too many attempts. Try again in {retry_after} seconds.",
+            field,
+            retry_after=retry_after,
+        )
+
+
+class ServiceUnavailable(DomainError):
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__(
+            "SERVICE_UNAVAILABLE",
+            "Hệ thống tạm thời gián đoạn. Vui lòng thử lại sau ít phút.",
+            "The service is temporarily unavailable. Please try again shortly.",
+            retry_after=retry_after,
+        )
+
+
+_UNAVAILABLE = (
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+def _raised_in_driver(error: BaseException) -> bool:
+    """An OSError (refused, reset, no such socket) counts only when the driver raised it: a
+    full disk under the media folder is our fault, not an outage."""
+    tb = error.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) means the database cannot be reached now."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, OSError) and _raised_in_driver(current):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass

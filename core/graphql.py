@@ -29,7 +29,8 @@ class Context:
     services: Any = None  # api.services.Services: token service, storage, settings
     loaders: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
-    token_expires_at: float | None = None  # WebSocket: operations stop when the token expires
+    caller: Any = None  # api.auth.Caller: the token's session and expiry (WebSocket watchdog)
+    client_address: str = ""  # for per-address limits (behind a proxy: its forwarded address)
 
     def loader(self, name: str, factory: Callable[[Context], Any]) -> Any:
         """One DataLoader per request and name: batches within a request, never across."""
@@ -46,14 +47,25 @@ class UserError:
     code: str
     message: str = strawberry.field(description="In the request's language (Accept-Language).")
     field: str | None = strawberry.field(description="The input field concerned, if any.")
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With TOO_MANY_ATTEMPTS: seconds to wait before trying again.",
+    )
 
     @classmethod
-    def from_detail(cls, detail: ErrorDetail, lang: str) -> UserError:
-        return cls(code=detail.code, message=detail.message(lang), field=detail.field)
+    def from_detail(
+        cls, detail: ErrorDetail, lang: str, retry_after: int | None = None
+    ) -> UserError:
+        return cls(
+            code=detail.code,
+            message=detail.message(lang),
+            field=detail.field,
+            retry_after=retry_after,
+        )
 
 
 def user_errors(error: DomainError, lang: str) -> list[UserError]:
-    return [UserError.from_detail(d, lang) for d in error.details]
+    return [UserError.from_detail(d, lang, error.retry_after) for d in error.details]
 
 
 # --- declared permissions -------------------------------------------------------------------

@@ -20,15 +20,25 @@ log = logging.getLogger("paht.audit")
 
 SET_SCOPE_SQL = (
     "SELECT set_config('app.tenant_id', $1, true), set_config('app.tenant_ids', $2, true), "
-    "set_config('app.province', $3, true)"
+    "set_config('app.province', $3, true), set_config('app.user_id', $4, true)"
 )
 
 
 def scope_settings(scope: Scope) -> list[str]:
+    """tenant, the other readable tenants (provincial path), the provincial flag, the user."""
     tenant = str(scope.tenant_id) if scope.tenant_id else ""
     others = scope.readable_tenant_ids - ({scope.tenant_id} if scope.tenant_id else set())
     tenants = "{" + ",".join(sorted(str(t) for t in others)) + "}" if others else ""
-    return [tenant, tenants, "on" if scope.provincial else ""]
+    user = str(scope.user_id) if scope.user_id else ""
+    return [tenant, tenants, "on" if scope.provincial else "", user]
+
+
+async def act_as_user(user_id: object) -> None:
+    """Once a login or a refresh token has established who is calling, the rest of the
+    transaction may see that user's own account and sessions (app.user_id)."""
+    await connections.get("default").execute_query(
+        "SELECT set_config('app.user_id', $1, true)", [str(user_id)]
+    )
 
 
 async def apply_scope(conn: BaseDBAsyncClient, scope: Scope) -> None:
@@ -60,17 +70,10 @@ async def tenant_transaction(tenant_id: object) -> AsyncIterator[BaseDBAsyncClie
         _, rows = await conn.execute_query(
             "SELECT current_setting('app.tenant_id', true) AS t, "
             "current_setting('app.tenant_ids', true) AS ts, "
-            "current_setting('app.province', true) AS p"
+            "current_setting('app.province', true) AS p, "
+            "current_setting('app.user_id', true) AS u"
         )
-        previous = [rows[0]["t"] or "", rows[0]["ts"] or "", rows[0]["p"] or ""]
-        await conn.execute_query(SET_SCOPE_SQL, [str(tenant_id), "", ""])
+        previous = [rows[0][k] or "" for k in ("t", "ts", "p", "u")]
+        await conn.execute_query(SET_SCOPE_SQL, [str(tenant_id), "", "", ""])
         yield conn
         await conn.execute_query(SET_SCOPE_SQL, previous)
-
-
-def root_client() -> BaseDBAsyncClient:
-    """The pooled client itself, even when called inside a transaction."""
-    client = connections.get("default")
-    while hasattr(client, "_parent"):
-        client = client._parent
-    return client

@@ -22,10 +22,11 @@ from typing import Any
 import casbin
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from core.db import root_client
 from core.listen import listen_forever
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
-from permissions.session import SET_SCOPE_SQL, root_client
+from permissions.session import SET_SCOPE_SQL
 from permissions.templates import PROVINCIAL_ADMIN
 from tenants import catalog
 
@@ -133,7 +134,7 @@ async def _fetch_tenant_rules(
 
     Never inside the caller's transaction: setting another tenant there would leak into it."""
     async with root_client().acquire_connection() as con, con.transaction(readonly=True):
-        await con.execute(SET_SCOPE_SQL, str(tenant_id), "", "")
+        await con.execute(SET_SCOPE_SQL, str(tenant_id), "", "", "")
         rows = await con.fetch(
             "SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule "
             "WHERE tenant_id = $1 OR tenant_id IS NULL ORDER BY ptype, id",
@@ -149,9 +150,9 @@ async def _fetch_tenant_rules(
 
 
 async def _user_is_active(user_id: uuid.UUID) -> bool:
+    # app_user is row-level secured and no tenant is set here: ask the definer function.
     async with root_client().acquire_connection() as con:
-        active = await con.fetchval("SELECT is_active FROM app_user WHERE id = $1", user_id)
-    return bool(active)
+        return bool(await con.fetchval("SELECT paht_user_active($1)", user_id))
 
 
 class PolicyStore:

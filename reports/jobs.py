@@ -16,7 +16,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from permissions.session import root_client, tenant_transaction
+from core.db import root_client
+from permissions.session import tenant_transaction
 from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
 from reports.transitions import system_transition

@@ -64,11 +64,13 @@ class AdministrativeUnit:
 async def _tenant_nodes(
     cls: Any, model: Any, info: Info, node_ids: Iterable[str], required: bool
 ) -> list[Any]:
-    """Rows of the tenants the caller may read, in the order asked; others are null."""
+    """Rows of the caller's tenant, in the order asked; others are null. Provincial staff
+    acting inside one tenant see that tenant's configuration only; without a tenant, every
+    tenant they may read."""
     ids = list(node_ids)
-    rows = await model.filter(
-        id__in=_uuids(ids), tenant_id__in=list(info.context.scope.readable_tenant_ids)
-    )
+    scope = info.context.scope
+    tenants = [scope.tenant_id] if scope.tenant_id else list(scope.readable_tenant_ids)
+    rows = await model.filter(id__in=_uuids(ids), tenant_id__in=tenants)
     return [cls.from_row(r) if r else None for r in in_order(ids, rows, required)]
 
 

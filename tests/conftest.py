@@ -4,8 +4,10 @@ owner, with the application connecting as the RLS-bound application role."""
 from __future__ import annotations
 
 import os
+import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +68,33 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     )
 
 
+# Each test is a different client address, as separate citizens would be: the per-address
+# limits (login, anonymous submissions) then never carry over from one test to the next.
+# Tests of those limits pin the address with `client_address`.
+_client_address: ContextVar[str] = ContextVar("client_address", default="127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def client_address() -> Iterator[str]:
+    address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    token = _client_address.set(address)
+    yield address
+    _client_address.reset(token)
+
+
+def with_client_address(app: Any) -> Any:
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "client": (_client_address.get(), 50000)}
+        await app(scope, receive, send)
+
+    return asgi
+
+
 @pytest.fixture(scope="session")
 async def client(settings: Settings, database: DatabaseUrls) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, database.app, manage_db=False)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=with_client_address(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://paht.test") as http:
         yield http
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
+from accounts.revocations import still_valid
 from core.graphql import Info, login_required
 from core.relay import decode_optional
 from permissions.scope import Scope
@@ -73,6 +74,8 @@ class ReportSubscription:
                 notice = await queue.get()
                 if wanted is not None and notice.report_id != wanted:
                     continue
+                if not await still_valid(info.context.caller):
+                    return  # token expired or session revoked (the connection closes too)
                 current = await _current_scope(scope)
                 if not current.active or not current.roles:
                     return  # deactivated or every role revoked: the stream ends

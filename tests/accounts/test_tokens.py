@@ -20,12 +20,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from accounts.models import User
 from accounts.tokens import TokenService
 from api.auth import scope_from_token
 from api.settings import Settings
 from core.errors import DomainError
+from permissions.session import tenant_transaction
 from tests.conftest import TEST_SECRET, GraphQLClient
+from tests.factories import user_named
 
 ME = "{ me { user { username } roles } }"
 LOGIN = """
@@ -76,9 +77,11 @@ async def expect_invalid_token(gql: GraphQLClient, token: str) -> None:
 
 
 @pytest.fixture
-async def sapa_admin(pilot: dict[str, Any]) -> dict[str, str]:
-    user = await User.get(username="sapa.admin")
-    return {"sub": str(user.id), "tid": str(pilot["tenants"]["sa-pa"].id)}
+async def sapa_admin(gql: GraphQLClient, pilot: dict[str, Any]) -> dict[str, str]:
+    """The identity of a real session of Sa Pa's admin (hand-made tokens reuse its ``sid``)."""
+    token = await gql.login("sapa.admin", pilot["password"])
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {"sub": claims["sub"], "tid": claims["tid"], "sid": claims["sid"]}
 
 
 def claims_for(ids: dict[str, str], **changes: Any) -> dict[str, Any]:
@@ -89,6 +92,7 @@ def claims_for(ids: dict[str, str], **changes: Any) -> dict[str, Any]:
         "aud": "paht-api",
         "sub": ids["sub"],
         "tid": ids["tid"],
+        "sid": ids["sid"],
         "iat": now,
         "nbf": now,
         "exp": now + 300,
@@ -215,20 +219,20 @@ def es256_settings(tmp_path: Path) -> Settings:
 def test_es256_round_trip(es256_settings: Settings) -> None:
     tokens = TokenService(es256_settings)
     user_id, tenant_id = uuid.uuid4(), uuid.uuid4()
-    token, ttl = tokens.issue_access(user_id, tenant_id)
+    token, ttl = tokens.issue_access(user_id, tenant_id, uuid.uuid4())
     assert ttl == es256_settings.access_token_ttl_seconds
     assert jwt.get_unverified_header(token)["alg"] == "ES256"
     identity = tokens.verify(token)
     assert (identity.user_id, identity.tenant_id) == (user_id, tenant_id)
     assert identity.token_id and identity.external_subject is None
 
-    provincial, _ = tokens.issue_access(user_id, None)
+    provincial, _ = tokens.issue_access(user_id, None, uuid.uuid4())
     assert tokens.verify(provincial).tenant_id is None
 
 
 def test_es256_refuses_other_key_and_hmac_with_public_key(es256_settings: Settings) -> None:
     tokens = TokenService(es256_settings)
-    good, _ = tokens.issue_access(uuid.uuid4(), None)
+    good, _ = tokens.issue_access(uuid.uuid4(), None, uuid.uuid4())
     claims = jwt.decode(good, options={"verify_signature": False})
 
     other = ec.generate_private_key(ec.SECP256R1())
@@ -249,7 +253,7 @@ def test_es256_refuses_other_key_and_hmac_with_public_key(es256_settings: Settin
 def test_asymmetric_algorithm_needs_key_files(tmp_path: Path) -> None:
     tokens = TokenService(Settings(jwt_algorithm="RS256", data_dir=tmp_path))
     with pytest.raises(ValueError, match="PRIVATE_KEY"):
-        tokens.issue_access(uuid.uuid4(), None)
+        tokens.issue_access(uuid.uuid4(), None, uuid.uuid4())
     with pytest.raises(ValueError, match="none"):
         TokenService(Settings(jwt_algorithm="none", data_dir=tmp_path))
 
@@ -365,7 +369,7 @@ def test_oidc_token_gives_external_subject(
     assert jwks_server.requests == 1
 
     # Local tokens still verify with the same service.
-    local, _ = oidc_tokens.issue_access(uuid.uuid4(), None)
+    local, _ = oidc_tokens.issue_access(uuid.uuid4(), None, uuid.uuid4())
     assert oidc_tokens.verify(local).external_subject is None
 
 
@@ -411,18 +415,21 @@ async def test_linked_external_user_gets_their_scope(
         await scope_from_token(token, oidc_tokens)
     assert unlinked.value.code == "UNKNOWN_EXTERNAL_USER"
 
-    user = await User.get(username="sapa.admin")
-    user.external_subject = f"{OIDC_ISSUER}|{subject}"
-    await user.save(update_fields=["external_subject"])
+    user = await user_named("sapa.admin")
+    sapa = tenant_transaction(pilot["tenants"]["sa-pa"].id)
+    async with sapa:
+        user.external_subject = f"{OIDC_ISSUER}|{subject}"
+        await user.save(update_fields=["external_subject"])
     try:
-        scope = await scope_from_token(token, oidc_tokens)
+        scope = (await scope_from_token(token, oidc_tokens)).scope
         assert scope.user_id == user.id
         assert scope.tenant_id == pilot["tenants"]["sa-pa"].id == user.default_tenant_id
         assert "tenant_admin" in scope.roles
         assert scope.allows("tenant:manage")
     finally:
-        user.external_subject = None
-        await user.save(update_fields=["external_subject"])
+        async with tenant_transaction(pilot["tenants"]["sa-pa"].id):
+            user.external_subject = None
+            await user.save(update_fields=["external_subject"])
 
     with pytest.raises(DomainError) as unlinked_again:
         await scope_from_token(token, oidc_tokens)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import websockets
 
-from accounts.models import User
 from tests.conftest import GraphQLClient, unique
+from tests.factories import user_named
 from tests.reports.test_report_queries import gid
 
 PASSWORD = "mat-khau-kiem-thu-2026"
@@ -296,7 +296,7 @@ async def test_no_grant_to_another_tenants_account(
     gql: GraphQLClient, pilot: dict[str, Any]
 ) -> None:
     admin = await gql.login("sapa.admin", pilot["password"])
-    other = await User.get(username="laocai.admin")
+    other = await user_named("laocai.admin")
     data = await gql.ok(
         GRANT_ROLE, {"i": {"userId": gid("User", other.id), "role": "intake_operator"}}, admin
     )

@@ -23,6 +23,7 @@ from api.database import DatabaseUrls
 from permissions.service import grant_role_unchecked, revoke_membership
 from permissions.session import scoped_transaction, tenant_transaction
 from permissions.store import CHANNEL, PolicyStore, store
+from tests.factories import user_named
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = "report:screen"
@@ -101,10 +102,9 @@ async def read_event(stream: asyncio.StreamReader, within: float) -> dict[str, A
 @pytest.fixture
 async def sapa(pilot: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID]:
     """(Sa Pa's tenant id, the id of its tenant admin)."""
-    from accounts.models import User
 
     tenant = pilot["tenants"]["sa-pa"]
-    admin = await User.get(username="sapa.admin")
+    admin = await user_named("sapa.admin")
     return tenant.id, admin.id
 
 

@@ -7,19 +7,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from accounts.models import User
+from core.db import root_client
 from permissions.scope import Scope
-from permissions.session import root_client, scoped_transaction
+from permissions.session import scoped_transaction
 from permissions.store import store
 from reports.jobs import JOBS_LOCK, run_once
 from reports.models import Report, ReportEvent
 from reports.service import AssignInput, SubmitInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
 from tenants.models import Field
+from tests.factories import user_named
 
 
 async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:
-    return await store.scope_for((await User.get(username=username)).id, tenant_id)
+    return await store.scope_for((await user_named(username)).id, tenant_id)
 
 
 async def new_report(tenant_id: uuid.UUID) -> tuple[Report, dict[str, Scope]]:

@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from accounts.models import User
 from permissions.scope import Scope
 from permissions.session import scoped_transaction
 from permissions.store import store
@@ -18,12 +17,13 @@ from reports.service import AssignInput, SubmitInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
 from tenants.models import Field
 from tests.conftest import GraphQLClient
+from tests.factories import user_named
 
 INBOX = "{ myNotifications { id kind message reportId } }"
 
 
 async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:
-    return await store.scope_for((await User.get(username=username)).id, tenant_id)
+    return await store.scope_for((await user_named(username)).id, tenant_id)
 
 
 async def test_reminders_escalate_once_each(gql: GraphQLClient, pilot: dict[str, Any]) -> None:

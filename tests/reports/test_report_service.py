@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from accounts.models import User
 from core.errors import DomainError, NotFound
 from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
@@ -17,13 +16,14 @@ from reports.models import Report, ReporterContact, ReportEvent
 from reports.service import AssignInput, ContactInput, SubmitInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
+from tests.factories import user_named
 
 # Inside the demo polygon of Phường Sa Pa (unit 03001), lon/lat.
 SAPA_POINT = (22.332, 103.842)
 
 
 async def scope_of(pilot: dict[str, Any], username: str, tenant: str = "sa-pa") -> Scope:
-    user = await User.get(username=username)
+    user = await user_named(username)
     return await store.scope_for(user.id, pilot["tenants"][tenant].id)
 
 

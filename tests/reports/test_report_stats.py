@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from accounts.models import User
 from permissions.session import scoped_transaction
 from permissions.store import store
 from reports.models import Report
@@ -13,6 +12,7 @@ from reports.service import AssignInput, SubmitInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient
+from tests.factories import user_named
 from tests.statements import count_statements
 
 STATS = """{ reportStats { total open overdue byState { state count }
@@ -26,10 +26,8 @@ async def test_counts_follow_submissions_and_transitions(
     supervisor = await gql.login("laocai.centre-supervisor", pilot["password"])
     before = (await gql.ok(STATS, token=supervisor))["reportStats"]
 
-    citizen = await store.scope_for((await User.get(username="laocai.citizen")).id, tenant.id)
-    operator = await store.scope_for(
-        (await User.get(username="laocai.intake-operator")).id, tenant.id
-    )
+    citizen = await store.scope_for((await user_named("laocai.citizen")).id, tenant.id)
+    operator = await store.scope_for((await user_named("laocai.intake-operator")).id, tenant.id)
     async with scoped_transaction(operator):
         field = await Field.get(tenant_id=tenant.id, code="du-lich")
         agency = await Agency.filter(tenant_id=tenant.id).first()

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import ExifTags, Image
 
-from accounts.models import User
 from api.settings import Settings
 from permissions.actions import Action
 from permissions.scope import Scope
@@ -36,6 +35,7 @@ from reports.service import (
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient
+from tests.factories import user_named
 from tests.reports.test_report_queries import gid
 
 SAPA_POINT = (22.332, 103.842)  # inside Phường Sa Pa (unit 03001)
@@ -272,7 +272,7 @@ async def make_env(pilot: dict[str, Any], gql: GraphQLClient) -> Env:
     tenant = pilot["tenants"]["sa-pa"]
     scopes = {}
     for role, username in USERS.items():
-        user = await User.get(username=username)
+        user = await user_named(username)
         scopes[role] = await store.scope_for(user.id, tenant.id)
     async with scoped_transaction(scopes[OPERATOR]):
         food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")

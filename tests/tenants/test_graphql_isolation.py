@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from strawberry.relay import to_base64
 
-from accounts.models import User
 from permissions.session import tenant_transaction
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient, unique
+from tests.factories import user_named
 
 CREATE_AGENCY = """
 mutation($i: CreateAgencyInput!) {
@@ -210,7 +210,7 @@ async def test_grant_role_with_the_other_tenants_agency_is_not_found(
     gql: GraphQLClient, tokens: dict[str, str], lao_cai: dict[str, Any], pilot: dict[str, Any]
 ) -> None:
     sapa_id = pilot["tenants"]["sa-pa"].id
-    user = await User.get(username="sapa.handler")
+    user = await user_named("sapa.handler")
     query = "query($u: ID!) { memberships(userId: $u) { id role agencyId } }"
     variables = {"u": to_base64("User", str(user.id))}
     before = (await gql.ok(query, variables, token=tokens["sapa"]))["memberships"]

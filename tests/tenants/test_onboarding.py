@@ -12,7 +12,7 @@ import pytest
 import yaml
 from strawberry.relay import GlobalID
 
-from accounts.models import Membership, User
+from accounts.models import Membership
 from api.demo import SYSTEM_PROVINCE
 from core.errors import DomainError
 from permissions.models import CasbinRule, Role
@@ -21,6 +21,7 @@ from permissions.templates import TENANT_TEMPLATES
 from tenants import onboarding
 from tenants.models import AdministrativeUnit, Agency, Field, Tenant, TenantSettings
 from tests.conftest import GraphQLClient, unique
+from tests.factories import find_user, user_named
 
 DEMO = Path(__file__).resolve().parents[2] / "tenants" / "demo"
 PASSWORD = "onboarding-pass-2026"
@@ -172,7 +173,7 @@ async def assert_nothing_left(data: dict[str, Any], drawn: list[uuid.UUID]) -> N
     code = data["code"].strip().lower()
     if len(code) <= 40:  # the model refuses to even look for a longer one
         assert not await Tenant.exists(code=code)
-    assert not await User.exists(username=data["admin"]["username"].strip().lower())
+    assert await find_user(data["admin"]["username"]) is None
     units = [u["code"] for u in data.get("administrativeUnits", [])]
     assert not await AdministrativeUnit.exists(code__in=units) if units else True
     for tenant_id in drawn:
@@ -266,11 +267,20 @@ async def test_codes_are_normalised(gql: GraphQLClient, province: str) -> None:
 async def test_failure_after_the_tenant_row_leaves_nothing_behind(
     gql: GraphQLClient, province: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The admin username is only found taken when the user is created, after the tenant, its
-    units, agencies, fields, settings and roles were written: all of it must be undone."""
+    """The admin account is created last, after the tenant, its units, agencies, fields,
+    settings and roles were written: a failure there must undo all of it. (Usernames are unique
+    per tenant, so a new tenant cannot collide with an existing account: the refusal is made
+    to happen at that step.)"""
     drawn = TenantIds(monkeypatch)
     data = plan()
     data["admin"]["username"] = "sapa.admin"
+
+    async def taken(*_args: Any, **_kwargs: Any) -> None:
+        raise DomainError(
+            "DUPLICATE_USERNAME", "Tên đăng nhập đã tồn tại.", "This username is taken.", "username"
+        )
+
+    monkeypatch.setattr(onboarding, "create_user", taken)
     result = await onboard(gql, province, data)
     assert result["tenant"] is None and result["adminUsername"] is None
     assert [(e["code"], e["field"]) for e in result["errors"]] == [
@@ -281,7 +291,7 @@ async def test_failure_after_the_tenant_row_leaves_nothing_behind(
     assert not await AdministrativeUnit.exists(code=data["administrativeUnits"][0]["code"])
     assert await tenant_rows(drawn.ids[0]) == EMPTY
     # The existing account was not touched.
-    sapa_admin = await User.get(username="sapa.admin")
+    sapa_admin = await user_named("sapa.admin")
     assert sapa_admin.full_name != data["admin"]["fullName"]
 
 
@@ -479,7 +489,7 @@ async def test_duplicate_tenant_code_is_refused(
         before.name_vi,
         before.report_prefix,
     )
-    assert not await User.exists(username=data["admin"]["username"])
+    assert await find_user(data["admin"]["username"]) is None
 
 
 async def test_errors_are_translated(gql: GraphQLClient, province: str) -> None:
@@ -503,7 +513,7 @@ async def test_tenant_staff_cannot_onboard(
         assert error["extensions"]["code"] == "FORBIDDEN"
         assert message in error["message"]
     assert not await Tenant.exists(code=data["code"])
-    assert not await User.exists(username=data["admin"]["username"])
+    assert await find_user(data["admin"]["username"]) is None
 
 
 # --- onboarding from a YAML document ----------------------------------------------------------
@@ -582,7 +592,7 @@ async def test_bad_yaml_document_changes_nothing(
     ]
     assert drawn.ids == []
     assert not await Tenant.exists(code=code)
-    assert not await User.exists(username=f"{code}.admin")
+    assert await find_user(f"{code}.admin") is None
 
 
 async def test_yaml_document_missing_a_section_is_refused(tmp_path: Path) -> None:

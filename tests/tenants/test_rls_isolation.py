@@ -14,9 +14,10 @@ import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from accounts.models import User
-from permissions.session import SET_SCOPE_SQL, root_client, tenant_transaction
+from core.db import root_client
+from permissions.session import SET_SCOPE_SQL, tenant_transaction
 from tenants.models import Agency, Field
+from tests.factories import user_named
 
 TABLES = ["agency", "field", "tenant_settings", "membership", "role", "casbin_rule"]
 
@@ -62,7 +63,7 @@ async def ids(pilot: dict[str, Any]) -> dict[str, Any]:
     async with tenant_transaction(lao_cai):
         agency = await Agency.filter(tenant_id=lao_cai).order_by("code").first()
         field = await Field.filter(tenant_id=lao_cai).order_by("code").first()
-    user = await User.get(username="laocai.admin")
+    user = await user_named("laocai.admin")
     assert agency is not None and field is not None
     return {
         "lao_cai": str(lao_cai),
@@ -78,7 +79,7 @@ async def scoped(
     tenant: str = "", tenants: str = "", province: str = ""
 ) -> AsyncIterator[BaseDBAsyncClient]:
     async with in_transaction() as conn:
-        await conn.execute_query(SET_SCOPE_SQL, [tenant, tenants, province])
+        await conn.execute_query(SET_SCOPE_SQL, [tenant, tenants, province, ""])
         yield conn
 
 
@@ -191,7 +192,7 @@ async def test_settings_do_not_survive_the_transaction_on_a_pooled_connection(
 ) -> None:
     async with root_client().acquire_connection() as con:
         async with con.transaction():
-            await con.execute(SET_SCOPE_SQL, ids["lao_cai"], "", "")
+            await con.execute(SET_SCOPE_SQL, ids["lao_cai"], "", "", "")
             assert await con.fetchval("SELECT count(*) FROM agency") > 0
         # Same connection, next statement: the local setting is gone.
         assert await con.fetchval("SELECT count(*) FROM agency") == 0
