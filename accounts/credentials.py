@@ -13,7 +13,7 @@ from datetime import datetime
 
 from tortoise import connections
 
-from core.db import root_client
+from core.db import side_connection
 
 
 @dataclass(frozen=True)
@@ -74,17 +74,17 @@ async def refresh_row(token_hash: str) -> RefreshRow | None:
 
 
 async def user_by_external_subject(subject: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         row = await con.fetchrow("SELECT * FROM paht_user_by_subject($1)", subject)
     return (row["user_id"], row["default_tenant_id"]) if row else None
 
 
 async def user_is_active(user_id: uuid.UUID) -> bool:
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         return bool(await con.fetchval("SELECT paht_user_active($1)", user_id))
 
 
 async def session_is_revoked(session_id: uuid.UUID) -> bool:
     """Unknown sessions count as revoked."""
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         return bool(await con.fetchval("SELECT paht_session_revoked($1)", session_id))

@@ -22,6 +22,7 @@ from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
 from api.observability import RequestContextMiddleware, metrics
 from api.services import Services
 from api.settings import Settings
+from core.db import close_side_pool, open_side_pool
 from permissions.store import store
 from reports.jobs import run_forever
 from reports.live import bus as report_events
@@ -65,8 +66,10 @@ def create_app(
                 config=tortoise_config(database_url, pool_max=settings.db_pool_max),
                 _enable_global_fallback=True,
             )
+        side_pool = False
         if database_url:
             dsn = database_url.replace("asyncpg://", "postgresql://", 1)
+            side_pool = await open_side_pool(dsn)
             await store.start_listening(lambda: asyncpg.connect(dsn))
             await revocations.start_listening(lambda: asyncpg.connect(dsn))
             await report_events.start(lambda: asyncpg.connect(dsn))
@@ -85,6 +88,8 @@ def create_app(
             await store.stop_listening()
             await revocations.stop_listening()
             await report_events.stop()
+            if side_pool:
+                await close_side_pool()
             if manage_db and database_url:
                 await Tortoise.close_connections()
             if on_shutdown is not None:

@@ -7,7 +7,7 @@ import uuid
 from accounts.credentials import user_by_external_subject
 from accounts.revocations import revocations
 from accounts.tokens import Caller, TokenService, invalid_token
-from core.db import root_client
+from core.db import side_connection
 from core.errors import DomainError
 from permissions.scope import ANONYMOUS, Scope, anonymous_in
 from permissions.store import store
@@ -35,7 +35,7 @@ async def anonymous_scope(tenant_code: str | None) -> Scope:
 
 
 async def _tenant_id(tenant_code: str) -> uuid.UUID:
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         tenant_id = await con.fetchval(
             "SELECT id FROM tenant WHERE code = $1 AND status = 'active'",
             tenant_code.strip().lower()[:40],

@@ -7,6 +7,7 @@ an unreachable database) still answers in GraphQL's shape: JSON ``errors`` with 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from cross_web import HTTPException as StrawberryHTTPException
@@ -16,12 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
 from api.errors import error_response, present, request_language
+from api.limits import vi_number
 from api.observability import bind
 from api.schema import schema
 from api.services import Services
@@ -29,6 +32,8 @@ from api.websocket import SessionBoundTransportWS
 from core.errors import DomainError, ServiceUnavailable, is_database_unavailable
 from core.graphql import Context
 from permissions.scope import ANONYMOUS
+
+log = logging.getLogger("paht.errors")
 
 
 class RequestRefused(DomainError):
@@ -41,6 +46,44 @@ class RequestRefused(DomainError):
 
 def _bad_request(message_en: str) -> RequestRefused:
     return RequestRefused(400, "BAD_REQUEST", f"Yêu cầu không hợp lệ: {message_en}", message_en)
+
+
+def _invalid_multipart() -> RequestRefused:
+    return RequestRefused(
+        400,
+        "INVALID_MULTIPART",
+        "Yêu cầu tải tệp không hợp lệ: bảng map trỏ tới tệp hoặc biến không có trong yêu cầu.",
+        "Invalid multipart request: `map` names a file or a variable path that is not in the "
+        "request.",
+    )
+
+
+def _valid_map(files_map: Any, files: Any, operations: dict[str, Any]) -> bool:
+    """Every entry names a file that was sent and paths that exist in the operation."""
+    if not isinstance(files_map, dict):
+        return False
+    for name, paths in files_map.items():
+        if name not in files or not isinstance(paths, list) or not paths:
+            return False
+        for path in paths:
+            if not isinstance(path, str) or not _path_exists(operations, path.split(".")):
+                return False
+    return True
+
+
+def _path_exists(target: Any, keys: list[str]) -> bool:
+    for key in keys:
+        if isinstance(target, list):
+            if not key.isdigit() or int(key) >= len(target):
+                return False
+            target = target[int(key)]
+        elif isinstance(target, dict):
+            if key not in target:
+                return False
+            target = target[key]
+        else:
+            return False
+    return True
 
 
 def _unparsable() -> RequestRefused:
@@ -114,17 +157,24 @@ class PahtGraphQL(GraphQL[Context, None]):
         return decoded
 
     async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """The GraphQL multipart request: `operations`, a `map` of file fields to variable
+        paths, and the files. A map naming a missing file or path is the client's error."""
         try:
-            return await super().parse_multipart(request)
-        except (IndexError, TypeError, ValueError, AttributeError, KeyError) as error:
-            # A `map` naming a file or a path that is not in the request.
-            raise RequestRefused(
-                400,
-                "INVALID_MULTIPART",
-                "Yêu cầu tải tệp không hợp lệ: bảng `map` trỏ tới tệp hoặc biến không tồn tại.",
-                "Invalid multipart request: `map` names a file or a variable path that does "
-                "not exist.",
-            ) from error
+            form = await request.get_form_data()
+        except StarletteHTTPException as error:  # python-multipart's refusals, as plain text
+            if "maximum size" in str(error.detail):
+                raise RequestRefused(
+                    413,
+                    "REQUEST_TOO_LARGE",
+                    "Một phần của yêu cầu (operations hoặc map) vượt quá 1 MB.",
+                    "A part of the request (operations or map) is larger than 1 MB.",
+                ) from error
+            raise _invalid_multipart() from error
+        operations = self.parse_json(form.form.get("operations") or "{}")
+        files_map = self.parse_json(form.form.get("map") or "{}")
+        if not isinstance(operations, dict) or not _valid_map(files_map, form.files, operations):
+            raise _invalid_multipart()
+        return replace_placeholders_with_files(operations, files_map, form.files)
 
     # --- context and results ------------------------------------------------------------------
 
@@ -175,12 +225,18 @@ class PahtGraphQL(GraphQL[Context, None]):
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
         errors = response_data.get("errors") if isinstance(response_data, dict) else None
-        if errors and any(
-            (e.get("extensions") or {}).get("code") == "SERVICE_UNAVAILABLE" for e in errors
-        ):
-            response.status_code = 503
-            response.headers["Retry-After"] = str(ServiceUnavailable().retry_after)
+        for error in errors or ():
+            extensions = error.get("extensions") or {}
+            status = _STATUS_OF.get(str(extensions.get("code")))
+            if status is not None:
+                # The operation did not run: proxies and clients may retry after a while.
+                response.status_code = status
+                response.headers["Retry-After"] = str(extensions.get("retryAfter") or 5)
+                break
         return response
+
+
+_STATUS_OF = {"SERVICE_UNAVAILABLE": 503, "TOO_MANY_ATTEMPTS": 429}
 
 
 class AuthenticatedEndpoint:
@@ -211,6 +267,7 @@ class AuthenticatedEndpoint:
             except Exception as error:
                 if not is_database_unavailable(error):
                     raise
+                log.warning("database unavailable: %s", error)
                 await error_response(ServiceUnavailable(), lang, 503)(scope, receive, send)
                 return
             state = scope.setdefault("state", {})
@@ -245,7 +302,7 @@ class BodyLimit:
         refusal = RequestRefused(
             413,
             "REQUEST_TOO_LARGE",
-            f"Yêu cầu vượt quá {limit // 1024:,} KB.",
+            f"Yêu cầu vượt quá {vi_number(limit // 1024)} KB.",
             f"The request is larger than {limit // 1024:,} KB.",
         )
         declared = headers.get("content-length")

@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    BooleanValueNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -31,8 +32,6 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from graphql.execution.values import get_directive_values
-from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
@@ -47,7 +46,7 @@ class GraphQLLimits:
     max_tokens: int = 2_000
     max_depth: int = 10
     max_aliases: int = 15
-    max_complexity: int = 10_000
+    max_complexity: int = 20_000
     """Estimated values in the response: each field counts 1, times the rows of every list
     around it (``first``/``last`` or the page-size cap; plain lists count ``list_estimate``)."""
     list_estimate: int = 10
@@ -57,6 +56,11 @@ class GraphQLLimits:
     introspection: bool = False
     suggestions: bool = False
     """"Did you mean …" hints in errors: they map the schema for anyone who asks."""
+
+
+def vi_number(n: int) -> str:
+    """Vietnamese groups thousands with dots: 10.000."""
+    return f"{n:,}".replace(",", ".")
 
 
 def limit_error(code: str, message_vi: str, message_en: str, node: Any = None) -> GraphQLError:
@@ -166,7 +170,7 @@ def validation_rules(limits: GraphQLLimits) -> list[type[ASTValidationRule]]:
     def aliases(op: OperationDefinitionNode, value: int) -> GraphQLError | None:
         if value <= limits.max_aliases:
             return None
-        shown = f"{value:,}" if value < 10**9 else "hơn một tỉ"
+        shown = vi_number(value) if value < 10**9 else "hơn một tỉ"
         shown_en = f"{value:,}" if value < 10**9 else "over a billion"
         return limit_error(
             "TOO_MANY_ALIASES",
@@ -286,11 +290,19 @@ class _Complexity:
         return default if isinstance(default, int) else None
 
     def _included(self, node: Any) -> bool:
-        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
-        if skip is not None and skip.get("if") is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
-        return not (include is not None and include.get("if") is False)
+        """@skip and @include, read from the literal or the variable."""
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
+            if isinstance(condition, VariableNode):
+                value = self.variables.get(condition.name.value)
+            else:
+                value = isinstance(condition, BooleanValueNode) and condition.value
+            if (name == "skip") == bool(value):
+                return False
+        return True
 
 
 def operation_complexity(
@@ -339,7 +351,7 @@ def request_size_errors(
     if query is not None and len(query) > limits.max_query_bytes:
         return limit_error(
             "QUERY_TOO_LARGE",
-            f"Truy vấn dài quá {limits.max_query_bytes:,} ký tự.",
+            f"Truy vấn dài quá {vi_number(limits.max_query_bytes)} ký tự.",
             f"The query is longer than {limits.max_query_bytes:,} characters.",
         )
     if variables is not None and _depth_exceeds(variables, limits.max_variables_depth):
@@ -351,10 +363,10 @@ def request_size_errors(
     return None
 
 
-def limits_extension(limits: GraphQLLimits) -> type[SchemaExtension]:
-    """Placed first among the extensions: it refuses before the parser cache parses."""
+def size_limits(limits: GraphQLLimits) -> type[SchemaExtension]:
+    """First among the extensions: refuses before the parser cache parses."""
 
-    class OperationLimits(SchemaExtension):
+    class SizeLimits(SchemaExtension):
         def on_parse(self) -> Iterator[None]:
             ec = self.execution_context
             error = request_size_errors(ec.query, ec.variables, limits)
@@ -363,24 +375,35 @@ def limits_extension(limits: GraphQLLimits) -> type[SchemaExtension]:
             ec.parse_options["max_tokens"] = limits.max_tokens
             yield
 
-        def on_validate(self) -> Iterator[None]:
-            yield
-            ec = self.execution_context
-            if ec.pre_execution_errors or ec.graphql_document is None:
-                return
-            cost = operation_complexity(
-                ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables, limits
-            )
-            if cost > limits.max_complexity:
-                ec.pre_execution_errors = [
-                    limit_error(
-                        "QUERY_TOO_COMPLEX",
-                        f"Truy vấn quá phức tạp (ước tính {cost:,} giá trị; tối đa "
-                        f"{limits.max_complexity:,}). Hãy giảm first/last hoặc bớt trường lồng.",
-                        f"The query is too complex (an estimated {cost:,} values; at most "
-                        f"{limits.max_complexity:,}). Ask for smaller pages or fewer nested "
-                        "fields.",
-                    )
-                ]
+    return SizeLimits
 
-    return OperationLimits
+
+def complexity_limit(limits: GraphQLLimits) -> type[SchemaExtension]:
+    """After the validation cache among the extensions: by then the document is validated
+    (its errors are set before the validation hooks yield), and an error set here is reported
+    instead of executing."""
+
+    class ComplexityLimit(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            ec = self.execution_context
+            if not ec.pre_execution_errors and ec.graphql_document is not None:
+                cost = operation_complexity(
+                    ec.schema._schema, ec.graphql_document, ec.operation_name, ec.variables, limits
+                )
+                if cost > limits.max_complexity:
+                    ec.pre_execution_errors = [_too_complex(cost, limits)]
+            yield
+
+    return ComplexityLimit
+
+
+def _too_complex(cost: int, limits: GraphQLLimits) -> GraphQLError:
+    shown_vi = vi_number(cost) if cost < 10**9 else "hơn một tỉ"
+    shown_en = f"{cost:,}" if cost < 10**9 else "over a billion"
+    return limit_error(
+        "QUERY_TOO_COMPLEX",
+        f"Truy vấn quá phức tạp (ước tính {shown_vi} giá trị; tối đa "
+        f"{vi_number(limits.max_complexity)}). Hãy giảm first/last hoặc bớt trường lồng nhau.",
+        f"The query is too complex (an estimated {shown_en} values; at most "
+        f"{limits.max_complexity:,}). Ask for smaller pages or fewer nested fields.",
+    )

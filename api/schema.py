@@ -14,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from accounts.schema import AccountMutation, AccountQuery
 from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
-from api.limits import GraphQLLimits, limits_extension, validation_rules
+from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
@@ -68,10 +68,11 @@ def build_schema(limits: GraphQLLimits) -> PahtSchema:
         suggestions=limits.suggestions,
         config=StrawberryConfig(relay_max_results=limits.max_page_size),
         extensions=[
-            limits_extension(limits),  # first: refuses oversized text before it is parsed
+            size_limits(limits),  # first: refuses oversized text before it is parsed
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             lambda: AddValidationRules(rules),
+            complexity_limit(limits),  # after the validation cache: sees its verdict
             lambda: CodedMaskErrors(should_mask_error=should_mask, error_message="Internal error."),
             ScopedTransaction,
         ],

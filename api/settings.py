@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_complexity: int = 10_000
+    max_complexity: int = 20_000
     max_variables_depth: int = 16
     max_page_size: int = 100
     introspection: bool | None = None

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.errors import is_database_unavailable
+
 log = logging.getLogger(__name__)
 
 Notify = Callable[[Any, int, str, str], None]
@@ -40,8 +42,11 @@ async def listen_forever(
             if conn is not None:
                 await conn.close()
             raise
-        except Exception:
-            log.exception("listener on %s failed; reconnecting", channel)
+        except Exception as error:
+            if is_database_unavailable(error):
+                log.warning("listener on %s lost the database (%s); reconnecting", channel, error)
+            else:
+                log.exception("listener on %s failed; reconnecting", channel)
         if on_lost is not None:
             on_lost()
         await asyncio.sleep(retry_seconds)

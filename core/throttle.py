@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.db import root_client
+from core.db import side_connection
 from core.errors import TooManyAttempts
 
 
@@ -97,7 +97,7 @@ def _key(rule: Rule, key: str) -> str:
 async def take(rule: Rule, key: str, now: datetime, field: str | None = None) -> None:
     """Count one attempt; raise ``TooManyAttempts`` (with the seconds to wait) if over."""
     full_key = _key(rule, key)
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         if isinstance(rule, SlidingWindow):
             start = _window_start(now, rule.window)
             row = await con.fetchrow(
@@ -134,7 +134,7 @@ def _window_wait(rule: SlidingWindow, count: int, previous: int, elapsed: float)
 
 async def give_back(rule: Rule, key: str, now: datetime) -> None:
     """The attempt succeeded: a window returns its count, a back-off starts over."""
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         if isinstance(rule, SlidingWindow):
             await con.execute(_WINDOW_GIVE_BACK, _key(rule, key), _window_start(now, rule.window))
         else:
@@ -143,7 +143,7 @@ async def give_back(rule: Rule, key: str, now: datetime) -> None:
 
 async def forget_idle(before: datetime) -> int:
     """Drop keys untouched since ``before`` and not locked (run by the background pass)."""
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         status = await con.execute(
             "DELETE FROM auth_throttle WHERE updated_at < $1 "
             "AND (blocked_until IS NULL OR blocked_until < $1)",

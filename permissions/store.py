@@ -22,7 +22,7 @@ from typing import Any
 import casbin
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.db import root_client
+from core.db import side_connection
 from core.listen import listen_forever
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
@@ -133,7 +133,7 @@ async def _fetch_tenant_rules(
     """Read a tenant's rules on a connection of its own.
 
     Never inside the caller's transaction: setting another tenant there would leak into it."""
-    async with root_client().acquire_connection() as con, con.transaction(readonly=True):
+    async with side_connection() as con, con.transaction(readonly=True):
         await con.execute(SET_SCOPE_SQL, str(tenant_id), "", "", "")
         rows = await con.fetch(
             "SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule "
@@ -151,7 +151,7 @@ async def _fetch_tenant_rules(
 
 async def _user_is_active(user_id: uuid.UUID) -> bool:
     # app_user is row-level secured and no tenant is set here: ask the definer function.
-    async with root_client().acquire_connection() as con:
+    async with side_connection() as con:
         return bool(await con.fetchval("SELECT paht_user_active($1)", user_id))
 
 

@@ -16,7 +16,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from core.db import root_client
+from core import throttle
+from core.db import side_connection
 from permissions.session import tenant_transaction
 from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
@@ -99,7 +100,7 @@ async def run_once(
     one."""
     now = now or datetime.now(UTC)
     stats = JobStats()
-    async with root_client().acquire_connection() as lock_conn:
+    async with side_connection() as lock_conn:
         try:
             if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK):
                 stats.skipped = True
@@ -115,6 +116,9 @@ async def run_once(
                     except Exception as exc:  # one tenant's failure must not stop the others
                         log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
                         stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
+            if tenant_codes is None:
+                # Attempt counters nobody touched for a day (and not locking anyone out).
+                await throttle.forget_idle(now - timedelta(days=1))
         finally:
             # Released however the pass ends (even if cancelled while taking the lock): pooled
             # connections are not reset on release.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 from operator import or_
@@ -15,6 +15,7 @@ from operator import or_
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core import clock, throttle
 from core.errors import NotFound, PermissionDenied
 from core.pagination import Cursor, PageRequest
 from permissions.actions import Action
@@ -173,7 +174,12 @@ def published_reports(scope: Scope) -> QuerySet[Report]:
     return Report.filter(tenant_id=scope.require_tenant(), published=True)
 
 
-async def tracked_report(scope: Scope, tracking_code: str) -> Report:
+# Tracking codes are 12 random characters: guessing one is hopeless, and this keeps it so.
+TRACKING_LOOKUPS = throttle.SlidingWindow("track", limit=120, window=timedelta(minutes=10))
+
+
+async def tracked_report(scope: Scope, tracking_code: str, client_address: str) -> Report:
+    await throttle.take(TRACKING_LOOKUPS, client_address, clock.now(), "trackingCode")
     tracking_code = tracking_code.strip().upper()
     if len(tracking_code) > 32:
         raise NotFound("report", "trackingCode")

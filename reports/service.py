@@ -25,7 +25,13 @@ from reports.duplicates import nearby_open_reports
 from reports.extensions import answer_info, decide_extension, request_extension, request_info
 from reports.locator import Location, locate, tenant_for_point
 from reports.side import SideAction, add_comment, publish
-from reports.submission import ContactInput, SubmitInput, SubmitResult, submit_report
+from reports.submission import (
+    ContactInput,
+    SubmitInput,
+    SubmitResult,
+    admit_anonymous,
+    submit_report,
+)
 from reports.transitions import MEDIA_ACTIONS, AssignInput, transition
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "SubmitInput",
     "SubmitResult",
     "add_comment",
+    "admit_anonymous",
     "answer_info",
     "decide_extension",
     "locate",

@@ -12,13 +12,14 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import clock, throttle
 from core.errors import DomainError, Validator
 from core.ids import new_id
 from permissions.actions import Action
@@ -243,6 +244,20 @@ async def _existing(
 
 def _tracking_code() -> str:
     return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(12))
+
+
+# Anonymous requests are limited per client address. Vietnamese mobile carriers put many
+# phones behind one address (carrier-grade NAT), so the limits are generous: they stop a
+# script, not a busy street.
+ANONYMOUS_SUBMISSIONS = throttle.SlidingWindow(
+    "anonymous-submit", limit=30, window=timedelta(minutes=10)
+)
+
+
+async def admit_anonymous(scope: Scope, client_address: str) -> None:
+    """Count an anonymous submission before its uploads are read (TOO_MANY_ATTEMPTS)."""
+    if scope.user_id is None:
+        await throttle.take(ANONYMOUS_SUBMISSIONS, client_address, clock.now())
 
 
 async def submit_report(

@@ -25,6 +25,7 @@ from api.database import (
     tortoise_config,
 )
 from api.settings import Settings
+from core.db import close_side_pool, open_side_pool
 from permissions.store import store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,9 @@ async def database(database_urls: DatabaseUrls) -> AsyncIterator[DatabaseUrls]:
         config=tortoise_config(database_urls.app, pool_max=5), _enable_global_fallback=True
     )
     store.invalidate()
+    await open_side_pool(database_urls.app)
     yield database_urls
+    await close_side_pool()
     await Tortoise.close_connections()
 
 

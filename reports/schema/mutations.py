@@ -110,6 +110,7 @@ class WorkflowMutation:
         ctx = info.context
 
         async def work() -> Any:
+            await service.admit_anonymous(ctx.scope, ctx.client_address)
             media = await read_uploads(input.attachments, ctx.services.media_limits)
             contact = input.contact
             data = service.SubmitInput(

@@ -289,7 +289,9 @@ class ReportQuery:
     @strawberry.field(description="Follow an anonymous report by its tracking code.")
     async def track_report(self, info: Info, tracking_code: str) -> PublicReport | None:
         try:
-            row = await queries.tracked_report(info.context.scope, tracking_code)
+            row = await queries.tracked_report(
+                info.context.scope, tracking_code, info.context.client_address
+            )
         except DomainError as error:
             if error.code == "NOT_FOUND":
                 return None
