@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import reduce
 from operator import or_
@@ -15,6 +15,7 @@ from operator import or_
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core import clock
 from core.errors import NotFound, PermissionDenied
 from core.pagination import Cursor, PageRequest
 from permissions.actions import Action
@@ -91,7 +92,7 @@ class ReportFilter:
                 Q(title__icontains=term) | Q(code__iexact=term) | Q(address__icontains=term)
             )
         if self.overdue is not None:
-            now = datetime.now(UTC)
+            now = clock.now()
             query = query.filter(due_at__lt=now) if self.overdue else query.filter(due_at__gte=now)
         if self.bbox is not None:
             min_lng, min_lat, max_lng, max_lat = self.bbox
