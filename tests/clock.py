@@ -1,7 +1,7 @@
 """Frozen clocks for tests, and the deadlines worked out by hand for the instants they stop at.
 
-Tests stop the clock with time-machine's ``time_machine`` fixture (``move_to(at, tick=False)``)
-and move it by hand between steps, so every timestamp and deadline is known exactly.
+Tests stop the clock with time-machine's ``time_machine`` fixture (``stop_clock``) and move it
+by hand between steps, so every timestamp and deadline is known exactly.
 time-machine leaves ``time.monotonic`` alone: asyncio timers, asyncpg timeouts and the HTTP
 client keep running while ``datetime.now`` stands still (tests/test_clock.py checks that).
 PostgreSQL's ``now()`` does not move; the services never use it.
@@ -17,9 +17,11 @@ package's holidays these tables rely on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import time_machine
 
 from accounts.tokens import TokenService
 from api.settings import Settings
@@ -179,6 +181,13 @@ MOMENTS = (
         resolve_pushed=vn(2026, 5, 8, 15, 29),
     ),
 )
+
+
+def stop_clock(clock: time_machine.TimeMachineFixture, at: datetime) -> None:
+    """Stop the clock at ``at``, or move the stopped clock there. The instant is handed over in
+    UTC: time-machine switches the process's time zone to a ZoneInfo destination's, which would
+    hide code that reads the server's local date instead of the tenant's."""
+    clock.move_to(at.astimezone(UTC), tick=False)
 
 
 def moment_id(value: Any) -> str:

@@ -17,7 +17,7 @@ import time_machine
 from reports.models import Report
 from reports.service import AssignInput
 from reports.workflow import WorkflowAction as A
-from tests.clock import MOMENTS, Moment, moment_id, on, vn
+from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock, vn
 from tests.reports.test_report_service import events, step, submit
 from tests.reports.test_side_processes import sapa_env
 
@@ -43,7 +43,7 @@ async def test_each_step_reads_the_clock_once(
 ) -> None:
     """created_at, the event's time and the deadline of each step are one and the same instant's
     (the regulation test failed in office hours when they were read a millisecond apart)."""
-    time_machine.move_to(moment.at, tick=False)
+    stop_clock(time_machine, moment.at)
     report = await submit(sapa)
     assert (report.created_at, report.screen_due_at) == (moment.at, moment.plus_4_working_hours)
     report = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id))
@@ -72,12 +72,12 @@ async def test_rework_gives_the_review_time_back(
 
     Kills the removal of the review-time credit: the deadline would stay where it was."""
     day = moment.day
-    time_machine.move_to(on(day.two_before, 9), tick=False)
+    stop_clock(time_machine, on(day.two_before, 9))
     report = await in_progress(sapa)
     assert report.resolve_due_at == day.resolve_from_two_before
-    time_machine.move_to(on(day.one_before, 9), tick=False)
+    stop_clock(time_machine, on(day.one_before, 9))
     report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
-    time_machine.move_to(moment.at, tick=False)
+    stop_clock(time_machine, moment.at)
     report = await step(sapa["supervisor"], report, A.REQUEST_REWORK, comment="Thiếu ảnh.")
     assert (report.state, report.review_due_at) == ("IN_PROGRESS", None)
     assert report.resolve_due_at == moment.resolve_pushed
@@ -97,12 +97,12 @@ async def test_rework_leaves_at_least_one_working_day(
     Kills the removal of the one-working-day floor: the deadline would be that day's 17:00, or
     07:31 on the next working day."""
     day = moment.day
-    time_machine.move_to(on(day.five_before, 9), tick=False)
+    stop_clock(time_machine, on(day.five_before, 9))
     report = await in_progress(sapa)
     assert report.resolve_due_at == on(day.date, 17)
-    time_machine.move_to(moment.at, tick=False)
+    stop_clock(time_machine, moment.at)
     report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
-    time_machine.move_to(moment.at + timedelta(minutes=1), tick=False)
+    stop_clock(time_machine, moment.at + timedelta(minutes=1))
     report = await step(sapa["supervisor"], report, A.REQUEST_REWORK, comment="Thiếu ảnh.")
     assert report.resolve_due_at == moment.next_working_day_end
     assert report.due_at == moment.next_working_day_end
@@ -113,11 +113,11 @@ async def test_rework_after_the_deadline_still_leaves_one_working_day(
 ) -> None:
     """A result posted after the deadline earns no review credit (the stage was late already);
     the rework still leaves one working day, counted from the rework."""
-    time_machine.move_to(vn(2026, 3, 4, 9), tick=False)
+    stop_clock(time_machine, vn(2026, 3, 4, 9))
     report = await in_progress(sapa)
     assert report.resolve_due_at == vn(2026, 3, 11, 17)  # Thu 5, Fri 6, Mon 9, Tue 10, Wed 11
-    time_machine.move_to(vn(2026, 3, 12, 10), tick=False)  # a day late
+    stop_clock(time_machine, vn(2026, 3, 12, 10))  # a day late
     report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
-    time_machine.move_to(vn(2026, 3, 16, 9), tick=False)  # reviewed on Monday
+    stop_clock(time_machine, vn(2026, 3, 16, 9))  # reviewed on Monday
     report = await step(sapa["supervisor"], report, A.REQUEST_REWORK, comment="Thiếu ảnh.")
     assert report.resolve_due_at == vn(2026, 3, 17, 17)

@@ -29,7 +29,7 @@ from reports.service import (
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
-from tests.clock import vn
+from tests.clock import stop_clock, vn
 from tests.reports.test_report_service import events, new_input, scope_of, step, submit
 
 ROLES = {
@@ -136,7 +136,7 @@ async def test_second_pending_extension_is_refused(sapa: dict[str, Any]) -> None
 async def test_extension_refusals(
     sapa: dict[str, Any], time_machine: time_machine.TimeMachineFixture
 ) -> None:
-    time_machine.move_to(vn(2026, 3, 9, 9), tick=False)
+    stop_clock(time_machine, vn(2026, 3, 9, 9))
     report = await in_progress(sapa)
     due = report.resolve_due_at
     assert due == vn(2026, 3, 16, 17)  # 5 working days: Tue 10 .. Mon 16
@@ -151,7 +151,7 @@ async def test_extension_refusals(
         "EXTENSION_TOO_LONG", sapa["handler"], request_extension, report.id, too_long, "Lý do"
     )
     assert error.field == "requestedDueAt"
-    time_machine.move_to(due + timedelta(minutes=1), tick=False)
+    stop_clock(time_machine, due + timedelta(minutes=1))
     error = await refused(
         "DEADLINE_PASSED", sapa["handler"], request_extension, report.id, later, "Lý do"
     )
@@ -193,17 +193,17 @@ async def test_denial_needs_a_comment_and_keeps_the_deadline(sapa: dict[str, Any
 async def test_answered_info_request_extends_the_deadline(
     sapa: dict[str, Any], time_machine: time_machine.TimeMachineFixture
 ) -> None:
-    time_machine.move_to(vn(2026, 3, 9, 9), tick=False)  # Monday
+    stop_clock(time_machine, vn(2026, 3, 9, 9))  # Monday
     report = await in_progress(sapa)
     assert report.resolve_due_at == vn(2026, 3, 16, 17)
-    time_machine.move_to(vn(2026, 3, 10, 9), tick=False)
+    stop_clock(time_machine, vn(2026, 3, 10, 9))
     await refused("FORBIDDEN", sapa["contact"], request_info, report.id, "Ở đâu?")
     info = await run(sapa["handler"], request_info, report.id, "Quán ăn ở số nhà nào?")
     assert info.status == "open" and info.requested_by == sapa["handler"].user_id
     await refused("INFO_ALREADY_REQUESTED", sapa["handler"], request_info, report.id, "Lần 2?")
     await refused("FORBIDDEN", sapa["operator"], answer_info, report.id, "Số 5")
     assert info.created_at == vn(2026, 3, 10, 9)  # the pause starts with the question
-    time_machine.move_to(vn(2026, 3, 10, 11), tick=False)  # answered two working hours later
+    stop_clock(time_machine, vn(2026, 3, 10, 11))  # answered two working hours later
     done = await run(sapa["citizen"], answer_info, report.id, " Số 5 đường Cầu Mây ")
     assert (done.status, done.answer) == ("answered", "Số 5 đường Cầu Mây")
     after = await fresh(sapa["operator"], report.id)
