@@ -8,12 +8,12 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from PIL import ExifTags, Image
 
 from accounts.models import User
@@ -35,6 +35,7 @@ from reports.service import (
 )
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
+from tests.clock import MOMENTS, Moment, access_token, moment_id, on, stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.reports.test_report_queries import gid
 
@@ -289,6 +290,16 @@ async def make_env(pilot: dict[str, Any], gql: GraphQLClient) -> Env:
     return world
 
 
+Clock = time_machine.TimeMachineFixture
+by_moment = pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
+
+
+def at(env: Env, settings: Settings, clock: Clock, when: datetime) -> Env:
+    """Stop the clock at ``when`` (tests/clock.py); the Env returned holds tokens issued then."""
+    stop_clock(clock, when)
+    return replace(env, tokens={r: access_token(settings, s) for r, s in env.scopes.items()})
+
+
 async def service_submit(env: Env, *, own: bool = True) -> Report:
     """A food-safety report of the citizen's (``own``), or one an operator entered for a hotline
     caller (nobody's own)."""
@@ -379,10 +390,18 @@ async def snapshot(env: Env, report_id: uuid.UUID) -> tuple[Any, ...]:
 
 
 async def test_demo_story_from_photo_to_rating(
-    gql: GraphQLClient, env: Env, settings: Settings
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock
 ) -> None:
-    citizen, operator = env.token(CITIZEN), env.token(OPERATOR)
-    contact, handler, supervisor = env.token(CONTACT), env.token(HANDLER), env.token(SUPERVISOR)
+    """On a stopped clock, moved by hand from step to step (deadlines by hand on Sa Pa's default
+    calendar: 07:30-11:30 and 13:30-17:00; food safety: screen and review 4 working hours, accept
+    8, resolve 5 working days)."""
+
+    def tokens_at(when: datetime) -> tuple[str, ...]:
+        moved = at(env, settings, time_machine, when)
+        return tuple(moved.token(r) for r in (CITIZEN, OPERATOR, CONTACT, HANDLER, SUPERVISOR))
+
+    # Wednesday 11 March 2026, 16:59: one working minute is left today.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 11, 16, 59))
     photo = jpeg()
     gps = Image.open(io.BytesIO(photo)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert gps[ExifTags.GPS.GPSLatitude] == (22.0, 19.0, 55.2)  # the phone's position is there
@@ -401,10 +420,11 @@ async def test_demo_story_from_photo_to_rating(
     payload = body["data"]["submitReport"]
     assert payload["errors"] == [] and payload["trackingCode"] is None
     report = payload["report"]
-    year = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
-    assert re.fullmatch(rf"SP-{year}-\d{{6}}", report["code"]), report["code"]
+    assert re.fullmatch(r"SP-2026-\d{6}", report["code"]), report["code"]
     assert report["state"] == "SUBMITTED" and report["version"] == 1
-    assert report["dueAt"] == report["screenDueAt"] is not None
+    # 4 working hours: 16:59-17:00, then 07:30-11:29 on Thursday.
+    assert when(report["screenDueAt"]) == vn(2026, 3, 12, 11, 29)
+    assert report["dueAt"] == report["screenDueAt"]
     assert report["availableActions"] == ["WITHDRAW"]
     [attachment] = report["attachments"]
     assert attachment["contentType"] == "image/jpeg"
@@ -433,7 +453,8 @@ async def test_demo_story_from_photo_to_rating(
     }
     assert (await own_view(gql, citizen, rid))["availableActions"] == ["WITHDRAW"]
 
-    # 2. The operator routes it to the field's default agency, the health office.
+    # 2. Thursday 08:00: the operator routes it to the field's default agency, the health office.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 12, 8))
     report = (
         await act(
             gql,
@@ -449,21 +470,26 @@ async def test_demo_story_from_photo_to_rating(
     )["report"]
     assert report["state"] == "ASSIGNED" and report["version"] == 2
     assert report["leadAgency"]["id"] == gid("Agency", env.health.id)
-    assert report["acceptDueAt"] and report["dueAt"] == report["acceptDueAt"]
+    # 8 working hours: 3.5 h + 3.5 h on Thursday, then 07:30-08:30 on Friday.
+    assert when(report["acceptDueAt"]) == vn(2026, 3, 13, 8, 30)
+    assert report["dueAt"] == report["acceptDueAt"]
     assert report["availableActions"] == []  # the operator's part is done for now
     assert (await staff_view(gql, contact, rid))["availableActions"] == ["ACCEPT", "RETURN"]
     assert (await staff_view(gql, handler, rid))["availableActions"] == []
     assert (await own_view(gql, citizen, rid))["availableActions"] == []
 
-    # 3. The agency contact accepts.
+    # 3. Thursday 10:00: the agency contact accepts.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 12, 10))
     report = (await act(gql, "acceptReport", {"id": rid, "version": 2}, contact))["report"]
-    assert report["state"] == "IN_PROGRESS" and report["resolveDueAt"]
+    assert report["state"] == "IN_PROGRESS"
+    # 5 working days from the next: Fri 13, Mon 16, Tue 17, Wed 18, Thu 19 at closing.
+    assert when(report["resolveDueAt"]) == vn(2026, 3, 19, 17)
     assert report["dueAt"] == report["resolveDueAt"]
-    assert when(report["resolveDueAt"]) > when(report["acceptDueAt"])
     assert report["availableActions"] == []  # accepting is done; handling is the handler's
     assert (await staff_view(gql, handler, rid))["availableActions"] == ["SUBMIT_RESULT"]
 
-    # 4. The handler posts the result with an after-photo.
+    # 4. Tuesday 17 March 15:00: the handler posts the result with an after-photo.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 17, 15))
     result_text = "Đã kiểm tra, xử phạt 5 triệu đồng và tiêu hủy 20 kg thịt."
     body = await multipart(
         gql,
@@ -475,7 +501,9 @@ async def test_demo_story_from_photo_to_rating(
     )
     assert "errors" not in body and body["data"]["submitResult"]["errors"] == [], body
     report = body["data"]["submitResult"]["report"]
-    assert report["state"] == "RESULT_SUBMITTED" and report["reviewDueAt"]
+    assert report["state"] == "RESULT_SUBMITTED"
+    # 4 working hours: 15:00-17:00, then 07:30-09:30 on Wednesday.
+    assert when(report["reviewDueAt"]) == vn(2026, 3, 18, 9, 30)
     assert report["dueAt"] == report["reviewDueAt"]
     assert len(report["attachments"]) == 2
     assert all(a["thumbnailUrl"] for a in report["attachments"])
@@ -484,27 +512,39 @@ async def test_demo_story_from_photo_to_rating(
         "REQUEST_REWORK",
     ]
 
-    # 5. The centre supervisor approves (fixed) and publishes.
+    # 5. Wednesday 09:00: the centre supervisor approves (fixed), and publishes at 09:05.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 18, 9))
     report = (
         await act(gql, "approveResult", {"id": rid, "version": 4, "outcome": "FIXED"}, supervisor)
     )["report"]
-    assert report["state"] == "RESOLVED" and report["resolvedAt"] and report["dueAt"] is None
+    assert report["state"] == "RESOLVED" and report["dueAt"] is None
+    assert when(report["resolvedAt"]) == vn(2026, 3, 18, 9)
     assert report["availableActions"] == ["REOPEN", "CLOSE"]
     assert (await own_view(gql, citizen, rid))["availableActions"] == ["REOPEN", "RATE"]
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 18, 9, 5))
     published = (await act(gql, "publishReport", {"id": rid}, supervisor))["report"]
     assert published["published"] is True and published["version"] == 6
 
-    feed = await gql.http.post(
-        "/graphql",
-        json={
-            "query": """{ publicReports(first: 100) { edges { node {
-              id code title description state stateLabel fieldName address createdAt resolvedAt
-              resolveDueAt rating result location { latitude longitude precise } } } } }"""
-        },
-        headers=headers(tenant="sa-pa"),
-    )
-    assert feed.status_code == 200 and "errors" not in feed.json(), feed.text
-    nodes = {e["node"]["code"]: e["node"] for e in feed.json()["data"]["publicReports"]["edges"]}
+    # The feed is newest first and this report is dated March 2026: page until it shows.
+    query = """query($after: String) { publicReports(first: 100, after: $after) { edges { node {
+      id code title description state stateLabel fieldName address createdAt resolvedAt
+      resolveDueAt rating result location { latitude longitude precise } } }
+      pageInfo { hasNextPage endCursor } } }"""
+    nodes: dict[str, Any] = {}
+    feed_text, after = "", None
+    while report["code"] not in nodes:
+        feed = await gql.http.post(
+            "/graphql",
+            json={"query": query, "variables": {"after": after}},
+            headers=headers(tenant="sa-pa"),
+        )
+        assert feed.status_code == 200 and "errors" not in feed.json(), feed.text
+        page = feed.json()["data"]["publicReports"]
+        nodes |= {e["node"]["code"]: e["node"] for e in page["edges"]}
+        feed_text += feed.text
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
     public = nodes[report["code"]]
     assert public["result"] == result_text and public["state"] == "RESOLVED"
     assert public["location"] == {
@@ -513,13 +553,15 @@ async def test_demo_story_from_photo_to_rating(
         "precise": True,  # food safety is not a sensitive field
     }
     for personal in ("Nguyễn Thị Hoa", "0912000111", str(env.scopes[CITIZEN].user_id)):
-        assert personal not in feed.text
+        assert personal not in feed_text
 
-    # 6. The citizen rates it 5: closed.
+    # 6. Friday 10:00: the citizen rates it 5: closed.
+    citizen, operator, contact, handler, supervisor = tokens_at(vn(2026, 3, 20, 10))
     report = (await act(gql, "rateReport", {"id": rid, "version": 6, "rating": 5}, citizen))[
         "report"
     ]
-    assert report["state"] == "CLOSED" and report["rating"] == 5 and report["closedAt"]
+    assert report["state"] == "CLOSED" and report["rating"] == 5
+    assert when(report["closedAt"]) == vn(2026, 3, 20, 10)
     assert report["availableActions"] == []
     assert report["lastEvent"]["data"] is None  # the citizen does not see internal data
 
@@ -621,15 +663,26 @@ async def test_reject_needs_a_reason_code(gql: GraphQLClient, env: Env) -> None:
     assert mine["state"] == "REJECTED"
 
 
-async def test_request_info_then_provide_info(gql: GraphQLClient, env: Env) -> None:
-    operator, citizen = env.token(OPERATOR), env.token(CITIZEN)
+@by_moment
+async def test_request_info_then_provide_info(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Submitted at 09:00 the working day before, asked at 10:00, answered at ``moment``: the
+    screening clock starts again from the answer."""
+    day = moment.day
+    env = at(env, settings, time_machine, on(day.one_before, 9))
     report = await submitted(gql, env)
+    assert when(report["screenDueAt"]) == on(day.one_before, 15)  # 2.5 h + 1.5 h
+    env = at(env, settings, time_machine, on(day.one_before, 10))
+    operator = env.token(OPERATOR)
     codes = await error_codes(gql, "requestInfo", ref(report), operator)
     assert codes == ["COMMENT_REQUIRED"]
     asked = (await act(gql, "requestInfo", ref(report, comment="Quán ở số nhà nào?"), operator))[
         "report"
     ]
     assert asked["state"] == "NEED_INFO" and asked["dueAt"] is None
+    env = at(env, settings, time_machine, moment.at)
+    operator, citizen = env.token(OPERATOR), env.token(CITIZEN)
     assert (await own_view(gql, citizen, report["id"]))["availableActions"] == [
         "PROVIDE_INFO",
         "WITHDRAW",
@@ -638,7 +691,8 @@ async def test_request_info_then_provide_info(gql: GraphQLClient, env: Env) -> N
         "report"
     ]
     assert answered["state"] == "SUBMITTED" and answered["version"] == 3
-    assert when(answered["screenDueAt"]) >= when(report["screenDueAt"])
+    assert when(answered["screenDueAt"]) == moment.plus_4_working_hours
+    assert answered["dueAt"] == answered["screenDueAt"]
     assert answered["lastEvent"]["public"] is True
     assert answered["lastEvent"]["comment"] == "Số 12 Cầu Mây."
     history = (await staff_view(gql, operator, report["id"]))["events"]
@@ -674,9 +728,18 @@ async def test_withdraw_by_the_citizen(gql: GraphQLClient, env: Env) -> None:
     assert codes == ["INVALID_TRANSITION"]
 
 
-async def test_return_not_competent_then_reassign(gql: GraphQLClient, env: Env) -> None:
-    operator, contact = env.token(OPERATOR), env.token(CONTACT)
+@by_moment
+async def test_return_not_competent_then_reassign(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Assigned at 09:00 the working day before, returned at 10:00, re-assigned at ``moment``:
+    the new agency's acceptance clock starts from the re-assignment."""
+    day = moment.day
+    env = at(env, settings, time_machine, on(day.one_before, 9))
     report = await assigned(gql, env)
+    assert when(report["acceptDueAt"]) == on(day.date, 9, 30)  # 6 h that day, 2 h the next
+    env = at(env, settings, time_machine, on(day.one_before, 10))
+    operator, contact = env.token(OPERATOR), env.token(CONTACT)
     missing = await error_codes(gql, "returnReport", ref(report, comment="Sai."), contact)
     assert missing == ["REASON_REQUIRED"]
     variables = ref(report, reasonCode="NOT_COMPETENT", comment="Thuộc Phòng Quản lý đô thị.")
@@ -687,10 +750,13 @@ async def test_return_not_competent_then_reassign(gql: GraphQLClient, env: Env) 
         "REJECT",
         "ASSIGN",
     ]
+    env = at(env, settings, time_machine, moment.at)
+    operator, contact = env.token(OPERATOR), env.token(CONTACT)
     variables = ref(returned, leadAgencyId=gid("Agency", env.urban.id))
     again = (await act(gql, "assignReport", variables, operator))["report"]
     assert again["state"] == "ASSIGNED" and again["leadAgency"]["id"] == gid("Agency", env.urban.id)
-    assert when(again["acceptDueAt"]) >= when(report["acceptDueAt"])
+    assert when(again["acceptDueAt"]) == moment.plus_8_working_hours
+    assert again["dueAt"] == again["acceptDueAt"]
     # The health office no longer sees the report at all.
     hidden = await gql.ok(
         "query($id: ID!) { report(id: $id) { id } }", {"id": report["id"]}, contact
@@ -700,20 +766,35 @@ async def test_return_not_competent_then_reassign(gql: GraphQLClient, env: Env) 
     assert codes == ["FORBIDDEN"]
 
 
-async def test_request_rework_then_resubmit(gql: GraphQLClient, env: Env) -> None:
+@by_moment
+async def test_request_rework_then_resubmit(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Accepted at 09:00 two working days before, result at 09:00 the day before, rework at
+    ``moment``: the time under review is given back to the agency (tests/clock.py), which then
+    resubmits at once."""
+    day = moment.day
+    env = at(env, settings, time_machine, on(day.two_before, 9))
+    accepted = await in_progress(gql, env)
+    assert when(accepted["resolveDueAt"]) == day.resolve_from_two_before
+    env = at(env, settings, time_machine, on(day.one_before, 9))
+    variables = {"id": accepted["id"], "version": accepted["version"], "comment": "Đã xử lý."}
+    report = (await act(gql, "submitResult", variables, env.token(HANDLER)))["report"]
+    assert when(report["reviewDueAt"]) == on(day.one_before, 15)
+    env = at(env, settings, time_machine, moment.at)
     supervisor, handler = env.token(SUPERVISOR), env.token(HANDLER)
-    report = await result_submitted(gql, env)
     missing = await error_codes(gql, "requestRework", ref(report), supervisor)
     assert missing == ["COMMENT_REQUIRED"]
     variables = ref(report, comment="Thiếu ảnh sau xử lý.", reasonCode="MISSING_PHOTOS")
     rework = (await act(gql, "requestRework", variables, supervisor))["report"]
     assert rework["state"] == "IN_PROGRESS" and rework["reviewDueAt"] is None
+    assert when(rework["resolveDueAt"]) == moment.resolve_pushed
     assert rework["dueAt"] == rework["resolveDueAt"]
-    assert when(rework["resolveDueAt"]) >= when(report["resolveDueAt"])
     assert rework["lastEvent"]["reasonCode"] == "MISSING_PHOTOS"
     variables = ref(rework, comment="Đã bổ sung ảnh.")
     again = (await act(gql, "submitResult", variables, handler))["report"]
-    assert again["state"] == "RESULT_SUBMITTED" and again["reviewDueAt"]
+    assert again["state"] == "RESULT_SUBMITTED"
+    assert when(again["reviewDueAt"]) == moment.plus_4_working_hours
     history = (await staff_view(gql, supervisor, report["id"]))["events"]
     assert [e["action"] for e in history][-3:] == [
         "SUBMIT_RESULT",
@@ -722,14 +803,21 @@ async def test_request_rework_then_resubmit(gql: GraphQLClient, env: Env) -> Non
     ]
 
 
-async def test_reopen_by_the_citizen_then_close_with_a_reason(gql: GraphQLClient, env: Env) -> None:
-    citizen, operator = env.token(CITIZEN), env.token(OPERATOR)
+@by_moment
+async def test_reopen_by_the_citizen_then_close_with_a_reason(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Resolved the working day before, reopened at ``moment``: screening starts again."""
+    env = at(env, settings, time_machine, on(moment.day.one_before, 9))
     report = await resolved(gql, env)
+    env = at(env, settings, time_machine, moment.at)
+    citizen, operator = env.token(CITIZEN), env.token(OPERATOR)
     missing = await error_codes(gql, "reopenReport", ref(report), citizen)
     assert missing == ["COMMENT_REQUIRED"]
     variables = ref(report, comment="Quán vẫn bán thịt ôi thiu.")
     reopened = (await act(gql, "reopenReport", variables, citizen))["report"]
-    assert reopened["state"] == "REOPENED" and reopened["screenDueAt"]
+    assert reopened["state"] == "REOPENED"
+    assert when(reopened["screenDueAt"]) == moment.plus_4_working_hours
     assert reopened["dueAt"] == reopened["screenDueAt"]
     assert (await staff_view(gql, operator, report["id"]))["availableActions"] == [
         "ASSIGN",
@@ -739,7 +827,7 @@ async def test_reopen_by_the_citizen_then_close_with_a_reason(gql: GraphQLClient
     assert missing == ["COMMENT_REQUIRED"]
     variables = ref(reopened, reasonCode="ALREADY_FIXED", comment="Đã kiểm tra lại: đã khắc phục.")
     closed = (await act(gql, "closeReport", variables, operator))["report"]
-    assert closed["state"] == "CLOSED" and closed["closedAt"]
+    assert closed["state"] == "CLOSED" and when(closed["closedAt"]) == moment.at
     history = (await staff_view(gql, operator, report["id"]))["events"]
     assert [(e["action"], e["toState"]) for e in history][-2:] == [
         ("REOPEN", "REOPENED"),
@@ -748,11 +836,16 @@ async def test_reopen_by_the_citizen_then_close_with_a_reason(gql: GraphQLClient
     assert history[-2]["actorRole"] == "reporter" and history[-1]["reasonCode"] == "ALREADY_FIXED"
 
 
-async def test_extension_requested_and_approved(gql: GraphQLClient, env: Env) -> None:
+@by_moment
+async def test_extension_requested_and_approved(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Accepted at ``moment``; the extension is asked and granted at once."""
+    env = at(env, settings, time_machine, moment.at)
     handler, supervisor = env.token(HANDLER), env.token(SUPERVISOR)
     report = await in_progress(gql, env)
     due = when(report["resolveDueAt"])
-    assert due is not None
+    assert due == moment.plus_5_working_days
     wanted = (due + timedelta(days=2)).isoformat()
     variables = {"id": report["id"], "requestedDueAt": wanted, "reason": "Chờ kết quả xét nghiệm."}
     extension = (await act(gql, "requestExtension", variables, handler))["extension"]
@@ -760,7 +853,8 @@ async def test_extension_requested_and_approved(gql: GraphQLClient, env: Env) ->
     pending = await staff_view(gql, supervisor, report["id"])
     assert when(pending["resolveDueAt"]) == due and pending["version"] == report["version"]
     decided = await act(gql, "decideExtension", {"id": report["id"], "approve": True}, supervisor)
-    assert decided["extension"]["status"] == "approved" and decided["extension"]["decidedAt"]
+    assert decided["extension"]["status"] == "approved"
+    assert when(decided["extension"]["decidedAt"]) == moment.at
     after = await staff_view(gql, supervisor, report["id"])
     assert when(after["resolveDueAt"]) == when(wanted) == when(after["dueAt"])
     assert after["state"] == "IN_PROGRESS" and after["version"] == report["version"] + 1
@@ -776,9 +870,18 @@ async def test_extension_requested_and_approved(gql: GraphQLClient, env: Env) ->
     assert codes == ["EXTENSION_ALREADY_REQUESTED"]
 
 
-async def test_ask_reporter_and_answer(gql: GraphQLClient, env: Env) -> None:
-    handler, citizen = env.token(HANDLER), env.token(CITIZEN)
+@by_moment
+async def test_ask_reporter_and_answer(
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock, moment: Moment
+) -> None:
+    """Accepted at 09:00 two working days before, asked at 09:00 the day before, answered at
+    ``moment``: the agency clock stood still meanwhile (tests/clock.py)."""
+    day = moment.day
+    env = at(env, settings, time_machine, on(day.two_before, 9))
     report = await in_progress(gql, env)
+    assert when(report["resolveDueAt"]) == day.resolve_from_two_before
+    env = at(env, settings, time_machine, on(day.one_before, 9))
+    handler, citizen = env.token(HANDLER), env.token(CITIZEN)
     question = "Quán mở cửa giờ nào?"
     asked = await act(gql, "askReporter", {"id": report["id"], "question": question}, handler)
     assert asked["infoRequest"] == {"status": "open", "question": question, "answer": None}
@@ -787,6 +890,8 @@ async def test_ask_reporter_and_answer(gql: GraphQLClient, env: Env) -> None:
     assert mine["state"] == "IN_PROGRESS"
     again = await error_codes(gql, "askReporter", {"id": report["id"], "question": "?"}, handler)
     assert again == ["INFO_ALREADY_REQUESTED"]
+    env = at(env, settings, time_machine, moment.at)
+    handler, citizen = env.token(HANDLER), env.token(CITIZEN)
     variables = {"id": report["id"], "answer": "Từ 6 giờ sáng."}
     answered = await act(gql, "answerInfoRequest", variables, citizen)
     assert answered["infoRequest"]["status"] == "answered"
@@ -795,7 +900,7 @@ async def test_ask_reporter_and_answer(gql: GraphQLClient, env: Env) -> None:
         {"question": question, "answer": "Từ 6 giờ sáng.", "status": "answered"}
     ]
     assert after["state"] == "IN_PROGRESS"
-    assert when(after["resolveDueAt"]) >= when(report["resolveDueAt"])
+    assert when(after["resolveDueAt"]) == moment.resolve_pushed == when(after["dueAt"])
     assert [e["action"] for e in after["events"]][-2:] == ["ASK_INFO", "ANSWER_INFO"]
     none_open = await error_codes(gql, "answerInfoRequest", variables, citizen)
     assert none_open == ["NOT_FOUND"]
