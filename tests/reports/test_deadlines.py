@@ -8,7 +8,7 @@ resolution 5 working days."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +60,23 @@ async def test_each_step_reads_the_clock_once(
         ("ACCEPT", moment.at),
         ("SUBMIT_RESULT", moment.at),
     ]
+
+
+async def test_one_reading_of_a_running_clock_per_step(
+    sapa: dict[str, Any], time_machine: Clock
+) -> None:
+    """On a clock that runs (from Wednesday 09:00), a deadline taken from one reading and
+    created_at from another would be short by the time between them."""
+    time_machine.move_to(vn(2026, 3, 11, 9).astimezone(UTC), tick=True)
+    report = await submit(sapa)
+    assert vn(2026, 3, 11, 9) <= report.created_at < vn(2026, 3, 11, 9, 1)
+    # 4 working hours from 09:00:ss.µs end at 15:00:ss.µs (2.5 h, lunch, 1.5 h): 6 h later.
+    assert report.screen_due_at - report.created_at == timedelta(hours=6)
+    report = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id))
+    submitted, assigned = await events(sapa["operator"], report.id)
+    assert submitted.created_at == report.created_at
+    # 8 working hours: 6 h on Wednesday, 07:30-09:30 on Thursday: 24.5 h later.
+    assert report.accept_due_at - assigned.created_at == timedelta(hours=24, minutes=30)
 
 
 @by_moment
