@@ -41,8 +41,8 @@ async def in_progress(sapa: dict[str, Any]) -> Report:
 async def test_each_step_reads_the_clock_once(
     sapa: dict[str, Any], moment: Moment, time_machine: Clock
 ) -> None:
-    """created_at, the event's time and the deadline of each step are one and the same instant's
-    (the regulation test failed in office hours when they were read a millisecond apart)."""
+    """Every step at the stopped instant: its created_at, its event's time, its deadline by hand.
+    (A stopped clock cannot tell two readings apart; the running-clock test below can.)"""
     stop_clock(time_machine, moment.at)
     report = await submit(sapa)
     assert (report.created_at, report.screen_due_at) == (moment.at, moment.plus_4_working_hours)
