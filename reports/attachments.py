@@ -13,8 +13,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from core import rollback
+from core import clock, rollback
 from core.errors import DomainError, NotFound
 from core.ids import new_id
 from permissions.scope import Scope
@@ -88,17 +89,18 @@ async def _write(
     event_id: uuid.UUID | None,
     media: Sequence[ProcessedMedia],
     written: WrittenFiles,
+    now: datetime,
 ) -> list[Attachment]:
     rows: list[Attachment] = []
     for item in media:
         attachment_id = new_id()
-        key = make_key(tenant_id, attachment_id, item.extension)
+        key = make_key(tenant_id, attachment_id, item.extension, now=now)
         await written.save(key, item.data, item.content_type)
         thumbnail_key = None
         if item.thumbnail is not None:
             content_type = item.thumbnail_content_type or "image/jpeg"
             extension = _THUMBNAIL_EXTENSIONS.get(content_type, "jpg")
-            thumbnail_key = make_key(tenant_id, attachment_id, extension, "thumb")
+            thumbnail_key = make_key(tenant_id, attachment_id, extension, "thumb", now=now)
             await written.save(thumbnail_key, item.thumbnail, content_type)
         rows.append(
             Attachment(
@@ -114,6 +116,7 @@ async def _write(
                 sha256=item.sha256,
                 width=item.width,
                 height=item.height,
+                created_at=now,
             )
         )
     for row in rows:
@@ -129,12 +132,14 @@ async def store_media(
     event_id: uuid.UUID | None = None,
     *,
     written: WrittenFiles | None = None,
+    now: datetime | None = None,
 ) -> list[Attachment]:
     """Save each file (and its thumbnail) under the tenant, then insert its ``Attachment`` row.
 
     The caller has checked permission and counts (``check_media``). If anything fails, the files
     written here are deleted and the error re-raised. With ``written``, the keys are also recorded
-    there so that the caller can delete them if a later statement of its own step fails."""
+    there so that the caller can delete them if a later statement of its own step fails. ``now``
+    is the step's instant (the rows' ``created_at``, the keys' month folder)."""
     tenant_id = scope.require_tenant()
     if written is not None and written.storage is not storage:
         raise ValueError("written must track the same storage")
@@ -144,7 +149,7 @@ async def store_media(
         raise NotFound("report")
     mine = WrittenFiles(storage)
     try:
-        rows = await _write(tenant_id, report_id, event_id, media, mine)
+        rows = await _write(tenant_id, report_id, event_id, media, mine, now or clock.now())
     except BaseException:
         await mine.delete_all()
         raise

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
@@ -28,7 +29,7 @@ from reports.side import (
     update_report,
 )
 from reports.sla import Urgency, extend_due_for_pause
-from reports.submission import tenant_rules, utcnow
+from reports.submission import tenant_rules
 from reports.workflow import ActorKind, ReportState, WorkflowAction
 
 REASON_MAX = 2000
@@ -50,7 +51,7 @@ async def _resolve_period(report: Report) -> timedelta:
     mine = {"tenant_id": report.tenant_id, "report_id": report.id}
     accept = (
         await ReportEvent.filter(**mine, action=WorkflowAction.ACCEPT.value)
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
         .first()
     )
     granted = (
@@ -64,7 +65,7 @@ async def _resolve_period(report: Report) -> timedelta:
             to_state=ReportState.IN_PROGRESS.value,
             action__in=[a.value for a in WorkflowAction],
         )
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
         .first()
     )
     start = entered.created_at if entered else report.created_at
@@ -97,7 +98,7 @@ async def request_extension(
         )
     if await ExtensionRequest.exists(tenant_id=report.tenant_id, report_id=report.id):
         raise _already_requested()
-    due, now = report.resolve_due_at, utcnow()
+    due, now = report.resolve_due_at, clock.now()
     rules = await tenant_rules(report.tenant_id)
     tz = rules.calendar.timezone
     if due is None or now >= due:
@@ -137,6 +138,7 @@ async def request_extension(
                 requested_by=scope.require_user(),
                 reason=text,
                 requested_due_at=wanted.astimezone(UTC),
+                created_at=now,
             )
     except IntegrityError:
         raise _already_requested() from None
@@ -145,6 +147,7 @@ async def request_extension(
         report,
         SideAction.REQUEST_EXTENSION,
         ActorKind.STAFF,
+        at=now,
         comment=text,
         data={"extension_id": extension.id, "requested_due_at": extension.requested_due_at},
     )
@@ -167,7 +170,7 @@ async def decide_extension(
     v.check()
     if approve:
         require_state(report, _DECIDABLE, "INVALID_STATE")
-    now = utcnow()
+    now = clock.now()
     status = "approved" if approve else "denied"
     decided = await ExtensionRequest.filter(
         tenant_id=report.tenant_id, id=extension.id, status="pending"
@@ -184,7 +187,7 @@ async def decide_extension(
     action = SideAction.APPROVE_EXTENSION if approve else SideAction.DENY_EXTENSION
     # The new deadline is public (the reporter is told); a denial is internal.
     await record_event(
-        scope, report, action, ActorKind.STAFF, comment=text, public=approve, data=data
+        scope, report, action, ActorKind.STAFF, at=now, comment=text, public=approve, data=data
     )
     return await ExtensionRequest.get(tenant_id=report.tenant_id, id=extension.id)
 
@@ -222,6 +225,7 @@ async def request_info(scope: Scope, report_id: uuid.UUID, question: str) -> Inf
     )
     if await InfoRequest.exists(tenant_id=report.tenant_id, report_id=report.id, status="open"):
         raise already
+    now = clock.now()  # the pause starts here (``created_at``), and the event says so
     try:
         async with in_transaction():
             info = await InfoRequest.create(
@@ -229,6 +233,7 @@ async def request_info(scope: Scope, report_id: uuid.UUID, question: str) -> Inf
                 report_id=report.id,
                 requested_by=scope.require_user(),
                 question=text,
+                created_at=now,
             )
     except IntegrityError:
         raise already from None
@@ -237,6 +242,7 @@ async def request_info(scope: Scope, report_id: uuid.UUID, question: str) -> Inf
         report,
         SideAction.ASK_INFO,
         ActorKind.STAFF,
+        at=now,
         comment=text,
         data={"info_request_id": info.id},
     )
@@ -258,7 +264,7 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     v = Validator()
     text = clean_text(v, "answer", answer, ANSWER_MAX)
     v.check()
-    now = utcnow()
+    now = clock.now()
     answered = await InfoRequest.filter(
         tenant_id=report.tenant_id, id=info.id, status="open"
     ).update(status="answered", answer=text, answered_at=now)
@@ -275,6 +281,6 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
             await update_report(report, now, resolve_due_at=new_due)
             data |= {"resolve_due_at": new_due, "previous_resolve_due_at": due}
     await record_event(
-        scope, report, SideAction.ANSWER_INFO, ActorKind.REPORTER, comment=text, data=data
+        scope, report, SideAction.ANSWER_INFO, ActorKind.REPORTER, at=now, comment=text, data=data
     )
     return await InfoRequest.get(tenant_id=report.tenant_id, id=info.id)

@@ -14,9 +14,9 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from core import throttle
+from core import clock, throttle
 from core.db import side_connection
 from permissions.session import tenant_transaction
 from reports.models import Report, ReportEvent
@@ -57,7 +57,7 @@ async def _close_unrated(tenant: Tenant, now: datetime, stats: JobStats) -> None
         ).limit(BATCH)
         for report in due:
             if await system_transition(
-                tenant.id, report, WorkflowAction.CLOSE, comment="Hết thời hạn đánh giá."
+                tenant.id, report, WorkflowAction.CLOSE, comment="Hết thời hạn đánh giá.", now=now
             ):
                 stats.closed += 1
 
@@ -84,6 +84,7 @@ async def _reject_unanswered(tenant: Tenant, now: datetime, stats: JobStats) -> 
                 WorkflowAction.REJECT,
                 reason_code="INSUFFICIENT_INFO",
                 comment="Người phản ánh không bổ sung thông tin trong thời hạn.",
+                now=now,
             ):
                 stats.rejected += 1
 
@@ -97,8 +98,8 @@ async def run_once(
     now: datetime | None = None, tenant_codes: Collection[str] | None = None
 ) -> JobStats:
     """One pass over the active tenants (all, or those named), if no other process is running
-    one."""
-    now = now or datetime.now(UTC)
+    one. The whole pass happens at one instant ``now`` (default: the clock)."""
+    now = now or clock.now()
     stats = JobStats()
     async with side_connection() as lock_conn:
         try:

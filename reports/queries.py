@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import reduce
 from operator import or_
@@ -92,7 +92,7 @@ class ReportFilter:
                 Q(title__icontains=term) | Q(code__iexact=term) | Q(address__icontains=term)
             )
         if self.overdue is not None:
-            now = datetime.now(UTC)
+            now = clock.now()
             query = query.filter(due_at__lt=now) if self.overdue else query.filter(due_at__gte=now)
         if self.bbox is not None:
             min_lng, min_lat, max_lng, max_lat = self.bbox

@@ -49,12 +49,12 @@ AUDIENCE: dict[ReportState, tuple[str, str, str]] = {
 _STARTS = """
 SELECT DISTINCT ON (report_id) report_id, created_at FROM report_event
 WHERE tenant_id = $1 AND report_id = ANY($2::uuid[]) AND (to_state = from_state) IS NOT TRUE
-ORDER BY report_id, created_at DESC
+ORDER BY report_id, created_at DESC, id DESC
 """
 _INSERT = """
 INSERT INTO notification (id, tenant_id, report_id, agency_id, field_id, audience, kind, state,
                           due_at, message_vi, message_en, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT DO NOTHING RETURNING id
 """
 # Running deadlines, nearest first, leaving out those whose last reminder (the breach) exists.
@@ -70,7 +70,10 @@ LIMIT $3
 
 
 async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
-    """Call inside a transaction scoped to the tenant. Returns how many reminders were new."""
+    """Call inside a transaction scoped to the tenant. Returns how many reminders were new.
+
+    ``now`` is the pass's instant: it decides the thresholds and dates the reminders (never the
+    database's ``now()``, which a test clock does not move)."""
     conn = connections.get("default")
     rows = await conn.execute_query_dict(
         _CANDIDATES, [tenant_id, [s.value for s in AUDIENCE], BATCH]
@@ -109,6 +112,7 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
                     report.due_at,
                     f"Phản ánh {report.code} ({label}) {threshold.vi}.",
                     f"Report {report.code} ({state.label_en}) {threshold.en}.",
+                    now,
                 ],
             )
             created += len(inserted)  # nothing when this reminder already exists

@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
+from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
@@ -22,7 +23,7 @@ from reports.attachments import check_media, cleanup_on_error, store_media
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
 from reports.storage import Storage
-from reports.submission import actor_role, utcnow
+from reports.submission import actor_role
 from reports.transitions import json_value, stale_error
 from reports.workflow import ActorKind, ReportState, _Labelled
 
@@ -81,11 +82,13 @@ async def record_event(
     action: SideAction,
     actor: ActorKind,
     *,
+    at: datetime,
     comment: str | None = None,
     public: bool = False,
     data: dict[str, Any] | None = None,
 ) -> ReportEvent:
-    """Append a side event; the state is the report's current one (unchanged)."""
+    """Append a side event at the step's instant ``at``; the state is the report's current one
+    (unchanged)."""
     return await ReportEvent.create(
         tenant_id=report.tenant_id,
         report_id=report.id,
@@ -97,6 +100,7 @@ async def record_event(
         comment=comment,
         public=public,
         data={k: json_value(v) for k, v in data.items()} if data else None,
+        created_at=at,
     )
 
 
@@ -139,11 +143,13 @@ async def add_comment(
     body = clean_text(v, "text", text, COMMENT_MAX)
     v.check()
     check_media(media, storage)
+    now = clock.now()
     event = await record_event(
         scope,
         report,
         SideAction.COMMENT,
         actor,
+        at=now,
         comment=body,
         public=public or actor is ActorKind.REPORTER,
         data={"attachments": len(media)} if media else None,
@@ -151,7 +157,9 @@ async def add_comment(
     if media:
         async with cleanup_on_error(storage) as written:
             assert written is not None
-            await store_media(scope, report.id, media, written.storage, event.id, written=written)
+            await store_media(
+                scope, report.id, media, written.storage, event.id, written=written, now=now
+            )
     return event
 
 
@@ -172,8 +180,9 @@ async def publish(scope: Scope, report_id: uuid.UUID, published: bool) -> Report
         )
     if report.published == published:
         return report
-    updated = await update_report(report, utcnow(), published=published)
+    now = clock.now()
+    updated = await update_report(report, now, published=published)
     await record_event(
-        scope, report, SideAction.PUBLISH, ActorKind.STAFF, data={"published": published}
+        scope, report, SideAction.PUBLISH, ActorKind.STAFF, at=now, data={"published": published}
     )
     return updated

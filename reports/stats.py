@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import reduce
 from operator import or_
 
 from tortoise import connections
 
+from core import clock
 from core.errors import PermissionDenied
 from permissions.actions import Action
 from permissions.scope import Scope
@@ -75,7 +75,7 @@ async def report_stats(scope: Scope) -> ReportStats:
 async def _overdue(scope: Scope, tenant_id: uuid.UUID) -> int:
     """Open reports past their running deadline: a range on the partial due index."""
     reaches = scope.reach[Action.STATS_VIEW.value]
-    query = Report.filter(tenant_id=tenant_id, due_at__lt=datetime.now(UTC))
+    query = Report.filter(tenant_id=tenant_id, due_at__lt=clock.now())
     if not any(r.unlimited for r in reaches):
         query = query.filter(reduce(or_, (reach_condition(r) for r in reaches)))
     return await query.count()
@@ -108,7 +108,7 @@ async def province_stats(scope: Scope) -> list[TenantStats]:
     overdue = await conn.execute_query_dict(
         "SELECT tenant_id, count(*) AS n FROM report "
         "WHERE tenant_id = ANY($1::uuid[]) AND due_at < $2 GROUP BY tenant_id",
-        [tenants, datetime.now(UTC)],
+        [tenants, clock.now()],
     )
     open_states = {s.value for s in OPEN_STATES}
     per_tenant: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
+from core import clock
+
 # One key segment: no leading dot (no "..", no hidden/temporary files), URL-safe characters.
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -63,14 +65,14 @@ def make_key(
     """``"<tenant>/<yyyy>/<mm>/<object>[-<variant>].<ext>"``.
 
     The tenant prefix keeps tenants' files apart (easy export or purge); month folders keep
-    directories small. ``now`` exists for tests; it defaults to the current UTC time.
+    directories small. ``now`` is the writing step's instant; it defaults to the clock.
     """
     ext = extension.lstrip(".").lower()
     if not _TOKEN.fullmatch(ext):
         raise ValueError(f"invalid extension: {extension!r}")
     if variant and not _TOKEN.fullmatch(variant):
         raise ValueError(f"invalid variant: {variant!r}")
-    when = (now or datetime.now(UTC)).astimezone(UTC)
+    when = (now or clock.now()).astimezone(UTC)
     name = f"{object_id}-{variant}" if variant else str(object_id)
     return validate_key(f"{tenant_id}/{when:%Y}/{when:%m}/{name}.{ext}")
 

@@ -90,10 +90,6 @@ class TenantRules:
 
 
 # --- shared helpers -----------------------------------------------------------------------------
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
     settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
     if settings is None:
@@ -289,7 +285,7 @@ async def submit_report(
     unit_code = await _unit_code(tenant, data.latitude, data.longitude)
     duplicates = await nearby_open_reports(scope, field_row.id, data.latitude, data.longitude)
     rules = await tenant_rules(tenant_id)
-    now = utcnow()
+    now = clock.now()  # the one instant of this submission: created_at and the deadline
     own = scope.user_id is not None and not data.on_behalf
     anonymous = data.anonymous or scope.user_id is None
     tracking = _tracking_code() if anonymous or not own else None
@@ -321,6 +317,7 @@ async def submit_report(
                 idempotency_key=data.idempotency_key,
                 sla_version=rules.sla.version,
                 answers=answers or None,
+                created_at=now,
             )
             report.screen_due_at = await due_at(rules, report, Stage.SCREEN, now)
             await report.save()
@@ -332,8 +329,9 @@ async def submit_report(
                     name=(c.name or "").strip()[:200],
                     phone=c.phone,
                     email=c.email,
+                    created_at=now,
                 )
-            attachments = await _store(scope, report.id, data.media, written)
+            attachments = await _store(scope, report.id, data.media, written, now)
             await ReportEvent.create(
                 tenant_id=tenant_id,
                 report_id=report.id,
@@ -346,6 +344,7 @@ async def submit_report(
                     **_submit_data(report, attachments, duplicates),
                     "request": fingerprint(data),
                 },
+                created_at=now,
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: return its report.
@@ -378,11 +377,12 @@ async def _store(
     report_id: uuid.UUID,
     media: Sequence[ProcessedMedia],
     written: WrittenFiles | None,
+    now: datetime,
 ) -> int:
     if not media:
         return 0
     assert written is not None  # check_media refused media without storage
-    rows = await store_media(scope, report_id, media, written.storage, written=written)
+    rows = await store_media(scope, report_id, media, written.storage, written=written, now=now)
     return len(rows)
 
 

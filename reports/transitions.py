@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
+from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
@@ -20,7 +21,7 @@ from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
 from reports.sla import Stage, Urgency, extend_due_for_pause
 from reports.storage import Storage
-from reports.submission import TenantRules, actor_role, due_at, tenant_rules, utcnow
+from reports.submission import TenantRules, actor_role, due_at, tenant_rules
 from reports.workflow import (
     REPORTER_PERMISSIONS,
     ActorKind,
@@ -111,34 +112,34 @@ async def _last_entered(report: Report, state: ReportState) -> datetime | None:
             to_state=state.value,
             action__in=[a.value for a in WorkflowAction],
         )
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")  # ids are time-ordered: steps at one instant stay in order
         .first()
     )
     return event.created_at if event else None
 
 
 async def _clock_changes(
-    rules: TenantRules, report: Report, clock: ClockEffect, now: datetime
+    rules: TenantRules, report: Report, effect: ClockEffect, now: datetime
 ) -> dict[str, Any]:
     """New deadline and timestamp columns for a transition's clock effect."""
-    if clock is ClockEffect.START_ACCEPT:
+    if effect is ClockEffect.START_ACCEPT:
         return {"accept_due_at": await due_at(rules, report, Stage.ACCEPT, now)}
-    if clock is ClockEffect.START_RESOLVE:
+    if effect is ClockEffect.START_RESOLVE:
         return {"resolve_due_at": await due_at(rules, report, Stage.RESOLVE, now)}
-    if clock is ClockEffect.START_REVIEW:
+    if effect is ClockEffect.START_REVIEW:
         return {"review_due_at": await due_at(rules, report, Stage.REVIEW, now)}
-    if clock is ClockEffect.RESTART_SCREEN:
+    if effect is ClockEffect.RESTART_SCREEN:
         return {"screen_due_at": await due_at(rules, report, Stage.SCREEN, now)}
-    if clock is ClockEffect.RESUME_RESOLVE and report.resolve_due_at is not None:
+    if effect is ClockEffect.RESUME_RESOLVE and report.resolve_due_at is not None:
         # The review time does not count against the agency; at least one working day remains.
         paused = await _last_entered(report, ReportState.RESULT_SUBMITTED) or now
         urgency = Urgency(report.urgency)
         due = extend_due_for_pause(rules.calendar, report.resolve_due_at, paused, now, urgency)
         floor = rules.calendar.add_working_days(now, 1)
         return {"resolve_due_at": max(due, floor).astimezone(UTC), "review_due_at": None}
-    if clock is ClockEffect.OPEN_WINDOWS:
+    if effect is ClockEffect.OPEN_WINDOWS:
         return {"resolved_at": now}
-    if clock is ClockEffect.STOP_ALL:
+    if effect is ClockEffect.STOP_ALL:
         return {"closed_at": now}
     return {}
 
@@ -195,7 +196,7 @@ async def transition(
                 "OUT_OF_RANGE", "Đánh giá từ 1 đến 5.", "Rating must be 1 to 5.", "rating"
             )
         changes["rating"] = rating
-    now = utcnow()
+    now = clock.now()  # the one instant of this step: its event, timestamps and deadlines
     changes |= await _clock_changes(rules, report, t.clock, now)
     updated = await Report.filter(
         tenant_id=tenant_id, id=report.id, version=expected_version
@@ -214,10 +215,13 @@ async def transition(
         comment=(comment or "").strip() or None,
         public=actor is ActorKind.REPORTER,
         data={k: json_value(v) for k, v in changes.items()} or None,
+        created_at=now,
     )
     async with cleanup_on_error(storage if media else None) as written:
         if written is not None:  # check_media refused media without storage
-            await store_media(scope, report.id, media, written.storage, event.id, written=written)
+            await store_media(
+                scope, report.id, media, written.storage, event.id, written=written, now=now
+            )
         return await Report.get(tenant_id=tenant_id, id=report.id)
 
 
@@ -246,16 +250,20 @@ async def system_transition(
     action: WorkflowAction,
     reason_code: str | None = None,
     comment: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> bool:
     """A step the system takes on its own (auto-close after the rating window, auto-reject of
     an unanswered request for information). Only transitions that name ``ActorKind.SYSTEM`` are
-    allowed; returns False when someone changed the report first (it is then left alone)."""
+    allowed; returns False when someone changed the report first (it is then left alone).
+
+    ``now`` is the instant of the job pass that takes the step (default: the clock)."""
     rules = await tenant_rules(tenant_id)
     t = find_transition(ReportState(report.state), action, options=rules.options)
     if ActorKind.SYSTEM not in t.actor:
         raise PermissionDenied(t.permission)
     validate_reason(t, reason_code, comment)
-    now = utcnow()
+    now = now or clock.now()
     changes = await _clock_changes(rules, report, t.clock, now)
     updated = await Report.filter(tenant_id=tenant_id, id=report.id, version=report.version).update(
         state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes
@@ -274,5 +282,6 @@ async def system_transition(
         comment=comment,
         public=True,
         data={k: json_value(v) for k, v in changes.items()} or None,
+        created_at=now,
     )
     return True

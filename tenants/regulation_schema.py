@@ -7,6 +7,7 @@ from typing import Any, Self
 
 import strawberry
 
+from core import clock
 from core.graphql import Info, UserError, login_required, requires, run_mutation
 from permissions.actions import Action
 from reports.calendar import WorkingCalendar as Calendar
@@ -59,7 +60,7 @@ class Regulation:
     def from_row(cls, row: TenantSettings) -> Self:
         calendar = Calendar.from_config(row.calendar)
         config = calendar.to_config()
-        year = datetime.date.today().year
+        year = clock.now().astimezone(calendar.timezone).year  # the tenant's year, not the server's
         holidays = sorted(
             d
             for d in (datetime.date(year, 1, 1) + datetime.timedelta(days=i) for i in range(366))

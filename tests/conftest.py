@@ -8,11 +8,13 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from tortoise import Tortoise
 
 from api.app import create_app
@@ -30,6 +32,36 @@ from permissions.store import store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+_SESSION_CLOCK = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``PAHT_TEST_NOW=2026-03-11T09:00+07:00`` starts the whole session's clock at that instant
+    (it ticks on from there), to run the suite as if in Vietnamese office hours on any machine.
+    Tests that stop the clock themselves still do; PostgreSQL's clock is not moved."""
+    start = os.environ.get("PAHT_TEST_NOW")
+    if not start:
+        return
+    try:
+        instant = datetime.fromisoformat(start)
+    except ValueError:
+        raise pytest.UsageError(f"PAHT_TEST_NOW is not an ISO 8601 instant: {start!r}") from None
+    if instant.utcoffset() is None:
+        raise pytest.UsageError("PAHT_TEST_NOW needs a UTC offset, e.g. 2026-03-11T09:00+07:00")
+    traveller = time_machine.travel(instant, tick=True)
+    traveller.start()
+    config.stash[_SESSION_CLOCK] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if traveller := config.stash.get(_SESSION_CLOCK, None):
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _SESSION_CLOCK in config.stash:
+        return f"clock: the session started at {os.environ['PAHT_TEST_NOW']} (PAHT_TEST_NOW)"
+    return None
 
 
 @pytest.fixture(scope="session")

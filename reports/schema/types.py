@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from core import clock
 from core.graphql import Info, sensitive
 from permissions.actions import Action
 from reports import loaders, models, queries, sla
@@ -37,10 +38,6 @@ RUNNING_DEADLINE = {
     wf.ReportState.RESULT_SUBMITTED: "review_due_at",
 }
 BLUR_DECIMALS = 2  # ~1 km: the public (and non-privileged) view of a sensitive location
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @strawberry.type(
@@ -256,12 +253,12 @@ class Report(relay.Node):
     @strawberry.field(description="Seconds until the running deadline (negative when late).")
     def due_in(self) -> int | None:
         due = self.due_at()
-        return int((due - _now()).total_seconds()) if due else None
+        return int((due - clock.now()).total_seconds()) if due else None
 
     @strawberry.field(description="The running deadline has passed (computed, never stored).")
     def overdue(self) -> bool:
         due = self.due_at()
-        return due is not None and due < _now()
+        return due is not None and due < clock.now()
 
     @strawberry.field(description="Finished after its resolve deadline.")
     def late(self) -> bool:

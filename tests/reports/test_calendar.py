@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import clock
 from core.errors import DomainError
 from reports.calendar import WorkingCalendar
+from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CAL = WorkingCalendar()
@@ -201,6 +204,35 @@ def test_working_time_between(a: datetime, b: datetime, expected: timedelta) -> 
 )
 def test_next_working_moment(t: datetime, expected: datetime) -> None:
     assert CAL.next_working_moment(t) == expected
+
+
+# ------------------------------------------------------------------------- from the clock
+
+
+def test_holidays_package_gives_the_days_around_the_frozen_instants() -> None:
+    """tests/clock.py's hand-worked deadlines rely on these; redo them if the package changes."""
+    days_off = [date(2026, 4, 27), date(2026, 4, 30), date(2026, 5, 1)]  # Giỗ Tổ, 30/4, 1/5
+    assert not any(CAL.is_working_day(d) for d in days_off)
+    working = [date(2026, 4, d) for d in (21, 22, 23, 24, 28, 29)] + [date(2026, 5, 4)]
+    working += [date(2026, 3, d) for d in (4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18)]
+    assert all(CAL.is_working_day(d) for d in working)
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
+def test_working_time_from_the_stopped_clock(
+    moment: Moment, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    stop_clock(time_machine, moment.at)
+    now = clock.now()
+    assert now == moment.at
+    assert CAL.add_working_time(now, hours(4)) == moment.plus_4_working_hours
+    assert CAL.add_working_time(now, hours(8)) == moment.plus_8_working_hours
+    assert CAL.add_working_days(now, 5) == moment.plus_5_working_days
+    assert CAL.add_working_days(now, 1) == moment.next_working_day_end
+    since = on(moment.day.one_before, 9)
+    assert CAL.working_time_between(since, now) == moment.since_day_before_9
+    pushed = CAL.add_working_time(moment.day.resolve_from_two_before, moment.since_day_before_9)
+    assert pushed == moment.resolve_pushed
 
 
 # ---------------------------------------------------------------------------------- config

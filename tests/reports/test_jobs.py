@@ -84,7 +84,8 @@ async def test_unrated_reports_close_and_unanswered_ones_are_rejected(
     assert (await state_of(scopes["intake-operator"], waiting.id))[0] == "NEED_INFO"
     assert today.tenants == 1 and not today.errors
 
-    later = await run_once(datetime.now(UTC) + timedelta(days=8), tenant_codes=["lao-cai"])
+    pass_at = datetime.now(UTC) + timedelta(days=8)
+    later = await run_once(pass_at, tenant_codes=["lao-cai"])
     assert later.closed >= 1 and later.rejected >= 1 and not later.errors
     state, events = await state_of(scopes["intake-operator"], resolved.id)
     assert state == "CLOSED"
@@ -93,8 +94,13 @@ async def test_unrated_reports_close_and_unanswered_ones_are_rejected(
         "system",
         None,
     )
+    # The pass acts at its own instant, not at the moment the code happens to run.
+    async with scoped_transaction(scopes["intake-operator"]):
+        assert (await Report.get(id=resolved.id)).closed_at == pass_at
+    assert events[-1].created_at == pass_at
     state, events = await state_of(scopes["intake-operator"], waiting.id)
     assert state == "REJECTED" and events[-1].reason_code == "INSUFFICIENT_INFO"
+    assert events[-1].created_at == pass_at
 
     again = await run_once(datetime.now(UTC) + timedelta(days=8), tenant_codes=["lao-cai"])
     assert (again.closed, again.rejected) == (0, 0)  # each report is handled once

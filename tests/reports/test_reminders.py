@@ -4,7 +4,7 @@ people (handler → agency leader → centre)."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from permissions.scope import Scope
@@ -19,7 +19,7 @@ from tenants.models import Field
 from tests.conftest import GraphQLClient
 from tests.factories import user_named
 
-INBOX = "{ myNotifications { id kind message reportId } }"
+INBOX = "{ myNotifications { id kind message reportId createdAt } }"
 
 
 async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:
@@ -89,6 +89,11 @@ async def test_reminders_escalate_once_each(gql: GraphQLClient, pilot: dict[str,
     assert (await run_once(halfway, tenant_codes=["sa-pa"])).reminded >= 1
     assert await inbox(handler) == ["DUE_HALF"]
     assert await inbox(leader) == []
+    # Dated by the pass that sent it (not by the database's clock).
+    [half] = [
+        n for n in (await gql.ok(INBOX, token=handler))["myNotifications"] if n["reportId"] == gid
+    ]
+    assert datetime.fromisoformat(half["createdAt"]) == halfway
     await run_once(calendar.add_working_time(accepted, total * 0.9), tenant_codes=["sa-pa"])
     assert await inbox(leader) == ["DUE_SOON"]
     later = await run_once(due + timedelta(hours=1), tenant_codes=["sa-pa"])

@@ -8,12 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, NotFound
 from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
-from reports import extensions, transitions
+from reports import transitions
 from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.service import (
     AssignInput,
@@ -25,10 +26,10 @@ from reports.service import (
     request_info,
     submit_report,
 )
-from reports.submission import tenant_rules, utcnow
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
+from tests.clock import stop_clock, vn
 from tests.reports.test_report_service import events, new_input, scope_of, step, submit
 
 ROLES = {
@@ -132,9 +133,13 @@ async def test_second_pending_extension_is_refused(sapa: dict[str, Any]) -> None
         assert await ExtensionRequest.filter(report_id=report.id).count() == 1
 
 
-async def test_extension_refusals(sapa: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_extension_refusals(
+    sapa: dict[str, Any], time_machine: time_machine.TimeMachineFixture
+) -> None:
+    stop_clock(time_machine, vn(2026, 3, 9, 9))
     report = await in_progress(sapa)
     due = report.resolve_due_at
+    assert due == vn(2026, 3, 16, 17)  # 5 working days: Tue 10 .. Mon 16
     later = due + timedelta(hours=2)
     for who in ("citizen", "contact", "operator", "supervisor"):
         await refused("FORBIDDEN", sapa[who], request_extension, report.id, later, "Lý do")
@@ -146,12 +151,11 @@ async def test_extension_refusals(sapa: dict[str, Any], monkeypatch: pytest.Monk
         "EXTENSION_TOO_LONG", sapa["handler"], request_extension, report.id, too_long, "Lý do"
     )
     assert error.field == "requestedDueAt"
-    monkeypatch.setattr(extensions, "utcnow", lambda: due + timedelta(minutes=1))
+    stop_clock(time_machine, due + timedelta(minutes=1))
     error = await refused(
         "DEADLINE_PASSED", sapa["handler"], request_extension, report.id, later, "Lý do"
     )
     assert error.field == "requestedDueAt" and "deadline" in error.details[0].message_en
-    monkeypatch.undo()
     async with scoped_transaction(sapa["operator"]):
         assert not await ExtensionRequest.exists(report_id=report.id)
     # Not in progress: the request is refused by state; urgent reports escalate instead.
@@ -187,26 +191,24 @@ async def test_denial_needs_a_comment_and_keeps_the_deadline(sapa: dict[str, Any
 
 # --- information request ------------------------------------------------------------------------
 async def test_answered_info_request_extends_the_deadline(
-    sapa: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    sapa: dict[str, Any], time_machine: time_machine.TimeMachineFixture
 ) -> None:
+    stop_clock(time_machine, vn(2026, 3, 9, 9))  # Monday
     report = await in_progress(sapa)
+    assert report.resolve_due_at == vn(2026, 3, 16, 17)
+    stop_clock(time_machine, vn(2026, 3, 10, 9))
     await refused("FORBIDDEN", sapa["contact"], request_info, report.id, "Ở đâu?")
     info = await run(sapa["handler"], request_info, report.id, "Quán ăn ở số nhà nào?")
     assert info.status == "open" and info.requested_by == sapa["handler"].user_id
     await refused("INFO_ALREADY_REQUESTED", sapa["handler"], request_info, report.id, "Lần 2?")
     await refused("FORBIDDEN", sapa["operator"], answer_info, report.id, "Số 5")
-    # Pin the pause: opened at a working moment, answered two working hours later.
-    calendar = (await tenant_rules(sapa["tenant"].id)).calendar
-    opened = calendar.next_working_moment(utcnow())
-    answered_at = calendar.add_working_time(opened, timedelta(hours=2))
-    async with scoped_transaction(sapa["handler"]):
-        await InfoRequest.filter(id=info.id).update(created_at=opened)
-    monkeypatch.setattr(extensions, "utcnow", lambda: answered_at)
+    assert info.created_at == vn(2026, 3, 10, 9)  # the pause starts with the question
+    stop_clock(time_machine, vn(2026, 3, 10, 11))  # answered two working hours later
     done = await run(sapa["citizen"], answer_info, report.id, " Số 5 đường Cầu Mây ")
     assert (done.status, done.answer) == ("answered", "Số 5 đường Cầu Mây")
     after = await fresh(sapa["operator"], report.id)
-    expected = calendar.add_working_time(report.resolve_due_at, timedelta(hours=2))
-    assert after.resolve_due_at == expected and after.version == report.version + 1
+    # Mon 16 Mar 17:00 + 2 working hours: Tue 17 Mar 07:30-09:30.
+    assert after.resolve_due_at == vn(2026, 3, 17, 9, 30) and after.version == report.version + 1
     history = await events(sapa["operator"], report.id)
     assert [(e.action, e.to_state) for e in history[-2:]] == [
         ("ASK_INFO", "IN_PROGRESS"),

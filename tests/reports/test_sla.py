@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core import clock
 from core.errors import DomainError
 from reports.calendar import WorkingCalendar
 from reports.sla import (
@@ -28,6 +30,7 @@ from reports.sla import (
     fraction_used,
     quick_fix_rules,
 )
+from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CAL = WorkingCalendar()
@@ -285,6 +288,35 @@ def test_fraction_used(
 
 def test_due_soon_threshold() -> None:
     assert DUE_SOON_FRACTION == 0.8
+
+
+# ------------------------------------------------------------------------- from the clock
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
+def test_default_deadlines_from_the_stopped_clock(
+    moment: Moment, time_machine: time_machine.TimeMachineFixture
+) -> None:
+    stop_clock(time_machine, moment.at)
+    table = default_sla_table(["VSMT"])
+
+    def due(stage: Stage, urgency: Urgency = N, field_code: str = "DU_LICH") -> datetime:
+        rule = table.rule_for(stage, field_code, urgency)
+        return compute_due(CAL, clock.now(), rule.duration, urgency)
+
+    assert due(Stage.SCREEN) == due(Stage.REVIEW) == moment.plus_4_working_hours
+    assert due(Stage.ACCEPT) == moment.plus_8_working_hours
+    assert due(Stage.RESOLVE) == moment.plus_5_working_days
+    assert due(Stage.REVIEW, C) == moment.next_working_day_end  # complex review: 1 working day
+    # Urgent items run on calendar time, whatever the hour.
+    assert due(Stage.SCREEN, U) == moment.at + timedelta(minutes=30)
+    assert due(Stage.RESOLVE, U) == moment.at + timedelta(hours=4)
+    # A pause that began at 09:00 on the previous working day and ends now.
+    paused_at = on(moment.day.one_before, 9)
+    resumed = extend_due_for_pause(
+        CAL, moment.day.resolve_from_two_before, paused_at, clock.now(), N
+    )
+    assert resumed == moment.resolve_pushed
 
 
 # ---------------------------------------------------------------------------- properties

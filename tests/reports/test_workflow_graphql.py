@@ -1,5 +1,6 @@
-"""The report workflow over GraphQL HTTP: the demo story from a photo to a closed report, the
-side paths, every workflow mutation tried by every Sa Pa role, and tenant isolation."""
+"""The report workflow over GraphQL HTTP: the demo story from a photo to a closed report, every
+workflow mutation tried by every Sa Pa role, and tenant isolation; the helpers are shared with
+test_side_paths_graphql.py, test_uploads_graphql.py and test_review_regressions.py."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from PIL import ExifTags, Image
 
 from api.settings import Settings
@@ -34,6 +35,7 @@ from reports.service import (
 )
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
+from tests.clock import MOMENTS, access_token, moment_id, stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import user_named
 from tests.reports.test_report_queries import gid
@@ -289,6 +291,16 @@ async def make_env(pilot: dict[str, Any], gql: GraphQLClient) -> Env:
     return world
 
 
+Clock = time_machine.TimeMachineFixture
+by_moment = pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
+
+
+async def at(env: Env, settings: Settings, clock: Clock, when: datetime) -> Env:
+    """Stop the clock at ``when`` (tests/clock.py); the Env returned holds tokens issued then."""
+    stop_clock(clock, when)
+    return replace(env, tokens={r: await access_token(settings, s) for r, s in env.scopes.items()})
+
+
 async def service_submit(env: Env, *, own: bool = True) -> Report:
     """A food-safety report of the citizen's (``own``), or one an operator entered for a hotline
     caller (nobody's own)."""
@@ -379,10 +391,18 @@ async def snapshot(env: Env, report_id: uuid.UUID) -> tuple[Any, ...]:
 
 
 async def test_demo_story_from_photo_to_rating(
-    gql: GraphQLClient, env: Env, settings: Settings
+    gql: GraphQLClient, env: Env, settings: Settings, time_machine: Clock
 ) -> None:
-    citizen, operator = env.token(CITIZEN), env.token(OPERATOR)
-    contact, handler, supervisor = env.token(CONTACT), env.token(HANDLER), env.token(SUPERVISOR)
+    """On a stopped clock, moved by hand from step to step (deadlines by hand on Sa Pa's default
+    calendar: 07:30-11:30 and 13:30-17:00; food safety: screen and review 4 working hours, accept
+    8, resolve 5 working days)."""
+
+    async def tokens_at(when: datetime) -> tuple[str, ...]:
+        moved = await at(env, settings, time_machine, when)
+        return tuple(moved.token(r) for r in (CITIZEN, OPERATOR, CONTACT, HANDLER, SUPERVISOR))
+
+    # Wednesday 11 March 2026, 16:59: one working minute is left today.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 11, 16, 59))
     photo = jpeg()
     gps = Image.open(io.BytesIO(photo)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert gps[ExifTags.GPS.GPSLatitude] == (22.0, 19.0, 55.2)  # the phone's position is there
@@ -401,10 +421,11 @@ async def test_demo_story_from_photo_to_rating(
     payload = body["data"]["submitReport"]
     assert payload["errors"] == [] and payload["trackingCode"] is None
     report = payload["report"]
-    year = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
-    assert re.fullmatch(rf"SP-{year}-\d{{6}}", report["code"]), report["code"]
+    assert re.fullmatch(r"SP-2026-\d{6}", report["code"]), report["code"]
     assert report["state"] == "SUBMITTED" and report["version"] == 1
-    assert report["dueAt"] == report["screenDueAt"] is not None
+    # 4 working hours: 16:59-17:00, then 07:30-11:29 on Thursday.
+    assert when(report["screenDueAt"]) == vn(2026, 3, 12, 11, 29)
+    assert report["dueAt"] == report["screenDueAt"]
     assert report["availableActions"] == ["WITHDRAW"]
     [attachment] = report["attachments"]
     assert attachment["contentType"] == "image/jpeg"
@@ -433,7 +454,8 @@ async def test_demo_story_from_photo_to_rating(
     }
     assert (await own_view(gql, citizen, rid))["availableActions"] == ["WITHDRAW"]
 
-    # 2. The operator routes it to the field's default agency, the health office.
+    # 2. Thursday 08:00: the operator routes it to the field's default agency, the health office.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 12, 8))
     report = (
         await act(
             gql,
@@ -449,21 +471,26 @@ async def test_demo_story_from_photo_to_rating(
     )["report"]
     assert report["state"] == "ASSIGNED" and report["version"] == 2
     assert report["leadAgency"]["id"] == gid("Agency", env.health.id)
-    assert report["acceptDueAt"] and report["dueAt"] == report["acceptDueAt"]
+    # 8 working hours: 3.5 h + 3.5 h on Thursday, then 07:30-08:30 on Friday.
+    assert when(report["acceptDueAt"]) == vn(2026, 3, 13, 8, 30)
+    assert report["dueAt"] == report["acceptDueAt"]
     assert report["availableActions"] == []  # the operator's part is done for now
     assert (await staff_view(gql, contact, rid))["availableActions"] == ["ACCEPT", "RETURN"]
     assert (await staff_view(gql, handler, rid))["availableActions"] == []
     assert (await own_view(gql, citizen, rid))["availableActions"] == []
 
-    # 3. The agency contact accepts.
+    # 3. Thursday 10:00: the agency contact accepts.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 12, 10))
     report = (await act(gql, "acceptReport", {"id": rid, "version": 2}, contact))["report"]
-    assert report["state"] == "IN_PROGRESS" and report["resolveDueAt"]
+    assert report["state"] == "IN_PROGRESS"
+    # 5 working days from the next: Fri 13, Mon 16, Tue 17, Wed 18, Thu 19 at closing.
+    assert when(report["resolveDueAt"]) == vn(2026, 3, 19, 17)
     assert report["dueAt"] == report["resolveDueAt"]
-    assert when(report["resolveDueAt"]) > when(report["acceptDueAt"])
     assert report["availableActions"] == []  # accepting is done; handling is the handler's
     assert (await staff_view(gql, handler, rid))["availableActions"] == ["SUBMIT_RESULT"]
 
-    # 4. The handler posts the result with an after-photo.
+    # 4. Tuesday 17 March 15:00: the handler posts the result with an after-photo.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 17, 15))
     result_text = "Đã kiểm tra, xử phạt 5 triệu đồng và tiêu hủy 20 kg thịt."
     body = await multipart(
         gql,
@@ -475,7 +502,9 @@ async def test_demo_story_from_photo_to_rating(
     )
     assert "errors" not in body and body["data"]["submitResult"]["errors"] == [], body
     report = body["data"]["submitResult"]["report"]
-    assert report["state"] == "RESULT_SUBMITTED" and report["reviewDueAt"]
+    assert report["state"] == "RESULT_SUBMITTED"
+    # 4 working hours: 15:00-17:00, then 07:30-09:30 on Wednesday.
+    assert when(report["reviewDueAt"]) == vn(2026, 3, 18, 9, 30)
     assert report["dueAt"] == report["reviewDueAt"]
     assert len(report["attachments"]) == 2
     assert all(a["thumbnailUrl"] for a in report["attachments"])
@@ -484,27 +513,39 @@ async def test_demo_story_from_photo_to_rating(
         "REQUEST_REWORK",
     ]
 
-    # 5. The centre supervisor approves (fixed) and publishes.
+    # 5. Wednesday 09:00: the centre supervisor approves (fixed), and publishes at 09:05.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 18, 9))
     report = (
         await act(gql, "approveResult", {"id": rid, "version": 4, "outcome": "FIXED"}, supervisor)
     )["report"]
-    assert report["state"] == "RESOLVED" and report["resolvedAt"] and report["dueAt"] is None
+    assert report["state"] == "RESOLVED" and report["dueAt"] is None
+    assert when(report["resolvedAt"]) == vn(2026, 3, 18, 9)
     assert report["availableActions"] == ["REOPEN", "CLOSE"]
     assert (await own_view(gql, citizen, rid))["availableActions"] == ["REOPEN", "RATE"]
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 18, 9, 5))
     published = (await act(gql, "publishReport", {"id": rid}, supervisor))["report"]
     assert published["published"] is True and published["version"] == 6
 
-    feed = await gql.http.post(
-        "/graphql",
-        json={
-            "query": """{ publicReports(first: 100) { edges { node {
-              id code title description state stateLabel fieldName address createdAt resolvedAt
-              resolveDueAt rating result location { latitude longitude precise } } } } }"""
-        },
-        headers=headers(tenant="sa-pa"),
-    )
-    assert feed.status_code == 200 and "errors" not in feed.json(), feed.text
-    nodes = {e["node"]["code"]: e["node"] for e in feed.json()["data"]["publicReports"]["edges"]}
+    # The feed is newest first and this report is dated March 2026: page until it shows.
+    query = """query($after: String) { publicReports(first: 100, after: $after) { edges { node {
+      id code title description state stateLabel fieldName address createdAt resolvedAt
+      resolveDueAt rating result location { latitude longitude precise } } }
+      pageInfo { hasNextPage endCursor } } }"""
+    nodes: dict[str, Any] = {}
+    feed_text, after = "", None
+    while report["code"] not in nodes:
+        feed = await gql.http.post(
+            "/graphql",
+            json={"query": query, "variables": {"after": after}},
+            headers=headers(tenant="sa-pa"),
+        )
+        assert feed.status_code == 200 and "errors" not in feed.json(), feed.text
+        page = feed.json()["data"]["publicReports"]
+        nodes |= {e["node"]["code"]: e["node"] for e in page["edges"]}
+        feed_text += feed.text
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
     public = nodes[report["code"]]
     assert public["result"] == result_text and public["state"] == "RESOLVED"
     assert public["location"] == {
@@ -513,13 +554,15 @@ async def test_demo_story_from_photo_to_rating(
         "precise": True,  # food safety is not a sensitive field
     }
     for personal in ("Nguyễn Thị Hoa", "0912000111", str(env.scopes[CITIZEN].user_id)):
-        assert personal not in feed.text
+        assert personal not in feed_text
 
-    # 6. The citizen rates it 5: closed.
+    # 6. Friday 10:00: the citizen rates it 5: closed.
+    citizen, operator, contact, handler, supervisor = await tokens_at(vn(2026, 3, 20, 10))
     report = (await act(gql, "rateReport", {"id": rid, "version": 6, "rating": 5}, citizen))[
         "report"
     ]
-    assert report["state"] == "CLOSED" and report["rating"] == 5 and report["closedAt"]
+    assert report["state"] == "CLOSED" and report["rating"] == 5
+    assert when(report["closedAt"]) == vn(2026, 3, 20, 10)
     assert report["availableActions"] == []
     assert report["lastEvent"]["data"] is None  # the citizen does not see internal data
 
@@ -553,302 +596,6 @@ async def test_demo_story_from_photo_to_rating(
     assert mine["rating"] == 5 and mine["reporter"] is None
     assert [e["action"] for e in mine["events"]] == [e["action"] for e in events]
     assert all(e["data"] is None and e["actorRole"] == "" for e in mine["events"])
-
-
-# --- side paths ---------------------------------------------------------------------------------
-
-
-async def submitted(gql: GraphQLClient, env: Env, **overrides: Any) -> dict[str, Any]:
-    body = await gql(SUBMIT, {"i": report_input(env, **overrides)}, env.token(CITIZEN))
-    assert "errors" not in body and body["data"]["submitReport"]["errors"] == [], body
-    return body["data"]["submitReport"]["report"]
-
-
-async def assigned(gql: GraphQLClient, env: Env, agency: Agency | None = None) -> dict[str, Any]:
-    report = await submitted(gql, env)
-    variables = {
-        "id": report["id"],
-        "version": report["version"],
-        "leadAgencyId": gid("Agency", (agency or env.health).id),
-    }
-    return (await act(gql, "assignReport", variables, env.token(OPERATOR)))["report"]
-
-
-async def in_progress(gql: GraphQLClient, env: Env) -> dict[str, Any]:
-    report = await assigned(gql, env)
-    variables = {"id": report["id"], "version": report["version"]}
-    return (await act(gql, "acceptReport", variables, env.token(CONTACT)))["report"]
-
-
-async def result_submitted(gql: GraphQLClient, env: Env) -> dict[str, Any]:
-    report = await in_progress(gql, env)
-    variables = {"id": report["id"], "version": report["version"], "comment": "Đã xử lý xong."}
-    return (await act(gql, "submitResult", variables, env.token(HANDLER)))["report"]
-
-
-async def resolved(gql: GraphQLClient, env: Env) -> dict[str, Any]:
-    report = await result_submitted(gql, env)
-    variables = {"id": report["id"], "version": report["version"]}
-    return (await act(gql, "approveResult", variables, env.token(SUPERVISOR)))["report"]
-
-
-def ref(report: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"id": report["id"], "version": report["version"], **extra}
-
-
-async def test_reject_needs_a_reason_code(gql: GraphQLClient, env: Env) -> None:
-    operator = env.token(OPERATOR)
-    report = await submitted(gql, env)
-    before = await staff_view(gql, operator, report["id"])
-    codes = await error_codes(gql, "rejectReport", ref(report, comment="Không rõ."), operator)
-    assert codes == ["REASON_REQUIRED"]
-    codes = await error_codes(
-        gql, "rejectReport", ref(report, reasonCode="BORING", comment="x"), operator
-    )
-    assert codes == ["INVALID_REASON"]
-    after = await staff_view(gql, operator, report["id"])
-    assert (after["state"], after["version"], after["events"]) == (
-        "SUBMITTED",
-        1,
-        before["events"],
-    )
-    variables = ref(report, reasonCode="OUT_OF_SCOPE", comment="Không thuộc lĩnh vực ATTP.")
-    rejected = (await act(gql, "rejectReport", variables, operator))["report"]
-    assert rejected["state"] == "REJECTED" and rejected["closedAt"] and rejected["version"] == 2
-    assert rejected["lastEvent"]["reasonCode"] == "OUT_OF_SCOPE"
-    assert rejected["availableActions"] == []
-    mine = await own_view(gql, env.token(CITIZEN), report["id"])
-    assert mine["state"] == "REJECTED"
-
-
-async def test_request_info_then_provide_info(gql: GraphQLClient, env: Env) -> None:
-    operator, citizen = env.token(OPERATOR), env.token(CITIZEN)
-    report = await submitted(gql, env)
-    codes = await error_codes(gql, "requestInfo", ref(report), operator)
-    assert codes == ["COMMENT_REQUIRED"]
-    asked = (await act(gql, "requestInfo", ref(report, comment="Quán ở số nhà nào?"), operator))[
-        "report"
-    ]
-    assert asked["state"] == "NEED_INFO" and asked["dueAt"] is None
-    assert (await own_view(gql, citizen, report["id"]))["availableActions"] == [
-        "PROVIDE_INFO",
-        "WITHDRAW",
-    ]
-    answered = (await act(gql, "provideInfo", ref(asked, comment="Số 12 Cầu Mây."), citizen))[
-        "report"
-    ]
-    assert answered["state"] == "SUBMITTED" and answered["version"] == 3
-    assert when(answered["screenDueAt"]) >= when(report["screenDueAt"])
-    assert answered["lastEvent"]["public"] is True
-    assert answered["lastEvent"]["comment"] == "Số 12 Cầu Mây."
-    history = (await staff_view(gql, operator, report["id"]))["events"]
-    assert [e["action"] for e in history] == ["SUBMIT", "REQUEST_INFO", "PROVIDE_INFO"]
-    assert when(history[2]["data"]["screen_due_at"]) == when(answered["screenDueAt"])
-
-
-async def test_mark_duplicate_of_another_report(gql: GraphQLClient, env: Env) -> None:
-    operator = env.token(OPERATOR)
-    first = await submitted(gql, env)
-    second = await submitted(gql, env)
-    variables = ref(second, masterId=first["id"])
-    duplicate = (await act(gql, "markDuplicate", variables, operator))["report"]
-    assert duplicate["state"] == "DUPLICATE" and duplicate["closedAt"]
-    assert first["code"] in duplicate["lastEvent"]["comment"]
-    assert duplicate["lastEvent"]["reasonCode"] == "DUPLICATE"
-    master = await staff_view(gql, operator, first["id"])
-    assert (master["state"], master["version"]) == ("SUBMITTED", 1)
-
-
-async def test_withdraw_by_the_citizen(gql: GraphQLClient, env: Env) -> None:
-    citizen = env.token(CITIZEN)
-    report = await submitted(gql, env)
-    withdrawn = (
-        await act(gql, "withdrawReport", ref(report, comment="Đã tự giải quyết."), citizen)
-    )["report"]
-    assert withdrawn["state"] == "WITHDRAWN" and withdrawn["closedAt"]
-    history = (await staff_view(gql, env.token(OPERATOR), report["id"]))["events"]
-    assert history[-1]["actorRole"] == "reporter" and history[-1]["public"] is True
-    # Withdrawn is final: nothing further is possible, not even by the operator.
-    variables = ref(withdrawn, leadAgencyId=gid("Agency", env.health.id))
-    codes = await error_codes(gql, "assignReport", variables, env.token(OPERATOR))
-    assert codes == ["INVALID_TRANSITION"]
-
-
-async def test_return_not_competent_then_reassign(gql: GraphQLClient, env: Env) -> None:
-    operator, contact = env.token(OPERATOR), env.token(CONTACT)
-    report = await assigned(gql, env)
-    missing = await error_codes(gql, "returnReport", ref(report, comment="Sai."), contact)
-    assert missing == ["REASON_REQUIRED"]
-    variables = ref(report, reasonCode="NOT_COMPETENT", comment="Thuộc Phòng Quản lý đô thị.")
-    returned = (await act(gql, "returnReport", variables, contact))["report"]
-    assert returned["state"] == "RETURNED" and returned["dueAt"] is None
-    assert returned["lastEvent"]["reasonCode"] == "NOT_COMPETENT"
-    assert (await staff_view(gql, operator, report["id"]))["availableActions"] == [
-        "REJECT",
-        "ASSIGN",
-    ]
-    variables = ref(returned, leadAgencyId=gid("Agency", env.urban.id))
-    again = (await act(gql, "assignReport", variables, operator))["report"]
-    assert again["state"] == "ASSIGNED" and again["leadAgency"]["id"] == gid("Agency", env.urban.id)
-    assert when(again["acceptDueAt"]) >= when(report["acceptDueAt"])
-    # The health office no longer sees the report at all.
-    hidden = await gql.ok(
-        "query($id: ID!) { report(id: $id) { id } }", {"id": report["id"]}, contact
-    )
-    assert hidden == {"report": None}
-    codes = await error_codes(gql, "acceptReport", ref(again), contact)
-    assert codes == ["FORBIDDEN"]
-
-
-async def test_request_rework_then_resubmit(gql: GraphQLClient, env: Env) -> None:
-    supervisor, handler = env.token(SUPERVISOR), env.token(HANDLER)
-    report = await result_submitted(gql, env)
-    missing = await error_codes(gql, "requestRework", ref(report), supervisor)
-    assert missing == ["COMMENT_REQUIRED"]
-    variables = ref(report, comment="Thiếu ảnh sau xử lý.", reasonCode="MISSING_PHOTOS")
-    rework = (await act(gql, "requestRework", variables, supervisor))["report"]
-    assert rework["state"] == "IN_PROGRESS" and rework["reviewDueAt"] is None
-    assert rework["dueAt"] == rework["resolveDueAt"]
-    assert when(rework["resolveDueAt"]) >= when(report["resolveDueAt"])
-    assert rework["lastEvent"]["reasonCode"] == "MISSING_PHOTOS"
-    variables = ref(rework, comment="Đã bổ sung ảnh.")
-    again = (await act(gql, "submitResult", variables, handler))["report"]
-    assert again["state"] == "RESULT_SUBMITTED" and again["reviewDueAt"]
-    history = (await staff_view(gql, supervisor, report["id"]))["events"]
-    assert [e["action"] for e in history][-3:] == [
-        "SUBMIT_RESULT",
-        "REQUEST_REWORK",
-        "SUBMIT_RESULT",
-    ]
-
-
-async def test_reopen_by_the_citizen_then_close_with_a_reason(gql: GraphQLClient, env: Env) -> None:
-    citizen, operator = env.token(CITIZEN), env.token(OPERATOR)
-    report = await resolved(gql, env)
-    missing = await error_codes(gql, "reopenReport", ref(report), citizen)
-    assert missing == ["COMMENT_REQUIRED"]
-    variables = ref(report, comment="Quán vẫn bán thịt ôi thiu.")
-    reopened = (await act(gql, "reopenReport", variables, citizen))["report"]
-    assert reopened["state"] == "REOPENED" and reopened["screenDueAt"]
-    assert reopened["dueAt"] == reopened["screenDueAt"]
-    assert (await staff_view(gql, operator, report["id"]))["availableActions"] == [
-        "ASSIGN",
-        "CLOSE",
-    ]
-    missing = await error_codes(gql, "closeReport", ref(reopened), operator)
-    assert missing == ["COMMENT_REQUIRED"]
-    variables = ref(reopened, reasonCode="ALREADY_FIXED", comment="Đã kiểm tra lại: đã khắc phục.")
-    closed = (await act(gql, "closeReport", variables, operator))["report"]
-    assert closed["state"] == "CLOSED" and closed["closedAt"]
-    history = (await staff_view(gql, operator, report["id"]))["events"]
-    assert [(e["action"], e["toState"]) for e in history][-2:] == [
-        ("REOPEN", "REOPENED"),
-        ("CLOSE", "CLOSED"),
-    ]
-    assert history[-2]["actorRole"] == "reporter" and history[-1]["reasonCode"] == "ALREADY_FIXED"
-
-
-async def test_extension_requested_and_approved(gql: GraphQLClient, env: Env) -> None:
-    handler, supervisor = env.token(HANDLER), env.token(SUPERVISOR)
-    report = await in_progress(gql, env)
-    due = when(report["resolveDueAt"])
-    assert due is not None
-    wanted = (due + timedelta(days=2)).isoformat()
-    variables = {"id": report["id"], "requestedDueAt": wanted, "reason": "Chờ kết quả xét nghiệm."}
-    extension = (await act(gql, "requestExtension", variables, handler))["extension"]
-    assert extension["status"] == "pending" and when(extension["requestedDueAt"]) == when(wanted)
-    pending = await staff_view(gql, supervisor, report["id"])
-    assert when(pending["resolveDueAt"]) == due and pending["version"] == report["version"]
-    decided = await act(gql, "decideExtension", {"id": report["id"], "approve": True}, supervisor)
-    assert decided["extension"]["status"] == "approved" and decided["extension"]["decidedAt"]
-    after = await staff_view(gql, supervisor, report["id"])
-    assert when(after["resolveDueAt"]) == when(wanted) == when(after["dueAt"])
-    assert after["state"] == "IN_PROGRESS" and after["version"] == report["version"] + 1
-    assert after["extension"]["status"] == "approved"
-    assert [e["action"] for e in after["events"]][-2:] == [
-        "REQUEST_EXTENSION",
-        "APPROVE_EXTENSION",
-    ]
-    assert when(after["events"][-1]["data"]["previous_resolve_due_at"]) == due
-    # Once per report.
-    variables["requestedDueAt"] = (due + timedelta(days=1)).isoformat()
-    codes = await error_codes(gql, "requestExtension", variables, handler)
-    assert codes == ["EXTENSION_ALREADY_REQUESTED"]
-
-
-async def test_ask_reporter_and_answer(gql: GraphQLClient, env: Env) -> None:
-    handler, citizen = env.token(HANDLER), env.token(CITIZEN)
-    report = await in_progress(gql, env)
-    question = "Quán mở cửa giờ nào?"
-    asked = await act(gql, "askReporter", {"id": report["id"], "question": question}, handler)
-    assert asked["infoRequest"] == {"status": "open", "question": question, "answer": None}
-    mine = await own_view(gql, citizen, report["id"])
-    assert mine["infoRequests"] == [{"question": question, "answer": None, "status": "open"}]
-    assert mine["state"] == "IN_PROGRESS"
-    again = await error_codes(gql, "askReporter", {"id": report["id"], "question": "?"}, handler)
-    assert again == ["INFO_ALREADY_REQUESTED"]
-    variables = {"id": report["id"], "answer": "Từ 6 giờ sáng."}
-    answered = await act(gql, "answerInfoRequest", variables, citizen)
-    assert answered["infoRequest"]["status"] == "answered"
-    after = await staff_view(gql, handler, report["id"])
-    assert after["infoRequests"] == [
-        {"question": question, "answer": "Từ 6 giờ sáng.", "status": "answered"}
-    ]
-    assert after["state"] == "IN_PROGRESS"
-    assert when(after["resolveDueAt"]) >= when(report["resolveDueAt"])
-    assert [e["action"] for e in after["events"]][-2:] == ["ASK_INFO", "ANSWER_INFO"]
-    none_open = await error_codes(gql, "answerInfoRequest", variables, citizen)
-    assert none_open == ["NOT_FOUND"]
-
-
-async def test_internal_and_public_comments(gql: GraphQLClient, env: Env) -> None:
-    operator, handler, citizen = env.token(OPERATOR), env.token(HANDLER), env.token(CITIZEN)
-    report = await in_progress(gql, env)
-    internal = "Ghi chú nội bộ: chủ quán là người quen của cán bộ phường."
-    public = "Đoàn kiểm tra sẽ đến trong tuần này."
-    note = await act(gql, "addComment", {"id": report["id"], "text": internal}, operator)
-    assert note["event"] == {"action": "COMMENT", "comment": internal, "public": False}
-    shown = {"id": report["id"], "text": public, "public": True}
-    assert (await act(gql, "addComment", shown, handler))["event"]["public"] is True
-    mine = (await act(gql, "addComment", {"id": report["id"], "text": "Cảm ơn."}, citizen))["event"]
-    assert mine == {"action": "COMMENT", "comment": "Cảm ơn.", "public": True}
-
-    staff = await staff_view(gql, operator, report["id"])
-    comments = [(e["comment"], e["public"]) for e in staff["events"] if e["action"] == "COMMENT"]
-    assert comments == [(internal, False), (public, True), ("Cảm ơn.", True)]
-    assert staff["version"] == report["version"]  # comments never touch the report row
-
-    query = """query { myReports(first: 100) { edges { node { id
-      events { action comment public } lastEvent { comment } } } } }"""
-    body = await gql(query, token=citizen)
-    assert internal not in json.dumps(body, ensure_ascii=False)
-    node = next(
-        e["node"] for e in body["data"]["myReports"]["edges"] if e["node"]["id"] == report["id"]
-    )
-    seen = [(e["comment"], e["public"]) for e in node["events"] if e["action"] == "COMMENT"]
-    assert seen == [(None, False), (public, True), ("Cảm ơn.", True)]
-    assert node["lastEvent"]["comment"] == "Cảm ơn."
-
-
-async def test_stale_version_changes_nothing(gql: GraphQLClient, env: Env) -> None:
-    operator = env.token(OPERATOR)
-    report = await assigned(gql, env)  # version 2 now
-    before = await staff_view(gql, operator, report["id"])
-    stale = {
-        "id": report["id"],
-        "version": 1,
-        "leadAgencyId": gid("Agency", env.urban.id),
-    }
-    body = await mutate(gql, "assignReport", stale, operator)
-    assert body["data"]["assignReport"]["report"] is None
-    assert body["data"]["assignReport"]["errors"] == [
-        {"code": "STALE_VERSION", "field": "expectedVersion"}
-    ]
-    codes = await error_codes(gql, "acceptReport", ref(report, version=1), env.token(CONTACT))
-    assert codes == ["STALE_VERSION"]
-    after = await staff_view(gql, operator, report["id"])
-    assert after == before
-    assert after["leadAgency"]["id"] == gid("Agency", env.health.id)
 
 
 # --- every workflow mutation, every role -------------------------------------------------------

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
+import time_machine
 
-from reports.calendar import WorkingCalendar
+from tests.clock import MOMENTS, Moment, moment_id, stop_clock, vn
 from tests.conftest import GraphQLClient
 
 REGULATION = """{ regulation { slaVersion
@@ -75,10 +76,23 @@ async def locality(gql: GraphQLClient, pilot: dict[str, Any]) -> dict[str, Any]:
     return {"code": code, "admin": admin, "citizen": citizen}
 
 
+async def login(gql: GraphQLClient, locality: dict[str, Any], who: str) -> str:
+    """A token issued on the (possibly stopped) clock of the calling test."""
+    return await gql.login(f"{locality['code']}.{who}", "mat-khau-dai-du")
+
+
+# Mid-year, and New Year's Eve in UTC when it is already 2027 in Việt Nam.
+@pytest.mark.parametrize(
+    "at", [vn(2026, 7, 15, 10), vn(2027, 1, 1, 1)], ids=["mid-2026", "new-year-2027-in-vn"]
+)
 async def test_defaults_include_holidays_and_quick_fix_rules(
-    gql: GraphQLClient, locality: dict[str, Any]
+    gql: GraphQLClient,
+    locality: dict[str, Any],
+    at: datetime.datetime,
+    time_machine: time_machine.TimeMachineFixture,
 ) -> None:
-    reg = (await gql.ok(REGULATION, token=locality["admin"]))["regulation"]
+    stop_clock(time_machine, at)
+    reg = (await gql.ok(REGULATION, token=await login(gql, locality, "admin")))["regulation"]
     calendar = reg["calendar"]
     assert calendar["timezone"] == "Asia/Ho_Chi_Minh"
     assert calendar["officeHours"] == [
@@ -86,10 +100,9 @@ async def test_defaults_include_holidays_and_quick_fix_rules(
         {"start": "13:30", "end": "17:00"},
     ]
     assert calendar["workingWeekdays"] == [1, 2, 3, 4, 5]
-    year = datetime.date.today().year
-    assert (
-        f"{year}-09-02" in calendar["publicHolidays"] or datetime.date(year, 9, 2).weekday() >= 5
-    )  # Quốc khánh, unless it falls on a weekend
+    # The tenant's year (Quốc khánh fell on a Wednesday in 2026 and a Thursday in 2027).
+    assert f"{at.year}-09-02" in calendar["publicHolidays"]
+    assert all(d.startswith(f"{at.year}-") for d in calendar["publicHolidays"])
     quick = [r for r in reg["slaRules"] if r["fieldCode"] == "ha-tang"]
     assert quick == [
         {
@@ -139,10 +152,29 @@ def _rules(screen_hours: int) -> list[dict[str, Any]]:
     return rules
 
 
+# By hand on this locality's office hours, 07:00-11:00 and 13:00-16:30 (set by the test above),
+# 2 working hours of screening from each instant of tests/clock.py.
+SCREENED_BY = {
+    "plain-0729": vn(2026, 3, 11, 9, 29),
+    "plain-1131": vn(2026, 3, 11, 15),  # lunch until 13:00
+    "plain-1559": vn(2026, 3, 12, 8, 29),  # 31 min today, 1:29 from 07:00 tomorrow
+    "plain-1659": vn(2026, 3, 12, 9),  # closed since 16:30
+    "eve-0729": vn(2026, 4, 29, 9, 29),
+    "eve-1131": vn(2026, 4, 29, 15),
+    "eve-1559": vn(2026, 5, 4, 8, 29),  # 30/4 and 1/5 are holidays, then the weekend
+    "eve-1659": vn(2026, 5, 4, 9),
+}
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
 async def test_sla_update_versions_and_applies_to_new_reports(
-    gql: GraphQLClient, locality: dict[str, Any]
+    gql: GraphQLClient,
+    locality: dict[str, Any],
+    moment: Moment,
+    time_machine: time_machine.TimeMachineFixture,
 ) -> None:
-    token = locality["admin"]
+    stop_clock(time_machine, moment.at)
+    token = await login(gql, locality, "admin")
     incomplete = _rules(1)[1:]
     data = (await gql.ok(UPDATE_SLA, {"i": {"rules": incomplete}}, token=token))["updateSlaRules"]
     assert data["errors"][0]["code"] == "SLA_INCOMPLETE"
@@ -182,22 +214,13 @@ async def test_sla_update_versions_and_applies_to_new_reports(
                 "longitude": 106.0,
             }
         },
-        token=locality["citizen"],
+        token=await login(gql, locality, "dan"),
     )
     report = submitted["submitReport"]["report"]
     assert report["slaVersion"] == before + 1
-    calendar = (await gql.ok(REGULATION, token=token))["regulation"]["calendar"]
-    working = WorkingCalendar.from_config(
-        {
-            "timezone": calendar["timezone"],
-            "office_hours": [[p["start"], p["end"]] for p in calendar["officeHours"]],
-            "extra_days_off": calendar["extraDaysOff"],
-            "extra_working_days": calendar["extraWorkingDays"],
-        }
-    )
-    created = datetime.datetime.fromisoformat(report["createdAt"])
+    assert datetime.datetime.fromisoformat(report["createdAt"]) == moment.at
     due = datetime.datetime.fromisoformat(report["screenDueAt"])
-    assert working.working_time_between(created, due) == datetime.timedelta(hours=2)
+    assert due == SCREENED_BY[moment.id]
 
 
 async def test_only_tenant_admins_edit_the_regulation(
