@@ -2,13 +2,13 @@
 
 Uploads come from anonymous-ish citizens' phones, so nothing the client says is trusted: the real
 type is sniffed from the bytes, sizes are checked before any decoding, and each kind goes through
-a pipeline that really parses it (``reports.media_images``). Everything here is pure and
-synchronous; callers run it in a worker thread.
+a pipeline that really parses it and stores a metadata-free copy (``reports.media_images``,
+``reports.media_video``). Everything here is pure and synchronous; callers run it in a worker
+thread.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from reports.media_formats import (
@@ -23,6 +23,7 @@ from reports.media_formats import (
     sniff,
 )
 from reports.media_images import process_image
+from reports.media_sandbox import process_video_isolated
 
 __all__ = [
     "FIELD",
@@ -95,19 +96,7 @@ def process_upload(
         )
     if is_image:
         return process_image(data, fmt, limits)
-    # No transcoder is available, so videos are kept byte for byte (their metadata included).
-    return ProcessedMedia(
-        kind=MediaKind.VIDEO,
-        content_type=fmt.content_type,
-        data=data,
-        thumbnail=None,
-        thumbnail_content_type=None,
-        width=None,
-        height=None,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        extension=fmt.extension,
-    )
+    return process_video_isolated(data, fmt, limits)
 
 
 def check_counts(kinds: Iterable[MediaKind], limits: MediaLimits) -> None:

@@ -24,6 +24,10 @@ class MediaLimits:
     max_videos: int = 1
     max_pixels: int = 40_000_000
     thumbnail_size: int = 320
+    max_video_seconds: float = 120
+    # Budget for checking one video (wall clock and CPU; see reports.media_sandbox).
+    video_probe_seconds: float = 20
+    video_memory_bytes: int = 1024 * MIB
 
 
 class MediaKind(StrEnum):
@@ -75,6 +79,14 @@ _VIDEO_BRANDS = frozenset(
 
 def media_error(code: str, message_vi: str, message_en: str) -> DomainError:
     return DomainError(code, message_vi, message_en, FIELD)
+
+
+def corrupt_video() -> DomainError:
+    return media_error(
+        "MEDIA_CORRUPT",
+        "Tệp video bị hỏng, không đầy đủ hoặc không phát được.",
+        "The video file is corrupt, incomplete or not playable.",
+    )
 
 
 def human_size(n: int) -> str:
