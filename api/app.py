@@ -28,6 +28,7 @@ from tortoise import Tortoise, connections
 
 from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
 from api.database import tortoise_config
+from api.media_files import MediaHeaders
 from api.observability import RequestContextMiddleware, bind, metrics
 from api.schema import schema
 from api.services import Services
@@ -228,8 +229,12 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            # Local media storage; production serves these from a web server or object store.
-            Mount("/media", StaticFiles(directory=settings.media_dir(), check_dir=False)),
+            # Local media storage; production serves these from a web server or object store,
+            # which must send the same headers (api/media_files.py).
+            Mount(
+                "/media",
+                MediaHeaders(StaticFiles(directory=settings.media_dir(), check_dir=False)),
+            ),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,
