@@ -135,6 +135,7 @@ def _serve() -> None:
     limits = MediaLimits(**request["limits"])
     _limit(resource.RLIMIT_CPU, math.ceil(limits.video_probe_seconds) + 2)
     _limit(resource.RLIMIT_AS, limits.video_memory_bytes)
+    _limit(resource.RLIMIT_CORE, 0)  # a crash or SIGXCPU must not dump the upload to disk
     data = stdin.read()
     try:
         media = process_video(data, _FORMATS[request["format"]], limits)
