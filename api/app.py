@@ -19,6 +19,7 @@ from tortoise import Tortoise, connections
 from accounts.revocations import revocations
 from api.database import tortoise_config
 from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
+from api.media_files import MediaHeaders
 from api.observability import RequestContextMiddleware, metrics
 from api.services import Services
 from api.settings import Settings
@@ -103,8 +104,12 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            # Local media storage; production serves these from a web server or object store.
-            Mount("/media", StaticFiles(directory=settings.media_dir(), check_dir=False)),
+            # Local media storage; production serves these from a web server or object store,
+            # which must send the same headers (api/media_files.py).
+            Mount(
+                "/media",
+                MediaHeaders(StaticFiles(directory=settings.media_dir(), check_dir=False)),
+            ),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         lifespan=lifespan,

@@ -26,5 +26,6 @@ class Services:
             media_limits=MediaLimits(
                 max_image_bytes=settings.max_image_bytes,
                 max_video_bytes=settings.max_video_bytes,
+                max_video_seconds=settings.max_video_seconds,
             ),
         )

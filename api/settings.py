@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     media_root: Path | None = None
     max_image_bytes: int = 10 * 1024 * 1024
     max_video_bytes: int = 50 * 1024 * 1024
+    max_video_seconds: float = 120
+    """Longest video accepted, by its real (packet) duration."""
 
     def graphql_limits(self) -> GraphQLLimits:
         return GraphQLLimits(

@@ -43,7 +43,7 @@ async def read_uploads(uploads: Sequence[Any], limits: MediaLimits) -> tuple[Pro
         data = await _read_capped(upload, cap)
         content_type = getattr(upload, "content_type", None)
         filename = getattr(upload, "filename", None)
-        # Decoding and re-encoding images is CPU work: keep it off the event loop.
+        # Parsing, decoding and re-encoding untrusted media is CPU work: off the event loop.
         processed.append(
             await asyncio.to_thread(process_upload, data, content_type, filename, limits)
         )
