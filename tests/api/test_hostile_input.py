@@ -372,3 +372,45 @@ async def test_unknown_users_and_wrong_passwords_look_alike(
             "errors": [{"code": "INVALID_CREDENTIALS", "field": None, "retryAfter": None}],
         }
     )
+
+
+# --- a file that is a video to the sniffer and a web page to a browser --------------------------
+
+
+async def test_a_polyglot_video_is_refused_and_stores_nothing(
+    api: ApiProcess, http: httpx.AsyncClient, food_field: str, pilot: dict[str, Any]
+) -> None:
+    from tests.reports.video_samples import ftyp_html_polyglot
+
+    title = unique("polyglot")
+    variables = {
+        "i": {
+            "title": title,
+            "description": "Một video không phải video.",
+            "fieldId": food_field,
+            "latitude": SAPA_POINT[0],
+            "longitude": SAPA_POINT[1],
+            "idempotencyKey": uuid.uuid4().hex,
+            "attachments": [None],
+        }
+    }
+    media = Path(api.env["PAHT_DATA_DIR"]) / "media"
+    before = sorted(media.rglob("*")) if media.exists() else []
+
+    async def attack() -> httpx.Response:
+        return await http.post(
+            "/graphql",
+            data={"operations": json.dumps({"query": SUBMIT, "variables": variables}),
+                  "map": json.dumps({"0": ["variables.i.attachments.0"]})},
+            files={"0": ("clip.mp4", ftyp_html_polyglot(), "video/mp4")},
+            headers={"X-Paht-Tenant": "sa-pa"},
+        )  # fmt: skip
+
+    response = await unblocked(api, attack)
+    assert response.status_code == 200, response.text
+    payload = response.json()["data"]["submitReport"]
+    assert payload["report"] is None
+    assert [e["code"] for e in payload["errors"]] == ["MEDIA_CORRUPT"]
+    async with tenant_transaction(pilot["tenants"]["sa-pa"].id):
+        assert not await Report.exists(title=title)
+    assert (sorted(media.rglob("*")) if media.exists() else []) == before
