@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise, connections
 
 from accounts.revocations import revocations
+from api.auth import TENANT_HEADER
 from api.database import tortoise_config
 from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
 from api.media_files import MediaHeaders
@@ -111,6 +113,30 @@ def create_app(
                 MediaHeaders(StaticFiles(directory=settings.media_dir(), check_dir=False)),
             ),
         ],
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            # Browser apps on other origins: the same list the WebSocket handshake checks.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=CORS_REQUEST_HEADERS,
+                expose_headers=CORS_EXPOSED_HEADERS,
+                allow_credentials=False,  # bearer tokens, never cookies
+                max_age=600,
+            ),
+        ],
         lifespan=lifespan,
     )
+
+
+# Authorization and a JSON or multipart Content-Type make every API call a preflighted request,
+# which is what keeps other sites from posting uploads in a user's name.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    TENANT_HEADER,
+    "X-Request-Id",
+]
+CORS_EXPOSED_HEADERS = ["X-Request-Id", "Retry-After"]

@@ -11,7 +11,7 @@ import typer
 
 from api.database import DatabaseUrls, migrate, start_embedded, tortoise_config
 from api.observability import configure_logging
-from api.settings import Settings, get_settings
+from api.settings import DEV_ORIGINS, Settings, get_settings
 
 app = typer.Typer(
     help="PAHT — phản ánh hiện trường: GraphQL API for citizen field reports.", no_args_is_help=True
@@ -88,6 +88,7 @@ def serve(
     settings = get_settings()
     if not settings.database_url:
         settings.debug = True  # embedded database = a development machine: GraphiQL on
+        settings.allowed_origins = settings.allowed_origins or DEV_ORIGINS
     elif settings.jwt_secret is None and settings.jwt_private_key_file is None:
         # A secret generated per machine would make each replica refuse the others' tokens.
         typer.echo(

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     debug: bool = False
     """Development mode: GraphiQL, detailed logs. Never in production."""
     allowed_origins: list[str] = []
+    """Browser origins allowed to call the API (CORS) and open WebSockets; `paht serve` with the
+    embedded database (a development machine) allows the usual local dev servers."""
     max_body_bytes: int = 60 * 1024 * 1024
     """Largest multipart request (photos or a video and the operation)."""
     max_request_bytes: int = 1024 * 1024
@@ -112,6 +114,14 @@ class Settings(BaseSettings):
         path.write_text(value)
         path.chmod(0o600)
         return value
+
+
+# Vite, Create React App / Next.js, Angular, a plain static server: what `make run` allows.
+DEV_ORIGINS = [
+    f"http://{host}:{port}"
+    for host in ("localhost", "127.0.0.1")
+    for port in (3000, 4200, 5173, 8080)
+]
 
 
 @lru_cache

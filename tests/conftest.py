@@ -3,6 +3,8 @@ owner, with the application connecting as the RLS-bound application role."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import random
 import uuid
@@ -201,24 +203,31 @@ async def pilot(database: DatabaseUrls) -> dict[str, Any]:
     return {"accounts": accounts, "tenants": tenants, "password": DEMO_PASSWORD}
 
 
-@pytest.fixture(scope="module")
-async def ws_server(settings: Settings, database: DatabaseUrls) -> AsyncIterator[str]:
-    """A real uvicorn server with its lifespan (listeners on), for WebSocket tests; yields the
-    graphql-transport-ws URL."""
-    import asyncio
-
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """A real uvicorn server in this process for ``app`` (lifespan on: listeners run); yields
+    its base URL."""
     import uvicorn
 
-    from reports.live import bus
-
-    app = create_app(settings, database.app, manage_db=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
     while not srv.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
         await asyncio.sleep(0.02)
     port = srv.servers[0].sockets[0].getsockname()[1]
-    await asyncio.wait_for(bus.listening.wait(), 10)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    srv.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="module")
+async def ws_server(settings: Settings, database: DatabaseUrls) -> AsyncIterator[str]:
+    """A real uvicorn server with its lifespan (listeners on), for WebSocket tests; yields the
+    graphql-transport-ws URL."""
+    from reports.live import bus
+
+    async with serving(create_app(settings, database.app, manage_db=False)) as url:
+        await asyncio.wait_for(bus.listening.wait(), 10)
+        yield url.replace("http", "ws", 1) + "/graphql"
