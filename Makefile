@@ -17,9 +17,10 @@ run: $(BIN)/.installed  ## install, then serve the API with the Lào Cai pilot d
 serve: $(BIN)/.installed
 	$(BIN)/paht serve
 
-test: $(BIN)/.installed  ## install, then lint, check the schema contract and run every test
+test: $(BIN)/.installed  ## install, then lint, check the layers and the schema contract, run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/paht schema --check
 	$(BIN)/pytest -q -p no:cacheprovider
 

@@ -12,10 +12,10 @@ from strawberry import relay
 
 from accounts import models, service, sessions
 from core.errors import DomainError
-from core.graphql import Info, UserError, login_required, requires, run_mutation, user_errors
+from core.graphql import Info, UserError, run_mutation, user_errors
 from core.relay import decode, in_order
 from permissions.actions import Action
-from tenants.types import Tenant
+from permissions.graphql import requires
 
 
 @strawberry.type(description="A person with an account.")
@@ -61,13 +61,6 @@ class User(relay.Node):
             cls.from_row(r, with_contact=admin) if r else None
             for r in in_order(ids, rows, required)
         ]
-
-
-@strawberry.type
-class Me:
-    user: User
-    tenant: Tenant | None
-    roles: list[str]
 
 
 @strawberry.type(description="Tokens of a new session. Keep the refresh token secret.")
@@ -141,19 +134,6 @@ class UserPayload:
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(extensions=login_required(), description="The caller.")
-    async def me(self, info: Info) -> Me:
-        scope = info.context.scope
-        user = await models.User.get(id=scope.require_user())
-        tenant = None
-        if scope.tenant_id is not None:
-            from tenants.models import Tenant as TenantRow
-
-            tenant = Tenant.from_row(await TenantRow.get(id=scope.tenant_id))
-        return Me(
-            user=User.from_row(user, with_contact=True), tenant=tenant, roles=sorted(scope.roles)
-        )
-
     @strawberry.field(
         extensions=requires(Action.TENANT_MANAGE),
         description="Users holding a role in the current tenant.",

@@ -27,9 +27,9 @@ from accounts.tokens import TokenService, hash_refresh_token, new_refresh_token
 from core import throttle
 from core.clock import now as clock_now
 from core.errors import DomainError, NotFound, TooManyAttempts
+from core.tenancy import TenantRef, tenant_by_code, tenant_by_id
 from permissions.session import act_as_user
 from permissions.store import store
-from tenants.models import Tenant, TenantStatus
 
 log = logging.getLogger("paht.auth")
 
@@ -71,7 +71,7 @@ class Session:
     refresh_token: str
     expires_in: int
     user: User
-    tenant: Tenant | None
+    tenant: TenantRef | None
     session_id: uuid.UUID
 
 
@@ -81,15 +81,20 @@ class RefreshOutcome:
     error: DomainError | None
 
 
-async def _tenant_by_code(code: str) -> Tenant:
-    tenant = await Tenant.get_or_none(code=code.strip().lower()[:40])
-    if tenant is None or tenant.status != TenantStatus.ACTIVE:
+async def _tenant_by_code(code: str) -> TenantRef:
+    tenant = await tenant_by_code(code)
+    if tenant is None or not tenant.active:
         raise NotFound("tenant", "tenantCode")
     return tenant
 
 
+async def _active_tenant(tenant_id: uuid.UUID | None) -> TenantRef | None:
+    tenant = await tenant_by_id(tenant_id) if tenant_id else None
+    return tenant if tenant is not None and tenant.active else None
+
+
 async def _issue(
-    user: User, tenant: Tenant | None, tokens: TokenService, session_id: uuid.UUID, now: datetime
+    user: User, tenant: TenantRef | None, tokens: TokenService, session_id: uuid.UUID, now: datetime
 ) -> tuple[str, str, int]:
     access, ttl = tokens.issue_access(user.id, tenant.id if tenant else None, session_id)
     refresh, refresh_hash = new_refresh_token()
@@ -98,13 +103,13 @@ async def _issue(
         tenant_id=tenant.id if tenant else None,
         family_id=session_id,
         token_hash=refresh_hash,
-        expires_at=now + timedelta(seconds=tokens.settings.refresh_token_ttl_seconds),
+        expires_at=now + timedelta(seconds=tokens.config.refresh_ttl_seconds),
     )
     return access, refresh, ttl
 
 
 async def _open_session(
-    user: User, tenant: Tenant | None, tokens: TokenService, now: datetime
+    user: User, tenant: TenantRef | None, tokens: TokenService, now: datetime
 ) -> Session:
     session = await AuthSession.create(user_id=user.id, tenant_id=tenant.id if tenant else None)
     access, refresh, ttl = await _issue(user, tenant, tokens, session.id, now)
@@ -151,8 +156,8 @@ async def login(
     if found.password_hash and needs_rehash(found.password_hash):
         rehashed = await asyncio.to_thread(hash_password, password)
         await credentials.set_password_hash(user.id, rehashed, found.must_change)
-    if tenant is None and user.default_tenant_id:
-        tenant = await Tenant.get_or_none(id=user.default_tenant_id, status=TenantStatus.ACTIVE)
+    if tenant is None:
+        tenant = await _active_tenant(user.default_tenant_id)
     scope = await store.scope_for(user.id, tenant.id if tenant else None)
     if not scope.roles:
         raise (
@@ -199,7 +204,7 @@ async def _replay(token: str, row: credentials.RefreshRow, now: datetime) -> Ref
     if pair is None:
         return None
     user = await User.get(id=row.user_id)
-    tenant = await Tenant.get_or_none(id=row.tenant_id) if row.tenant_id else None
+    tenant = await tenant_by_id(row.tenant_id) if row.tenant_id else None
     session = Session(
         str(pair["access"]), str(pair["refresh"]), int(str(pair["expiresIn"])), user, tenant,
         row.session_id,
@@ -235,8 +240,8 @@ async def refresh(token: str, tokens: TokenService) -> RefreshOutcome:
             ),
         )
     user = await User.get(id=row.user_id)
-    tenant = await Tenant.get_or_none(id=row.tenant_id) if row.tenant_id else None
-    if tenant is not None and tenant.status != TenantStatus.ACTIVE:
+    tenant = await tenant_by_id(row.tenant_id) if row.tenant_id else None
+    if tenant is not None and not tenant.active:
         return RefreshOutcome(None, _invalid_refresh())
     if not (await store.scope_for(user.id, tenant.id if tenant else None)).roles:
         return RefreshOutcome(None, _invalid_refresh())  # every role was revoked: session over
@@ -257,7 +262,7 @@ async def refresh(token: str, tokens: TokenService) -> RefreshOutcome:
         tenant_id=row.tenant_id,
         family_id=row.session_id,
         token_hash=new_hash,
-        expires_at=now + timedelta(seconds=tokens.settings.refresh_token_ttl_seconds),
+        expires_at=now + timedelta(seconds=tokens.config.refresh_ttl_seconds),
     )
     return RefreshOutcome(Session(access, new_token, ttl, user, tenant, row.session_id), None)
 

@@ -12,15 +12,41 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
 
 import jwt
 
-from api.settings import Settings
 from core.errors import DomainError
 from permissions.scope import Scope
 
 _ASYMMETRIC_PREFIXES = ("RS", "PS", "ES", "Ed")
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """What token issuing and verification need, built by the API from its settings."""
+
+    algorithm: str = "HS256"
+    secret: str | None = None  # HS*: the shared secret
+    private_key: bytes | None = None  # RS/ES/PS/EdDSA: PEM keys
+    public_key: bytes | None = None
+    issuer: str = "paht"
+    audience: str = "paht-api"
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    oidc_issuer: str | None = None  # an external identity provider whose tokens are accepted
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm.lower() == "none":
+            raise ValueError("the 'none' JWT algorithm is never allowed")
+        if self.algorithm.startswith(_ASYMMETRIC_PREFIXES):
+            if self.private_key is None:
+                raise ValueError(f"{self.algorithm} needs PAHT_JWT_PRIVATE_KEY_FILE")
+            if self.public_key is None:
+                raise ValueError(f"{self.algorithm} needs PAHT_JWT_PUBLIC_KEY_FILE")
+        elif not self.secret:
+            raise ValueError(f"{self.algorithm} needs a secret (PAHT_JWT_SECRET)")
 
 
 @dataclass(frozen=True)
@@ -53,48 +79,38 @@ def invalid_token() -> DomainError:
 
 
 class TokenService:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.algorithm = settings.jwt_algorithm
-        if self.algorithm.lower() == "none":
-            raise ValueError("the 'none' JWT algorithm is never allowed")
+    def __init__(self, config: TokenConfig) -> None:
+        self.config = config
+        self.algorithm = config.algorithm
         # Built now, so that a bad OIDC configuration (e.g. a non-http(s) JWKS URL, which
         # PyJWKClient rejects) fails at startup instead of on every token verification.
         self._jwks_client: jwt.PyJWKClient | None = None
-        if settings.oidc_jwks_url and settings.oidc_issuer:
+        if config.oidc_jwks_url and config.oidc_issuer:
             self._jwks_client = jwt.PyJWKClient(
                 # The key set is cached for an hour; keys are not cached beyond it, so a key
                 # the provider withdraws stops being trusted at the next refresh.
-                settings.oidc_jwks_url,
+                config.oidc_jwks_url,
                 cache_keys=False,
                 cache_jwk_set=True,
                 lifespan=3600,
             )
 
-    @cached_property
+    @property
     def _signing_key(self) -> str | bytes:
-        if self.algorithm.startswith(_ASYMMETRIC_PREFIXES):
-            if self.settings.jwt_private_key_file is None:
-                raise ValueError(f"{self.algorithm} needs PAHT_JWT_PRIVATE_KEY_FILE")
-            return self.settings.jwt_private_key_file.read_bytes()
-        return self.settings.signing_secret()
+        return self.config.private_key or self.config.secret or ""
 
-    @cached_property
+    @property
     def _verifying_key(self) -> str | bytes:
-        if self.algorithm.startswith(_ASYMMETRIC_PREFIXES):
-            if self.settings.jwt_public_key_file is None:
-                raise ValueError(f"{self.algorithm} needs PAHT_JWT_PUBLIC_KEY_FILE")
-            return self.settings.jwt_public_key_file.read_bytes()
-        return self.settings.signing_secret()
+        return self.config.public_key or self.config.secret or ""
 
     def issue_access(
         self, user_id: uuid.UUID, tenant_id: uuid.UUID | None, session_id: uuid.UUID
     ) -> tuple[str, int]:
         now = int(time.time())
-        ttl = self.settings.access_token_ttl_seconds
+        ttl = self.config.access_ttl_seconds
         claims = {
-            "iss": self.settings.jwt_issuer,
-            "aud": self.settings.jwt_audience,
+            "iss": self.config.issuer,
+            "aud": self.config.audience,
             "sub": str(user_id),
             "sid": str(session_id),
             "iat": now,
@@ -113,7 +129,7 @@ class TokenService:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError:
             return False
-        return issuer == self.settings.oidc_issuer
+        return issuer == self.config.oidc_issuer
 
     async def verify_async(self, token: str) -> Identity:
         """Like ``verify``, but an external token (which may fetch the provider's key set over
@@ -127,15 +143,15 @@ class TokenService:
             unverified_issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError as exc:
             raise invalid_token() from exc
-        if self._jwks_client is not None and unverified_issuer == self.settings.oidc_issuer:
+        if self._jwks_client is not None and unverified_issuer == self.config.oidc_issuer:
             return self._verify_external(token)
         try:
             claims = jwt.decode(
                 token,
                 self._verifying_key,
                 algorithms=[self.algorithm],
-                audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer,
+                audience=self.config.audience,
+                issuer=self.config.issuer,
                 options={"require": ["iss", "aud", "exp", "iat", "sub", "jti", "sid"]},
                 leeway=5,
             )
@@ -158,8 +174,8 @@ class TokenService:
                 token,
                 signing_key.key,
                 algorithms=["RS256", "ES256", "PS256", "EdDSA"],
-                audience=self.settings.oidc_audience or self.settings.jwt_audience,
-                issuer=self.settings.oidc_issuer,
+                audience=self.config.oidc_audience or self.config.audience,
+                issuer=self.config.oidc_issuer,
                 options={"require": ["iss", "aud", "exp", "iat", "sub"]},
                 leeway=5,
             )

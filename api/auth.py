@@ -7,8 +7,8 @@ import uuid
 from accounts.credentials import user_by_external_subject
 from accounts.revocations import revocations
 from accounts.tokens import Caller, TokenService, invalid_token
-from core.db import side_connection
 from core.errors import DomainError
+from core.tenancy import tenant_by_code
 from permissions.scope import ANONYMOUS, Scope, anonymous_in
 from permissions.store import store
 
@@ -28,23 +28,16 @@ async def anonymous_scope(tenant_code: str | None) -> Scope:
     locality): public reads and anonymous submissions then run inside that tenant."""
     if not tenant_code:
         return ANONYMOUS
-    # Looked up every time (one indexed read): a suspended tenant is refused at once, in every
-    # process.
-    tenant_id = await _tenant_id(tenant_code)
-    return anonymous_in(tenant_id)
+    return anonymous_in(await _tenant_id(tenant_code))
 
 
 async def _tenant_id(tenant_code: str) -> uuid.UUID:
-    async with side_connection() as con:
-        tenant_id = await con.fetchval(
-            "SELECT id FROM tenant WHERE code = $1 AND status = 'active'",
-            tenant_code.strip().lower()[:40],
-        )
-    if tenant_id is None:
+    tenant = await tenant_by_code(tenant_code)
+    if tenant is None or not tenant.active:
         raise DomainError(
             "UNKNOWN_TENANT", "Không tìm thấy đơn vị triển khai.", "Unknown tenant.", TENANT_HEADER
         )
-    return tenant_id
+    return tenant.id
 
 
 async def scope_from_token(

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accounts.grants import grant_role_unchecked
 from accounts.models import User
 from accounts.service import NewUser, create_user
 from permissions.actions import Action
 from permissions.scope import Reach, Scope
-from permissions.service import (
-    grant_provincial_admin,
-    grant_role_unchecked,
-    install_provincial_template,
-)
+from permissions.service import grant_provincial_admin, install_provincial_template
 from permissions.session import scoped_transaction, tenant_transaction
 from permissions.store import store
 from permissions.templates import PROVINCIAL_ADMIN, TENANT_TEMPLATES

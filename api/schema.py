@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from accounts.grants_schema import GrantMutation, GrantQuery
 from accounts.schema import AccountMutation, AccountQuery
 from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
@@ -18,18 +19,32 @@ from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from tenants.me_schema import MeQuery
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
 
 
 @strawberry.type
-class Query(AccountQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQuery):
+class Query(
+    MeQuery,
+    AccountQuery,
+    GrantQuery,
+    TenantQuery,
+    RegulationQuery,
+    PermissionQuery,
+    ReportQuery,
+):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
 
 @strawberry.type
 class Mutation(
-    AccountMutation, TenantMutation, RegulationMutation, PermissionMutation, ReportMutation
+    AccountMutation,
+    GrantMutation,
+    TenantMutation,
+    RegulationMutation,
+    PermissionMutation,
+    ReportMutation,
 ):
     pass
 

@@ -21,7 +21,7 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         return cls(
             settings=settings,
-            tokens=TokenService(settings),
+            tokens=TokenService(settings.token_config()),
             storage=LocalStorage(settings.media_dir(), base_url="/media"),
             media_limits=MediaLimits(
                 max_image_bytes=settings.max_image_bytes,

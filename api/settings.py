@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from accounts.tokens import TokenConfig
 from api.limits import GraphQLLimits
 
 
@@ -85,6 +86,24 @@ class Settings(BaseSettings):
     max_video_bytes: int = 50 * 1024 * 1024
     max_video_seconds: float = 120
     """Longest video accepted, by its real (packet) duration."""
+
+    def token_config(self) -> TokenConfig:
+        asymmetric = self.jwt_algorithm.startswith(("RS", "PS", "ES", "Ed"))
+        private = self.jwt_private_key_file
+        public = self.jwt_public_key_file
+        return TokenConfig(
+            algorithm=self.jwt_algorithm,
+            secret=None if asymmetric else self.signing_secret(),
+            private_key=private.read_bytes() if asymmetric and private else None,
+            public_key=public.read_bytes() if asymmetric and public else None,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            access_ttl_seconds=self.access_token_ttl_seconds,
+            refresh_ttl_seconds=self.refresh_token_ttl_seconds,
+            oidc_issuer=self.oidc_issuer,
+            oidc_jwks_url=self.oidc_jwks_url,
+            oidc_audience=self.oidc_audience,
+        )
 
     def graphql_limits(self) -> GraphQLLimits:
         return GraphQLLimits(

@@ -1,20 +1,20 @@
-"""Conventions shared by every domain's GraphQL schema: typed errors, declared permissions,
-the request context and the mutation runner."""
+"""Conventions shared by every domain's GraphQL schema: typed errors, the request context and
+the mutation runner. (Declared permissions are in permissions/graphql.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
-from strawberry.permission import BasePermission, PermissionExtension
-from strawberry.schema_directive import Location
 from strawberry.types import Info as StrawberryInfo
 from tortoise.transactions import in_transaction
 
-from core.errors import DomainError, ErrorDetail, PermissionDenied, Unauthenticated
-from permissions.scope import Scope
+from core.errors import DomainError, ErrorDetail
+
+if TYPE_CHECKING:  # core names the shape of a request; permissions/ defines the Scope
+    from permissions.scope import Scope
 
 T = TypeVar("T")
 
@@ -66,70 +66,6 @@ class UserError:
 
 def user_errors(error: DomainError, lang: str) -> list[UserError]:
     return [UserError.from_detail(d, lang, error.retry_after) for d in error.details]
-
-
-# --- declared permissions -------------------------------------------------------------------
-
-
-@strawberry.schema_directive(
-    locations=[Location.FIELD_DEFINITION],
-    description="The caller needs this permission action (see `myPermissions`).",
-)
-class RequiresPermission:
-    action: str
-
-
-@strawberry.schema_directive(
-    locations=[Location.FIELD_DEFINITION],
-    description="The caller must be logged in.",
-)
-class RequiresLogin:
-    pass
-
-
-class HasAction(BasePermission):
-    """Allows the field when the request's Scope grants ``action`` somewhere.
-
-    Finer checks (which agency, which field) happen in services against the same Scope."""
-
-    def __init__(self, action: str, *, silent: bool = False) -> None:
-        self.action = str(action)
-        self.silent = silent  # for fail_silently fields: answer null instead of an error
-        self._schema_directive = RequiresPermission(action=self.action)
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        scope = info.context.scope
-        if scope.allows(self.action):
-            return True
-        if self.silent:
-            return False
-        raise Unauthenticated() if not scope.authenticated else PermissionDenied(self.action)
-
-
-class IsAuthenticated(BasePermission):
-    _schema_directive = RequiresLogin()
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        if info.context.scope.authenticated:
-            return True
-        raise Unauthenticated()
-
-
-def requires(action: str) -> list[PermissionExtension]:
-    return [PermissionExtension(permissions=[HasAction(action)], use_directives=True)]
-
-
-def login_required() -> list[PermissionExtension]:
-    return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=True)]
-
-
-def sensitive(action: str) -> list[PermissionExtension]:
-    """A nullable field that resolves to null for callers without ``action``."""
-    return [
-        PermissionExtension(
-            permissions=[HasAction(action, silent=True)], use_directives=True, fail_silently=True
-        )
-    ]
 
 
 # --- mutations ------------------------------------------------------------------------------

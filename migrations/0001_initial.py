@@ -3,13 +3,37 @@ from tortoise.migrations import operations as ops
 import functools
 from core.ids import new_id
 from json import dumps, loads
-from tenants.models import AgencyKind, TenantStatus, UnitKind
+from enum import StrEnum
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
-# Row-level security (DESIGN §2). A request sets app.tenant_id (its tenant) and, on the audited
+# Frozen copies of the enumerations as they were when this migration was written: a migration
+# must describe the same schema whatever later code calls these values.
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    MERGED = "merged"
+
+
+class UnitKind(StrEnum):
+    PHUONG = "phuong"
+    XA = "xa"
+    THI_TRAN = "thi_tran"
+
+
+class AgencyKind(StrEnum):
+    OFFICE = "office"
+    DEPARTMENT = "department"
+    POLICE = "police"
+    COMMUNE = "commune"
+    COMPANY = "company"
+    CENTRE = "centre"
+    OTHER = "other"
+
+
+# Row-level security. A request sets app.tenant_id (its tenant) and, on the audited
 # provincial path, app.tenant_ids (the tenants it may read). Writes need app.tenant_id.
 TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
 TENANTS = "(SELECT nullif(current_setting('app.tenant_ids', true), '')::uuid[])"

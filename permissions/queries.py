@@ -1,10 +1,7 @@
-"""Reading permissions: the tenant's roles with their actions, and its grants."""
+"""Reading permissions: the tenant's roles with their actions."""
 
 from __future__ import annotations
 
-import uuid
-
-from accounts.models import Membership
 from permissions.actions import Action
 from permissions.models import Role
 from permissions.scope import Scope
@@ -21,11 +18,3 @@ async def tenant_roles(scope: Scope) -> list[tuple[Role, list[str]]]:
         (row, sorted({act for _f, _a, act in policy.rules_by_role.get(row.code, ())}))
         for row in rows
     ]
-
-
-async def memberships(scope: Scope, user_id: uuid.UUID | None = None) -> list[Membership]:
-    scope.require(Action.TENANT_MANAGE)
-    query = Membership.filter(tenant_id=scope.require_tenant())
-    if user_id is not None:
-        query = query.filter(user_id=user_id)
-    return await query.order_by("created_at")

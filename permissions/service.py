@@ -1,4 +1,4 @@
-"""Writing permissions: role templates, custom roles, grants (memberships) and revokes.
+"""Writing permissions: role templates, custom roles, and the casbin side of grants.
 
 Every change writes casbin rules through the adapter in the caller's transaction, bumps the
 tenant's policy version and notifies every API process (see ``permissions.store``)."""
@@ -10,20 +10,13 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from accounts.models import Membership, User
-from core.errors import DomainError, NotFound, Validator
+from core.errors import DomainError, Validator
 from permissions.actions import Action
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter
 from permissions.models import CasbinRule, Role
 from permissions.scope import Scope
 from permissions.store import ANY, policy_changed, store
-from permissions.templates import (
-    PROVINCIAL_ADMIN,
-    PROVINCIAL_TEMPLATE,
-    TEMPLATES_BY_CODE,
-    TENANT_TEMPLATES,
-)
-from tenants.models import Agency, Field
+from permissions.templates import PROVINCIAL_ADMIN, PROVINCIAL_TEMPLATE, TENANT_TEMPLATES
 
 _adapter = TortoiseAdapter()
 KNOWN_ACTIONS = {a.value for a in Action}
@@ -77,88 +70,45 @@ async def grant_provincial_admin(user_id: uuid.UUID) -> None:
     await _changed(None)
 
 
-def _grant_rule(m: Membership) -> list[str]:
+def _grant_rule(
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+    agency_id: uuid.UUID | None,
+    field_id: uuid.UUID | None,
+) -> list[str]:
+    # The narrowing rides in columns casbin ignores; permissions.store reads it back.
     return [
-        str(m.user_id),
-        m.role,
-        str(m.tenant_id),
-        str(m.agency_id) if m.agency_id else ANY,
-        str(m.field_id) if m.field_id else ANY,
+        str(user_id),
+        role,
+        str(tenant_id),
+        str(agency_id) if agency_id else ANY,
+        str(field_id) if field_id else ANY,
     ]
 
 
-async def grant_role_unchecked(
+async def add_grant_rule(
     tenant_id: uuid.UUID,
     user_id: uuid.UUID,
     role: str,
     agency_id: uuid.UUID | None = None,
     field_id: uuid.UUID | None = None,
-) -> Membership:
-    membership = await Membership.create(
-        tenant_id=tenant_id, user_id=user_id, role=role, agency_id=agency_id, field_id=field_id
-    )
-    await _adapter.add_policy("g", "g", _grant_rule(membership))
+) -> None:
+    """The casbin side of a grant (accounts.grants writes the membership row)."""
+    await _adapter.add_policy("g", "g", _grant_rule(tenant_id, user_id, role, agency_id, field_id))
     await _changed(tenant_id)
-    return membership
 
 
-@dataclass(frozen=True)
-class GrantInput:
-    user_id: uuid.UUID
-    role: str
-    agency_id: uuid.UUID | None = None
-    field_id: uuid.UUID | None = None
-
-
-async def grant_role(scope: Scope, data: GrantInput) -> Membership:
-    """A tenant admin grants one of the tenant's roles, optionally narrowed to an agency/field."""
-    scope.require(Action.TENANT_MANAGE)
-    tenant_id = scope.require_tenant()
-    if not await Role.exists(tenant_id=tenant_id, code=data.role):
-        raise DomainError("UNKNOWN_ROLE", "Vai trò không tồn tại.", "Unknown role.", "role")
-    # Agencies and fields of another tenant are invisible under RLS: "not found", never used.
-    if data.agency_id and not await Agency.exists(id=data.agency_id, tenant_id=tenant_id):
-        raise NotFound("agency", "agencyId")
-    if data.field_id and not await Field.exists(id=data.field_id, tenant_id=tenant_id):
-        raise NotFound("field", "fieldId")
-    template = TEMPLATES_BY_CODE.get(data.role)
-    if template and template.agency_bound and data.agency_id is None:
-        raise DomainError(
-            "AGENCY_REQUIRED",
-            "Vai trò này cần gắn với một cơ quan.",
-            "This role must be granted for an agency.",
-            "agencyId",
-        )
-    # Only accounts of this tenant: another tenant's user (and their contact details) cannot be
-    # pulled in by knowing an id.
-    if not await User.exists(id=data.user_id, is_active=True, default_tenant_id=tenant_id):
-        raise NotFound("user", "userId")
-    if await Membership.exists(
-        tenant_id=tenant_id,
-        user_id=data.user_id,
-        role=data.role,
-        agency_id=data.agency_id,
-        field_id=data.field_id,
-    ):
-        raise DomainError(
-            "DUPLICATE_GRANT",
-            "Người dùng đã có vai trò này.",
-            "The user already holds this grant.",
-            "role",
-        )
-    return await grant_role_unchecked(
-        tenant_id, data.user_id, data.role, data.agency_id, data.field_id
+async def remove_grant_rule(
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+    agency_id: uuid.UUID | None = None,
+    field_id: uuid.UUID | None = None,
+) -> None:
+    await _adapter.remove_policy(
+        "g", "g", _grant_rule(tenant_id, user_id, role, agency_id, field_id)
     )
-
-
-async def revoke_membership(scope: Scope, membership_id: uuid.UUID) -> None:
-    scope.require(Action.TENANT_MANAGE)
-    tenant_id = scope.require_tenant()
-    membership = await Membership.get_or_none(id=membership_id, tenant_id=tenant_id)
-    if membership is None:
-        raise NotFound("membership", "id")
-    await _adapter.remove_policy("g", "g", _grant_rule(membership))
-    await membership.delete()
     await _changed(tenant_id)
 
 

@@ -24,11 +24,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from core.db import side_connection
 from core.listen import listen_forever
+from core.tenancy import all_tenant_ids
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
 from permissions.session import SET_SCOPE_SQL
 from permissions.templates import PROVINCIAL_ADMIN
-from tenants import catalog
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,17 @@ class PolicyStore:
         # Bumped by every invalidation: a load or scope computed across one may predate the
         # change that caused it, so it is returned to its caller but never cached.
         self._epoch = 0
+        self._dependents: list[Callable[[uuid.UUID | None], None]] = []
 
     # --- invalidation ---------------------------------------------------------------------
+    def on_invalidate(self, drop: Callable[[uuid.UUID | None], None]) -> None:
+        """Caches of tenant configuration (tenants/catalog.py) are dropped with the policies:
+        configuration changes travel on the same channel."""
+        self._dependents.append(drop)
+
     def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
-        catalog.invalidate(tenant_id)  # configuration changes travel on the same channel
+        for drop in self._dependents:
+            drop(tenant_id)
         self._epoch += 1
         if tenant_id is None:
             self._tenants.clear()
@@ -206,10 +213,8 @@ class PolicyStore:
     async def all_tenant_ids(self) -> frozenset[uuid.UUID]:
         if self._all_tenants is not None:
             return self._all_tenants
-        from tenants.models import Tenant
-
         epoch = self._epoch
-        ids = frozenset(await Tenant.all().values_list("id", flat=True))
+        ids = await all_tenant_ids()
         if self._epoch == epoch:
             self._all_tenants = ids
         return ids

@@ -28,9 +28,9 @@ from reports.side import (
     require_state,
     update_report,
 )
-from reports.sla import Urgency, extend_due_for_pause
 from reports.submission import tenant_rules
 from reports.workflow import ActorKind, ReportState, WorkflowAction
+from tenants.sla import Urgency, extend_due_for_pause
 
 REASON_MAX = 2000
 ANSWER_MAX = 5000

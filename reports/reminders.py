@@ -15,9 +15,9 @@ from tortoise.expressions import Subquery
 from core.ids import new_id
 from permissions.scope import Scope
 from reports.models import Notification, NotificationRead, Report
-from reports.sla import Urgency, fraction_used
 from reports.submission import tenant_rules
 from reports.workflow import ReportState
+from tenants.sla import Urgency, fraction_used
 
 BATCH = 2000
 SCAN = 200

@@ -26,18 +26,18 @@ from permissions.actions import Action
 from permissions.scope import Scope
 from reports import locator
 from reports.attachments import WrittenFiles, check_media, cleanup_on_error, store_media
-from reports.calendar import WorkingCalendar
 from reports.duplicates import nearby_open_reports
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportCounter, ReporterContact, ReportEvent
-from reports.sla import SlaTable, Stage, Urgency, compute_due
 from reports.storage import Storage
 from reports.workflow import (
     ActorKind,
     ReportState,
 )
+from tenants.calendar import WorkingCalendar
 from tenants.models import Field, Tenant, TenantSettings
 from tenants.questions import parse_questions, validate_answers
+from tenants.sla import SlaTable, Stage, Urgency, compute_due
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _COUNTER_SQL = (

@@ -19,7 +19,6 @@ from reports.attachments import check_media, cleanup_on_error, store_media
 from reports.media import FIELD as MEDIA_FIELD
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
-from reports.sla import Stage, Urgency, extend_due_for_pause
 from reports.storage import Storage
 from reports.submission import TenantRules, actor_role, due_at, tenant_rules
 from reports.workflow import (
@@ -34,6 +33,7 @@ from reports.workflow import (
     validate_reason,
 )
 from tenants.models import Agency
+from tenants.sla import Stage, Urgency, extend_due_for_pause
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from permissions.store import store
 from tenants.models import AdministrativeUnit, Agency, Field
 
 
@@ -74,3 +75,6 @@ def invalidate(tenant_id: uuid.UUID | None = None) -> None:
         _tenants.clear()
     else:
         _tenants.pop(tenant_id, None)
+
+
+store.on_invalidate(invalidate)  # dropped with the policies, in every process

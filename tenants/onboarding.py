@@ -19,14 +19,14 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 from tortoise import connections
 
+from accounts.grants import grant_role_unchecked
 from accounts.service import NewUser, create_user, validate_new_user
 from core.errors import DomainError, Validator
 from core.ids import new_id
 from permissions.scope import Scope
-from permissions.service import grant_role_unchecked, install_templates
+from permissions.service import install_templates
 from permissions.session import apply_scope, tenant_transaction
 from permissions.templates import TENANT_ADMIN
-from reports.sla import default_sla_table
 from tenants.models import (
     AdministrativeUnit,
     Agency,
@@ -37,6 +37,7 @@ from tenants.models import (
     UnitKind,
 )
 from tenants.questions import parse_questions
+from tenants.sla import default_sla_table
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,4}$")

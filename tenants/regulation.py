@@ -10,9 +10,9 @@ from typing import Any
 from core.errors import DomainError
 from permissions.actions import Action
 from permissions.scope import Scope
-from reports.calendar import WorkingCalendar
-from reports.sla import SlaTable, Stage, Urgency
+from tenants.calendar import WorkingCalendar
 from tenants.models import Field, TenantSettings
+from tenants.sla import SlaTable, Stage, Urgency
 
 
 async def settings_of(scope: Scope) -> TenantSettings:

@@ -8,14 +8,15 @@ from typing import Any, Self
 import strawberry
 
 from core import clock
-from core.graphql import Info, UserError, login_required, requires, run_mutation
+from core.graphql import Info, UserError, run_mutation
 from permissions.actions import Action
-from reports.calendar import WorkingCalendar as Calendar
-from reports.sla import DurationUnit as DurationUnitEnum
-from reports.sla import SlaTable
-from reports.sla import Stage as StageEnum
+from permissions.graphql import login_required, requires
 from tenants import regulation
+from tenants.calendar import WorkingCalendar as Calendar
 from tenants.models import TenantSettings
+from tenants.sla import DurationUnit as DurationUnitEnum
+from tenants.sla import SlaTable
+from tenants.sla import Stage as StageEnum
 
 Stage = strawberry.enum(StageEnum, name="SlaStage")
 DurationUnit = strawberry.enum(DurationUnitEnum, name="DurationUnit")

@@ -10,9 +10,10 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from core.graphql import Info, UserError, requires, run_mutation
+from core.graphql import Info, UserError, run_mutation
 from core.relay import decode, decode_optional
 from permissions.actions import Action
+from permissions.graphql import requires
 from tenants import models, onboarding, queries, service
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum

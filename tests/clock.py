@@ -204,4 +204,6 @@ async def access_token(settings: Settings, scope: Scope) -> str:
     assert scope.user_id is not None
     async with scoped_transaction(scope):
         session = await AuthSession.create(user_id=scope.user_id, tenant_id=scope.tenant_id)
-    return TokenService(settings).issue_access(scope.user_id, scope.tenant_id, session.id)[0]
+    return TokenService(settings.token_config()).issue_access(
+        scope.user_id, scope.tenant_id, session.id
+    )[0]

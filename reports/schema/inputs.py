@@ -9,12 +9,13 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
-from reports import queries, sla
+from reports import queries
 from reports import workflow as wf
 from reports.schema.types import (
     ReportState,
     Urgency,
 )
+from tenants import sla
 
 # --- inputs ---------------------------------------------------------------------------------
 

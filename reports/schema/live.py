@@ -9,8 +9,9 @@ import strawberry
 from strawberry import relay
 
 from accounts.revocations import still_valid
-from core.graphql import Info, login_required
+from core.graphql import Info
 from core.relay import decode_optional
+from permissions.graphql import login_required
 from permissions.scope import Scope
 from permissions.session import scoped_transaction
 from permissions.store import store

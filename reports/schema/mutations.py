@@ -10,9 +10,10 @@ import strawberry
 from strawberry import relay
 
 from core.errors import DomainError
-from core.graphql import Info, UserError, requires, run_mutation
+from core.graphql import Info, UserError, run_mutation
 from core.relay import decode
 from permissions.actions import Action
+from permissions.graphql import requires
 from permissions.scope import Scope
 from reports import models, queries, service
 from reports import workflow as wf

@@ -6,10 +6,11 @@ import strawberry
 from strawberry import relay
 
 from core.errors import DomainError
-from core.graphql import Info, login_required, requires
+from core.graphql import Info
 from core.pagination import PageRequest
 from core.relay import decode, decode_optional
 from permissions.actions import Action
+from permissions.graphql import login_required, requires
 from permissions.scope import Scope
 from reports import loaders, models, queries, reminders, stats
 from reports import workflow as wf

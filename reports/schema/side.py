@@ -10,9 +10,10 @@ import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from core.graphql import Info, UserError, login_required, requires, run_mutation
+from core.graphql import Info, UserError, run_mutation
 from core.relay import decode
 from permissions.actions import Action
+from permissions.graphql import login_required, requires
 from reports import models, queries, reminders, service
 from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.uploads import read_uploads

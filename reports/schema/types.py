@@ -12,13 +12,15 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core import clock
-from core.graphql import Info, sensitive
+from core.graphql import Info
 from permissions.actions import Action
-from reports import loaders, models, queries, sla
+from permissions.graphql import sensitive
+from reports import loaders, models, queries
 from reports import workflow as wf
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants import catalog as tenant_catalog
+from tenants import sla
 from tenants.types import AdministrativeUnit, Agency, Field
 
 ReportState = strawberry.enum(wf.ReportState, name="ReportState")

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import time_machine
 
+from accounts.grants import grant_role_unchecked
 from accounts.models import AuthSession, RefreshToken, User
 from accounts.service import NewUser, create_user
 from accounts.sessions import REFRESH_GRACE
 from api.settings import Settings
-from permissions.service import grant_role_unchecked
 from permissions.session import tenant_transaction
 from tests.conftest import GraphQLClient, unique
 

@@ -217,7 +217,7 @@ def es256_settings(tmp_path: Path) -> Settings:
 
 
 def test_es256_round_trip(es256_settings: Settings) -> None:
-    tokens = TokenService(es256_settings)
+    tokens = TokenService(es256_settings.token_config())
     user_id, tenant_id = uuid.uuid4(), uuid.uuid4()
     token, ttl = tokens.issue_access(user_id, tenant_id, uuid.uuid4())
     assert ttl == es256_settings.access_token_ttl_seconds
@@ -231,7 +231,7 @@ def test_es256_round_trip(es256_settings: Settings) -> None:
 
 
 def test_es256_refuses_other_key_and_hmac_with_public_key(es256_settings: Settings) -> None:
-    tokens = TokenService(es256_settings)
+    tokens = TokenService(es256_settings.token_config())
     good, _ = tokens.issue_access(uuid.uuid4(), None, uuid.uuid4())
     claims = jwt.decode(good, options={"verify_signature": False})
 
@@ -251,11 +251,11 @@ def test_es256_refuses_other_key_and_hmac_with_public_key(es256_settings: Settin
 
 
 def test_asymmetric_algorithm_needs_key_files(tmp_path: Path) -> None:
-    tokens = TokenService(Settings(jwt_algorithm="RS256", data_dir=tmp_path))
+    # Refused when the service is configured (at start-up), not at the first login.
     with pytest.raises(ValueError, match="PRIVATE_KEY"):
-        tokens.issue_access(uuid.uuid4(), None, uuid.uuid4())
+        Settings(jwt_algorithm="RS256", data_dir=tmp_path).token_config()
     with pytest.raises(ValueError, match="none"):
-        TokenService(Settings(jwt_algorithm="none", data_dir=tmp_path))
+        Settings(jwt_algorithm="none", data_dir=tmp_path).token_config()
 
 
 # --- external identities (OIDC) -------------------------------------------------------------
@@ -320,7 +320,7 @@ def oidc_tokens(jwks_server: JwksServer, tmp_path: Path) -> TokenService:
             oidc_jwks_url=jwks_server.url,
             oidc_audience="paht",
             data_dir=tmp_path,
-        )
+        ).token_config()
     )
 
 
@@ -355,7 +355,7 @@ def test_jwks_file_url_is_refused_at_startup(tmp_path: Path) -> None:
                 oidc_issuer=OIDC_ISSUER,
                 oidc_jwks_url=jwks.as_uri(),
                 data_dir=tmp_path,
-            )
+            ).token_config()
         )
 
 

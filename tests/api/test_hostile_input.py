@@ -17,9 +17,9 @@ import httpx
 import pytest
 from strawberry import relay
 
+from accounts.grants import grant_role_unchecked
 from accounts.service import NewUser, create_user
 from api.database import DatabaseUrls
-from permissions.service import grant_role_unchecked
 from permissions.session import tenant_transaction
 from reports.models import Report
 from tenants.models import Field

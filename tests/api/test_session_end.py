@@ -17,10 +17,10 @@ import time_machine
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from accounts.grants import grant_role_unchecked
 from accounts.service import NewUser, create_user
 from accounts.sessions import REFRESH_GRACE
 from api.database import DatabaseUrls
-from permissions.service import grant_role_unchecked
 from permissions.session import tenant_transaction
 from tests.conftest import TEST_SECRET, GraphQLClient, unique
 from tests.support.server import ApiProcess

@@ -17,10 +17,10 @@ import asyncpg
 import pytest
 
 import permissions.store as store_module
+from accounts.grants import grant_role_unchecked, revoke_membership
 from accounts.models import Membership
 from accounts.service import NewUser, create_user
 from api.database import DatabaseUrls
-from permissions.service import grant_role_unchecked, revoke_membership
 from permissions.session import scoped_transaction, tenant_transaction
 from permissions.store import CHANNEL, PolicyStore, store
 from tests.factories import user_named

@@ -10,11 +10,11 @@ from typing import Any
 from permissions.scope import Scope
 from permissions.session import scoped_transaction
 from permissions.store import store
-from reports.calendar import WorkingCalendar
 from reports.jobs import run_once
 from reports.models import Report, ReportEvent
 from reports.service import AssignInput, SubmitInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
+from tenants.calendar import WorkingCalendar
 from tenants.models import Field
 from tests.conftest import GraphQLClient
 from tests.factories import user_named

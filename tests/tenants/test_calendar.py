@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from core import clock
 from core.errors import DomainError
-from reports.calendar import WorkingCalendar
+from tenants.calendar import WorkingCalendar
 from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from core import clock
 from core.errors import DomainError
-from reports.calendar import WorkingCalendar
-from reports.sla import (
+from tenants.calendar import WorkingCalendar
+from tenants.sla import (
     DEFAULT_SLA_RULES,
     DUE_SOON_FRACTION,
     QUICK_FIX_RESOLVE_DAYS,

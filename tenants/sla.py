@@ -14,7 +14,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from core.errors import DomainError
-from reports.calendar import WorkingCalendar
+from tenants.calendar import WorkingCalendar
 
 #: "Sắp trễ" (due soon) once this share of the stage time is used; 50% is an earlier reminder.
 DUE_SOON_FRACTION = 0.8
