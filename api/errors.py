@@ -43,15 +43,17 @@ def classify(error: GraphQLError) -> DomainError | None:
     if original is not None and is_database_unavailable(original):
         return ServiceUnavailable()
     if original is None or isinstance(original, GraphQLError):
-        source = original if isinstance(original, GraphQLError) else error
-        extensions = source.extensions or {}
-        if "messageVi" in extensions and "messageEn" in extensions:
-            return DomainError(
-                str(extensions.get("code") or "BAD_REQUEST"),
-                str(extensions["messageVi"]),
-                str(extensions["messageEn"]),
-            )
-        code, vi, en = _client_error(source)
+        # Our own limit errors carry both messages; graphql-core's are described by the outer
+        # error, whose text names the variable path (and has had its suggestions removed).
+        for source in (error, original):
+            extensions = (source.extensions or {}) if source is not None else {}
+            if "messageVi" in extensions and "messageEn" in extensions:
+                return DomainError(
+                    str(extensions.get("code") or "BAD_REQUEST"),
+                    str(extensions["messageVi"]),
+                    str(extensions["messageEn"]),
+                )
+        code, vi, en = _client_error(error)
         return DomainError(code, vi, en)
     return None
 

@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, ErrorDetail
+from core.labels import Labelled
 
 if TYPE_CHECKING:  # core names the shape of a request; permissions/ defines the Scope
     from permissions.scope import Scope
@@ -84,3 +85,12 @@ async def run_mutation(
     except DomainError as error:
         return payload(None, user_errors(error, info.context.lang))
     return payload(result, [])
+
+
+def labelled_enum(cls: type[Labelled], name: str, description: str | None = None) -> Any:
+    """A GraphQL enum of a labelled set, each value documented in Vietnamese and English."""
+    wrapped = strawberry.enum(cls, name=name, description=description)
+    for value in wrapped.__strawberry_definition__.values:
+        member = cls(value.value)
+        value.description = f"{member.label_vi} — {member.label_en}"
+    return wrapped

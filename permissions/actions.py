@@ -1,61 +1,44 @@
-"""The actions PAHT knows, with their meaning in Vietnamese and English.
+"""The permission actions PAHT knows, with their meaning in Vietnamese and English.
 
-Every permission check names one of these; a grant of an unknown action is refused."""
+Every permission check names one of these (casbin's ``act``); a grant of an unknown action is
+refused. Workflow transitions name the action they need (reports/workflow.py)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from core.labels import Labelled
 
 
-class Action(StrEnum):
-    REPORT_SUBMIT = "report:submit"
-    REPORT_SUBMIT_ON_BEHALF = "report:submit_on_behalf"
-    REPORT_VIEW = "report:view"
-    REPORT_VIEW_REPORTER = "report:view_reporter"
-    REPORT_SCREEN = "report:screen"
-    REPORT_ASSIGN = "report:assign"
-    REPORT_ACCEPT = "report:accept"
-    REPORT_PROCESS = "report:process"
-    REPORT_SUBMIT_RESULT = "report:submit_result"
-    REPORT_REVIEW = "report:review"
-    REPORT_PUBLISH = "report:publish"
-    REPORT_REOPEN = "report:reopen"
-    REPORT_CLOSE = "report:close"
-    REPORT_COMMENT = "report:comment"
-    REPORT_WITHDRAW = "report:withdraw"
-    REPORT_PROVIDE_INFO = "report:provide_info"
-    REPORT_RATE = "report:rate"
-    EXTENSION_REQUEST = "extension:request"
-    EXTENSION_APPROVE = "extension:approve"
-    STATS_VIEW = "stats:view"
-    TENANT_MANAGE = "tenant:manage"
-    TENANT_ONBOARD = "tenant:onboard"
-
-
-ACTION_LABELS: dict[Action, tuple[str, str]] = {
-    Action.REPORT_SUBMIT: ("Gửi phản ánh", "Submit a report"),
-    Action.REPORT_SUBMIT_ON_BEHALF: (
-        "Nhập phản ánh thay người dân",
-        "Submit on behalf of a caller",
-    ),
-    Action.REPORT_VIEW: ("Xem phản ánh", "View reports"),
-    Action.REPORT_VIEW_REPORTER: ("Xem thông tin người phản ánh", "See the reporter's identity"),
-    Action.REPORT_SCREEN: ("Tiếp nhận, phân loại, từ chối", "Screen, classify, reject"),
-    Action.REPORT_ASSIGN: ("Chuyển xử lý", "Assign to an agency"),
-    Action.REPORT_ACCEPT: ("Nhận xử lý hoặc trả lại", "Accept or return"),
-    Action.REPORT_PROCESS: ("Xử lý phản ánh", "Process a report"),
-    Action.REPORT_SUBMIT_RESULT: ("Gửi kết quả xử lý", "Submit the result"),
-    Action.REPORT_REVIEW: ("Duyệt kết quả", "Review the result"),
-    Action.REPORT_PUBLISH: ("Công khai kết quả", "Publish the result"),
-    Action.REPORT_REOPEN: ("Mở lại phản ánh", "Reopen a report"),
-    Action.REPORT_CLOSE: ("Đóng phản ánh", "Close a report"),
-    Action.REPORT_COMMENT: ("Bình luận, đính kèm", "Comment and attach"),
-    Action.REPORT_WITHDRAW: ("Rút phản ánh của mình", "Withdraw one's own report"),
-    Action.REPORT_PROVIDE_INFO: ("Bổ sung thông tin", "Provide more information"),
-    Action.REPORT_RATE: ("Đánh giá kết quả", "Rate the result"),
-    Action.EXTENSION_REQUEST: ("Đề nghị gia hạn", "Request an extension"),
-    Action.EXTENSION_APPROVE: ("Duyệt gia hạn", "Approve an extension"),
-    Action.STATS_VIEW: ("Xem thống kê", "View statistics"),
-    Action.TENANT_MANAGE: ("Quản trị đơn vị triển khai", "Administer the tenant"),
-    Action.TENANT_ONBOARD: ("Thêm đơn vị triển khai", "Onboard tenants"),
-}
+class Action(Labelled):
+    # fmt: off
+    REPORT_SUBMIT = "report:submit", "Gửi phản ánh", "Submit a report"
+    REPORT_SUBMIT_ON_BEHALF = ("report:submit_on_behalf",
+                               "Nhập phản ánh thay người dân (đường dây nóng)",
+                               "Enter a report on behalf of a caller (hotline)")
+    REPORT_VIEW = "report:view", "Xem phản ánh", "View reports"
+    REPORT_VIEW_REPORTER = ("report:view_reporter", "Xem thông tin người phản ánh",
+                            "See the reporter's identity")
+    REPORT_SCREEN = ("report:screen", "Sàng lọc: không tiếp nhận, đánh dấu trùng, yêu cầu bổ sung",
+                     "Screen: reject, mark as duplicate, request information")
+    REPORT_ASSIGN = "report:assign", "Chuyển xử lý, điều chuyển cơ quan", "Assign or re-route"
+    REPORT_ACCEPT = "report:accept", "Nhận xử lý hoặc trả lại", "Accept or return"
+    REPORT_PROCESS = "report:process", "Xử lý phản ánh", "Work on a report"
+    REPORT_SUBMIT_RESULT = "report:submit_result", "Gửi kết quả xử lý", "Submit the result"
+    REPORT_REVIEW = ("report:review", "Duyệt kết quả hoặc yêu cầu xử lý lại",
+                     "Approve the result or request rework")
+    REPORT_PUBLISH = "report:publish", "Quyết định công khai", "Decide publication"
+    REPORT_REOPEN = "report:reopen", "Phản ánh lại", "Reopen a resolved report"
+    REPORT_CLOSE = "report:close", "Đóng phản ánh", "Close a report"
+    REPORT_COMMENT = "report:comment", "Bình luận, đính kèm tệp", "Comment and attach files"
+    REPORT_WITHDRAW = "report:withdraw", "Rút phản ánh của mình", "Withdraw one's own report"
+    REPORT_PROVIDE_INFO = ("report:provide_info", "Bổ sung thông tin phản ánh của mình",
+                           "Add information to one's own report")
+    REPORT_RATE = ("report:rate", "Đánh giá kết quả phản ánh của mình",
+                   "Rate the result of one's own report")
+    EXTENSION_REQUEST = "extension:request", "Đề nghị gia hạn", "Request a deadline extension"
+    EXTENSION_APPROVE = "extension:approve", "Duyệt gia hạn", "Approve or deny an extension"
+    STATS_VIEW = "stats:view", "Xem thống kê", "View statistics"
+    TENANT_MANAGE = ("tenant:manage",
+                     "Quản trị đơn vị triển khai (lĩnh vực, cơ quan, thời hạn, lịch, người dùng)",
+                     "Administer the tenant (fields, agencies, deadlines, calendar, users)")
+    TENANT_ONBOARD = "tenant:onboard", "Thêm đơn vị triển khai mới", "Onboard new tenants"
+    # fmt: on

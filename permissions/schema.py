@@ -9,7 +9,7 @@ from strawberry import relay
 
 from core.graphql import Info, UserError, run_mutation
 from permissions import queries, service
-from permissions.actions import ACTION_LABELS, Action
+from permissions.actions import Action
 from permissions.graphql import requires
 from permissions.models import Role as RoleRow
 
@@ -58,11 +58,12 @@ class PermissionQuery:
         lang = info.context.lang
         result = []
         for action, reaches in sorted(scope.reach.items()):
-            label = ACTION_LABELS.get(Action(action), (action, action))
+            known = action in Action._value2member_map_
+            description = Action(action).label(lang) if known else action
             result.append(
                 Permission(
                     action=action,
-                    description=label[1] if lang == "en" else label[0],
+                    description=description,
                     reach=[
                         PermissionReach(
                             agency_id=relay.GlobalID("Agency", str(r.agency_id))
@@ -81,10 +82,7 @@ class PermissionQuery:
     @strawberry.field(description="Every action a role can be given.")
     def permission_actions(self, info: Info) -> list[Permission]:
         lang = info.context.lang
-        return [
-            Permission(action=a.value, description=(en if lang == "en" else vi), reach=[])
-            for a, (vi, en) in ACTION_LABELS.items()
-        ]
+        return [Permission(action=a.value, description=a.label(lang), reach=[]) for a in Action]
 
     @strawberry.field(
         extensions=requires(Action.TENANT_MANAGE),

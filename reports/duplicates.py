@@ -17,11 +17,11 @@ from core.errors import DomainError, Validator
 from permissions.scope import Scope
 from reports.models import Report
 from reports.workflow import OPEN_STATES
-from tenants.models import TenantSettings
+from tenants.options import TenantOptions
+from tenants.regulation import tenant_options
 
 EARTH_RADIUS_M = 6_371_008.8
-DEFAULT_RADIUS_M = 200.0
-MAX_RADIUS_M = 5_000.0
+MAX_RADIUS_M = float(TenantOptions.RADIUS_RANGE[1])
 MAX_LIMIT = 50
 _OPEN = sorted(s.value for s in OPEN_STATES)
 
@@ -35,13 +35,8 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 async def duplicate_radius(tenant_id: uuid.UUID) -> float:
-    """The tenant's ``publication["duplicate_radius_m"]``, or 200 m when unset or unusable."""
-    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
-    value = (settings.publication or {}).get("duplicate_radius_m") if settings else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return DEFAULT_RADIUS_M
-    value = float(value)
-    return value if 0 < value <= MAX_RADIUS_M else DEFAULT_RADIUS_M
+    """The tenant's option (tenants.options), 200 m unless the tenant set another."""
+    return float((await tenant_options(tenant_id)).duplicate_radius_m)
 
 
 def _validate(latitude: float, longitude: float, radius_m: float | None, limit: int) -> None:

@@ -23,12 +23,12 @@ from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
 from reports.transitions import system_transition
 from reports.workflow import RATING_WINDOW, ReportState, WorkflowAction
-from tenants.models import Tenant, TenantSettings, TenantStatus
+from tenants.models import Tenant, TenantStatus
+from tenants.regulation import tenant_options
 
 log = logging.getLogger(__name__)
 
 JOBS_LOCK = 7_305_001  # advisory lock key of the job runner
-DEFAULT_REPLY_WINDOW = timedelta(days=7)
 BATCH = 200
 
 
@@ -43,9 +43,7 @@ class JobStats:
 
 
 async def _reply_window(tenant_id: object) -> timedelta:
-    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
-    days = (settings.publication or {}).get("reply_window_days") if settings else None
-    return timedelta(days=int(days)) if days else DEFAULT_REPLY_WINDOW
+    return timedelta(days=(await tenant_options(tenant_id)).reply_window_days)
 
 
 async def _close_unrated(tenant: Tenant, now: datetime, stats: JobStats) -> None:

@@ -54,6 +54,7 @@ class Report(Model):
     closed_at = fields.DatetimeField(null=True)
     published = fields.BooleanField(default=False, db_default=False)
     rating = fields.SmallIntField(null=True)
+    outcome = fields.CharField(max_length=20, null=True)  # of the approved result (Outcome)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -111,6 +112,8 @@ class ReportEvent(Model):
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     actor_user_id = fields.UUIDField(null=True)
     actor_role = fields.CharField(max_length=200, default="", db_default="")
+    # The agency the actor acted for (never the person): what a reporter is shown.
+    actor_agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, ...) in SQL
     action = fields.CharField(max_length=32)
     from_state = fields.CharField(max_length=20, null=True)
     to_state = fields.CharField(max_length=20)

@@ -17,6 +17,7 @@ from tortoise.expressions import F
 
 from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from core.labels import Labelled
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
@@ -25,13 +26,13 @@ from reports.models import Report, ReportEvent
 from reports.storage import Storage
 from reports.submission import actor_role
 from reports.transitions import json_value, stale_error
-from reports.workflow import ActorKind, ReportState, _Labelled
+from reports.workflow import ActorKind, ReportState
 
 COMMENT_MAX = 5000
 PUBLISHABLE_STATES: frozenset[ReportState] = frozenset({ReportState.RESOLVED, ReportState.CLOSED})
 
 
-class SideAction(_Labelled):
+class SideAction(Labelled):
     """Event actions of side steps (``ReportEvent.action``), next to ``WorkflowAction``."""
 
     COMMENT = "COMMENT", "Bình luận", "Comment"

@@ -36,7 +36,9 @@ from reports.workflow import (
 )
 from tenants.calendar import WorkingCalendar
 from tenants.models import Field, Tenant, TenantSettings
+from tenants.options import TenantOptions, WorkflowOption
 from tenants.questions import parse_questions, validate_answers
+from tenants.regulation import options_of
 from tenants.sla import SlaTable, Stage, Urgency, compute_due
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -86,19 +88,23 @@ class SubmitResult:
 class TenantRules:
     calendar: WorkingCalendar
     sla: SlaTable
-    options: frozenset[str] = field(default_factory=frozenset)
+    tenant_options: TenantOptions
+
+    @property
+    def options(self) -> frozenset[WorkflowOption]:
+        """The optional workflow steps switched on."""
+        return self.tenant_options.workflow_options
 
 
 # --- shared helpers -----------------------------------------------------------------------------
 async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
     settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
     if settings is None:
-        return TenantRules(WorkingCalendar(), SlaTable.from_config(None))
-    options = (settings.publication or {}).get("workflow_options", ())
+        return TenantRules(WorkingCalendar(), SlaTable.from_config(None), TenantOptions())
     return TenantRules(
         WorkingCalendar.from_config(settings.calendar),
         SlaTable.from_config(settings.sla_rules, settings.sla_version),
-        frozenset(options),
+        options_of(settings),
     )
 
 

@@ -14,6 +14,7 @@ from tortoise.expressions import F
 
 from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from permissions.actions import Action
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
 from reports.media import FIELD as MEDIA_FIELD
@@ -25,7 +26,6 @@ from reports.workflow import (
     REPORTER_PERMISSIONS,
     ActorKind,
     ClockEffect,
-    Perm,
     ReportState,
     Transition,
     WorkflowAction,
@@ -64,7 +64,7 @@ def staff_may(
         return False
     if t.permission not in REPORTER_PERMISSIONS:
         return True
-    return scope.allows_on(Perm.VIEW, lead_agency_id, field_id)
+    return scope.allows_on(Action.REPORT_VIEW, lead_agency_id, field_id)
 
 
 def _authorise(scope: Scope, t: Transition, report: Report) -> ActorKind:

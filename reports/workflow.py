@@ -15,26 +15,12 @@ from datetime import timedelta
 from enum import Flag, StrEnum, auto
 
 from core.errors import DomainError, ErrorDetail
+from core.labels import Labelled
+from permissions.actions import Action
+from tenants.options import WorkflowOption
 
 
-class _Labelled(StrEnum):
-    """A string enum whose members carry a Vietnamese and an English label."""
-
-    label_vi: str
-    label_en: str
-
-    def __new__(cls, value: str, label_vi: str, label_en: str) -> _Labelled:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label_vi = label_vi
-        member.label_en = label_en
-        return member
-
-    def label(self, lang: str = "vi") -> str:
-        return self.label_en if lang == "en" else self.label_vi
-
-
-class ReportState(_Labelled):
+class ReportState(Labelled):
     SUBMITTED = "SUBMITTED", "Chờ tiếp nhận", "Awaiting intake"
     NEED_INFO = "NEED_INFO", "Chờ bổ sung", "Awaiting information"
     ASSIGNED = "ASSIGNED", "Đã chuyển xử lý", "Assigned"
@@ -61,7 +47,7 @@ STATE_LABELS_VI: dict[ReportState, str] = {s: s.label_vi for s in ReportState}
 STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
 
 
-class WorkflowAction(_Labelled):
+class WorkflowAction(Labelled):
     REJECT = "REJECT", "Không tiếp nhận", "Reject"
     MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng", "Mark as duplicate"
     REQUEST_INFO = "REQUEST_INFO", "Yêu cầu bổ sung", "Request information"
@@ -76,69 +62,6 @@ class WorkflowAction(_Labelled):
     CLOSE = "CLOSE", "Đóng", "Close"
     WITHDRAW = "WITHDRAW", "Rút phản ánh", "Withdraw"
     RATE = "RATE", "Đánh giá", "Rate"
-
-
-class Perm:
-    """Permission action strings, as checked by the permission system (casbin ``act``)."""
-
-    VIEW = "report:view"
-    VIEW_REPORTER = "report:view_reporter"
-    SUBMIT = "report:submit"
-    SUBMIT_ON_BEHALF = "report:submit_on_behalf"
-    SCREEN = "report:screen"  # reject, mark duplicate, request information
-    ASSIGN = "report:assign"  # assign and re-route
-    ACCEPT = "report:accept"  # accept or return
-    PROCESS = "report:process"
-    SUBMIT_RESULT = "report:submit_result"
-    REVIEW = "report:review"  # approve the result or request rework
-    PUBLISH = "report:publish"
-    COMMENT = "report:comment"
-    REOPEN = "report:reopen"
-    CLOSE = "report:close"
-    WITHDRAW = "report:withdraw"  # own report only: the permission system checks ownership
-    PROVIDE_INFO = "report:provide_info"  # own report only
-    RATE = "report:rate"  # own report only
-    EXTENSION_REQUEST = "extension:request"
-    EXTENSION_APPROVE = "extension:approve"
-    STATS_VIEW = "stats:view"
-    TENANT_MANAGE = "tenant:manage"
-    TENANT_ONBOARD = "tenant:onboard"
-
-
-ACTION_DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    Perm.VIEW: ("Xem phản ánh", "View reports"),
-    Perm.VIEW_REPORTER: ("Xem thông tin người phản ánh", "View the reporter's identity"),
-    Perm.SUBMIT: ("Gửi phản ánh", "Submit a report"),
-    Perm.SUBMIT_ON_BEHALF: (
-        "Nhập phản ánh thay mặt người dân (đường dây nóng)",
-        "Enter a report on behalf of a caller (hotline)",
-    ),
-    Perm.SCREEN: (
-        "Sàng lọc: không tiếp nhận, đánh dấu trùng, yêu cầu bổ sung",
-        "Screen: reject, mark as duplicate, request information",
-    ),
-    Perm.ASSIGN: ("Chuyển xử lý, điều chuyển đơn vị", "Assign or re-route to an agency"),
-    Perm.ACCEPT: ("Nhận xử lý hoặc trả lại phản ánh", "Accept or return an assigned report"),
-    Perm.PROCESS: ("Xử lý phản ánh", "Work on a report"),
-    Perm.SUBMIT_RESULT: ("Gửi kết quả xử lý", "Submit the handling result"),
-    Perm.REVIEW: ("Duyệt kết quả hoặc yêu cầu xử lý lại", "Approve the result or request rework"),
-    Perm.PUBLISH: ("Quyết định công khai", "Decide publication"),
-    Perm.COMMENT: ("Bình luận, đính kèm tệp", "Comment and attach files"),
-    Perm.REOPEN: ("Phản ánh lại", "Reopen a resolved report"),
-    Perm.CLOSE: ("Đóng phản ánh", "Close a report"),
-    Perm.WITHDRAW: ("Rút phản ánh của mình", "Withdraw one's own report"),
-    Perm.PROVIDE_INFO: ("Bổ sung thông tin phản ánh của mình", "Add information to one's report"),
-    Perm.RATE: ("Đánh giá kết quả phản ánh của mình", "Rate the result of one's own report"),
-    Perm.EXTENSION_REQUEST: ("Đề nghị gia hạn", "Request a deadline extension"),
-    Perm.EXTENSION_APPROVE: ("Duyệt gia hạn", "Approve or deny an extension"),
-    Perm.STATS_VIEW: ("Xem thống kê", "View statistics"),
-    Perm.TENANT_MANAGE: (
-        "Quản trị đơn vị triển khai (danh mục, cơ quan, SLA, lịch, người dùng)",
-        "Administer the tenant (categories, agencies, SLAs, calendar, users)",
-    ),
-    Perm.TENANT_ONBOARD: ("Khởi tạo đơn vị triển khai mới", "Onboard new tenants (province)"),
-}
-ALL_PERMISSION_ACTIONS: tuple[str, ...] = tuple(ACTION_DESCRIPTIONS)
 
 
 class ClockEffect(StrEnum):
@@ -167,18 +90,18 @@ class Transition:
     action: WorkflowAction
     from_states: frozenset[ReportState]
     to_state: ReportState
-    permission: str
+    permission: Action
     reason_required: bool
     comment_required: bool
     clock: ClockEffect
     actor: ActorKind
     # Set when the transition exists only if the tenant enables this option.
-    tenant_option: str | None = None
+    tenant_option: WorkflowOption | None = None
 
 
-S, A, C = ReportState, WorkflowAction, ClockEffect
+S, A, C, P = ReportState, WorkflowAction, ClockEffect, Action
 STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
-ALLOW_LATE_RETURN = "allow_late_return"
+ALLOW_LATE_RETURN = WorkflowOption.ALLOW_LATE_RETURN
 
 
 def _t(action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=False, option=None):
@@ -187,37 +110,41 @@ def _t(action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=Fal
 
 # fmt: off
 TRANSITIONS: tuple[Transition, ...] = (
-    _t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,
+    _t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL,
        reason=True, comment=True),
-    _t(A.REJECT, {S.NEED_INFO}, S.REJECTED, Perm.SCREEN, C.STOP_ALL, STAFF | SYSTEM,
+    _t(A.REJECT, {S.NEED_INFO}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL, STAFF | SYSTEM,
        reason=True, comment=True),
-    _t(A.MARK_DUPLICATE, {S.SUBMITTED}, S.DUPLICATE, Perm.SCREEN, C.STOP_ALL),
-    _t(A.REQUEST_INFO, {S.SUBMITTED}, S.NEED_INFO, Perm.SCREEN, C.WAIT_REPORTER, comment=True),
-    _t(A.PROVIDE_INFO, {S.NEED_INFO}, S.SUBMITTED, Perm.PROVIDE_INFO, C.RESTART_SCREEN, REPORTER),
-    _t(A.WITHDRAW, {S.SUBMITTED, S.NEED_INFO}, S.WITHDRAWN, Perm.WITHDRAW, C.STOP_ALL, REPORTER),
-    _t(A.ASSIGN, {S.SUBMITTED, S.RETURNED, S.REOPENED}, S.ASSIGNED, Perm.ASSIGN, C.START_ACCEPT),
-    _t(A.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, Perm.ACCEPT, C.START_RESOLVE),
-    _t(A.RETURN, {S.ASSIGNED}, S.RETURNED, Perm.ACCEPT, C.PAUSE_AGENCY,
-       reason=True, comment=True),
-    _t(A.RETURN, {S.IN_PROGRESS}, S.RETURNED, Perm.ACCEPT, C.PAUSE_AGENCY,
-       reason=True, comment=True, option=ALLOW_LATE_RETURN),
-    _t(A.SUBMIT_RESULT, {S.IN_PROGRESS}, S.RESULT_SUBMITTED, Perm.SUBMIT_RESULT, C.START_REVIEW,
+    _t(A.MARK_DUPLICATE, {S.SUBMITTED}, S.DUPLICATE, P.REPORT_SCREEN, C.STOP_ALL),
+    _t(A.REQUEST_INFO, {S.SUBMITTED}, S.NEED_INFO, P.REPORT_SCREEN, C.WAIT_REPORTER,
        comment=True),
-    _t(A.APPROVE_RESULT, {S.RESULT_SUBMITTED}, S.RESOLVED, Perm.REVIEW, C.OPEN_WINDOWS),
-    _t(A.REQUEST_REWORK, {S.RESULT_SUBMITTED}, S.IN_PROGRESS, Perm.REVIEW, C.RESUME_RESOLVE,
+    _t(A.PROVIDE_INFO, {S.NEED_INFO}, S.SUBMITTED, P.REPORT_PROVIDE_INFO, C.RESTART_SCREEN,
+       REPORTER),
+    _t(A.WITHDRAW, {S.SUBMITTED, S.NEED_INFO}, S.WITHDRAWN, P.REPORT_WITHDRAW, C.STOP_ALL,
+       REPORTER),
+    _t(A.ASSIGN, {S.SUBMITTED, S.RETURNED, S.REOPENED}, S.ASSIGNED, P.REPORT_ASSIGN,
+       C.START_ACCEPT),
+    _t(A.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, P.REPORT_ACCEPT, C.START_RESOLVE),
+    _t(A.RETURN, {S.ASSIGNED}, S.RETURNED, P.REPORT_ACCEPT, C.PAUSE_AGENCY,
        reason=True, comment=True),
-    _t(A.RATE, {S.RESOLVED}, S.CLOSED, Perm.RATE, C.STOP_ALL, REPORTER),
-    _t(A.CLOSE, {S.RESOLVED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, STAFF | SYSTEM),
-    _t(A.REOPEN, {S.RESOLVED}, S.REOPENED, Perm.REOPEN, C.RESTART_SCREEN, STAFF | REPORTER,
+    _t(A.RETURN, {S.IN_PROGRESS}, S.RETURNED, P.REPORT_ACCEPT, C.PAUSE_AGENCY,
+       reason=True, comment=True, option=ALLOW_LATE_RETURN),
+    _t(A.SUBMIT_RESULT, {S.IN_PROGRESS}, S.RESULT_SUBMITTED, P.REPORT_SUBMIT_RESULT,
+       C.START_REVIEW, comment=True),
+    _t(A.APPROVE_RESULT, {S.RESULT_SUBMITTED}, S.RESOLVED, P.REPORT_REVIEW, C.OPEN_WINDOWS),
+    _t(A.REQUEST_REWORK, {S.RESULT_SUBMITTED}, S.IN_PROGRESS, P.REPORT_REVIEW, C.RESUME_RESOLVE,
        reason=True, comment=True),
-    _t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, reason=True, comment=True),
+    _t(A.RATE, {S.RESOLVED}, S.CLOSED, P.REPORT_RATE, C.STOP_ALL, REPORTER),
+    _t(A.CLOSE, {S.RESOLVED}, S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL, STAFF | SYSTEM),
+    _t(A.REOPEN, {S.RESOLVED}, S.REOPENED, P.REPORT_REOPEN, C.RESTART_SCREEN, STAFF | REPORTER,
+       reason=True, comment=True),
+    _t(A.CLOSE, {S.REOPENED}, S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL, reason=True, comment=True),
 )
 # fmt: on
 
-REPORTER_PERMISSIONS: frozenset[str] = frozenset(
+REPORTER_PERMISSIONS: frozenset[Action] = frozenset(
     t.permission for t in TRANSITIONS if REPORTER in t.actor
 )
-del S, A, C, STAFF, REPORTER, SYSTEM
+del S, A, C, P, STAFF, REPORTER, SYSTEM
 
 
 def _index() -> dict[tuple[ReportState, WorkflowAction], Transition]:
@@ -261,7 +188,7 @@ def available_actions(state: ReportState, *, options: Collection[str] = ()) -> l
 
 
 # fmt: off
-class RejectReason(_Labelled):
+class RejectReason(Labelled):
     OUT_OF_SCOPE = "OUT_OF_SCOPE", "Không thuộc phạm vi / lĩnh vực tiếp nhận", "Out of scope"
     OUT_OF_AREA = "OUT_OF_AREA", "Không thuộc địa bàn", "Outside the area"
     DUPLICATE = "DUPLICATE", "Trùng lặp", "Duplicate"
@@ -279,13 +206,13 @@ class RejectReason(_Labelled):
     FAKE_OR_TEST = "FAKE_OR_TEST", "Tin giả / thử hệ thống", "Fake or test report"
 
 
-class ReturnReason(_Labelled):
+class ReturnReason(Labelled):
     NOT_COMPETENT = "NOT_COMPETENT", "Không đúng thẩm quyền", "Not within the agency's competence"
     WRONG_AREA = "WRONG_AREA", "Không thuộc địa bàn của đơn vị", "Outside the agency's area"
     INSUFFICIENT_INFO = "INSUFFICIENT_INFO", "Thiếu thông tin để xử lý", "Insufficient information"
 
 
-class Outcome(_Labelled):
+class Outcome(Labelled):
     """The outcome recorded at ``RESOLVED``, kept distinct so the "fixed" rate is honest."""
 
     FIXED = "FIXED", "Đã khắc phục", "Fixed"
@@ -304,7 +231,7 @@ REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED; the reporter may reopen wi
 
 # Actions whose reason must be one of these codes; other actions take a free comment and an
 # optional tenant-defined code (upper-case identifier).
-REASON_CODES: dict[WorkflowAction, type[_Labelled]] = {
+REASON_CODES: dict[WorkflowAction, type[Labelled]] = {
     WorkflowAction.REJECT: RejectReason,
     WorkflowAction.RETURN: ReturnReason,
 }

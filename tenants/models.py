@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 from core.ids import new_id
+from core.labels import Labelled
 
 
-class TenantStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    MERGED = "merged"
+class TenantStatus(Labelled):
+    ACTIVE = "active", "đang hoạt động", "active"
+    SUSPENDED = "suspended", "tạm dừng", "suspended"
+    MERGED = "merged", "đã sáp nhập", "merged"
 
 
-class UnitKind(StrEnum):
-    PHUONG = "phuong"
-    XA = "xa"
-    THI_TRAN = "thi_tran"
+class UnitKind(Labelled):
+    PHUONG = "phuong", "phường", "ward"
+    XA = "xa", "xã", "commune"
+    THI_TRAN = "thi_tran", "thị trấn", "township"
 
 
-class AgencyKind(StrEnum):
-    OFFICE = "office"
-    DEPARTMENT = "department"
-    POLICE = "police"
-    COMMUNE = "commune"
-    COMPANY = "company"
-    CENTRE = "centre"
-    OTHER = "other"
+class AgencyKind(Labelled):
+    OFFICE = "office", "văn phòng", "office"
+    DEPARTMENT = "department", "phòng chuyên môn", "department"
+    POLICE = "police", "công an", "police"
+    COMMUNE = "commune", "ủy ban nhân dân cấp xã", "commune people's committee"
+    COMPANY = "company", "doanh nghiệp", "company"
+    CENTRE = "centre", "trung tâm", "centre"
+    OTHER = "other", "khác", "other"
 
 
 class Tenant(Model):
@@ -134,9 +133,10 @@ class Field(Model):
 
 
 class TenantSettings(Model):
-    """The tenant's regulation (quy chế) as configuration: calendar, SLA table, publication rules.
+    """The tenant's regulation (quy chế) as configuration: calendar, SLA table, options.
 
-    One row per tenant; JSON documents validated by the reports domain."""
+    One row per tenant; JSON documents, each read through its typed class (tenants.calendar,
+    tenants.sla, tenants.options), which validates it."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
@@ -145,7 +145,7 @@ class TenantSettings(Model):
     calendar = fields.JSONField(default=dict)
     sla_rules = fields.JSONField(default=list)
     sla_version = fields.IntField(default=1, db_default=1)
-    publication = fields.JSONField(default=dict)
+    options = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

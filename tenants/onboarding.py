@@ -36,6 +36,7 @@ from tenants.models import (
     TenantSettings,
     UnitKind,
 )
+from tenants.options import TenantOptions
 from tenants.questions import parse_questions
 from tenants.sla import default_sla_table
 
@@ -86,6 +87,7 @@ class OnboardingPlan:
     units: list[UnitPlan] = field(default_factory=list)
     agencies: list[AgencyPlan] = field(default_factory=list)
     fields: list[FieldPlan] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)  # tenants.options.TenantOptions
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,10 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
         plan.admin = NewUser(
             plan.admin.username, generated, plan.admin.full_name, plan.admin.email, plan.admin.phone
         )
+    v = Validator()
+    options = TenantOptions.from_config(plan.options, v)
+    if v.errors:
+        raise DomainError.many([replace(d, field=f"options.{d.field}") for d in v.errors])
     tenant_id = new_id()
     # A nested transaction (savepoint) inside the request's: the tenant's rows need its own
     # app.tenant_id for RLS, and everything is undone together if any step fails.
@@ -289,7 +295,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
             tenant_id=tenant_id,
             calendar={},
             sla_rules=default_sla_table(quick).to_config(),  # 3 working days for quick fixes
-            publication={"default_public": True},
+            options=options.to_config(),
         )
         await install_templates(tenant_id)
         try:
@@ -357,6 +363,7 @@ def plan_from_mapping(data: dict[str, Any]) -> OnboardingPlan:
                 )
                 for f in data.get("fields") or []
             ],
+            options=dict(data.get("options") or {}),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise DomainError(

@@ -1,4 +1,4 @@
-"""The tenant's regulation (quy chế) as configuration: working calendar and SLA table.
+"""The tenant's regulation (quy chế) as configuration: working calendar, SLA table, options.
 
 Changing the SLA table bumps its version; each report keeps the version applied to it, so a
 change never rewrites the deadlines of reports already running."""
@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import DomainError
+from core.errors import DomainError, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
 from tenants.calendar import WorkingCalendar
 from tenants.models import Field, TenantSettings
+from tenants.options import TenantOptions
 from tenants.sla import SlaTable, Stage, Urgency
 
 
@@ -20,8 +21,28 @@ async def settings_of(scope: Scope) -> TenantSettings:
     settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
     if settings is None:  # onboarding creates it; be robust for tenants made by hand
         settings = await TenantSettings.create(
-            tenant_id=tenant_id, calendar={}, sla_rules=[], publication={}
+            tenant_id=tenant_id, calendar={}, sla_rules=[], options={}
         )
+    return settings
+
+
+def options_of(settings: TenantSettings | None) -> TenantOptions:
+    return TenantOptions.from_config(settings.options if settings else None)
+
+
+async def tenant_options(tenant_id: object) -> TenantOptions:
+    """The options in force for a tenant (defaults where none were set)."""
+    return options_of(await TenantSettings.get_or_none(tenant_id=tenant_id))
+
+
+async def update_options(scope: Scope, config: dict[str, Any]) -> TenantSettings:
+    scope.require(Action.TENANT_MANAGE)
+    v = Validator()
+    options = TenantOptions.from_config(config, v)
+    v.check()
+    settings = await settings_of(scope)
+    settings.options = options.to_config()
+    await settings.save(update_fields=["options", "updated_at"])
     return settings
 
 

@@ -1,4 +1,4 @@
-"""GraphQL: the tenant's working calendar and SLA table."""
+"""GraphQL: the tenant's working calendar, SLA table and options."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from typing import Any, Self
 import strawberry
 
 from core import clock
-from core.graphql import Info, UserError, run_mutation
+from core.graphql import Info, UserError, labelled_enum, run_mutation
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from tenants import regulation
 from tenants.calendar import WorkingCalendar as Calendar
 from tenants.models import TenantSettings
+from tenants.options import TenantOptions as OptionsValue
+from tenants.options import WorkflowOption as WorkflowOptionEnum
 from tenants.sla import DurationUnit as DurationUnitEnum
 from tenants.sla import SlaTable
 from tenants.sla import Stage as StageEnum
+from tenants.types import Urgency
 
-Stage = strawberry.enum(StageEnum, name="SlaStage")
-DurationUnit = strawberry.enum(DurationUnitEnum, name="DurationUnit")
+Stage = labelled_enum(StageEnum, "SlaStage")
+DurationUnit = labelled_enum(DurationUnitEnum, "DurationUnit")
+WorkflowOption = labelled_enum(WorkflowOptionEnum, "WorkflowOption")
 
 
 @strawberry.type
@@ -45,10 +49,35 @@ class WorkingCalendar:
 @strawberry.type
 class SlaRule:
     stage: Stage
-    urgency: str
+    urgency: Urgency
     field_code: str | None = strawberry.field(description="null: every field.")
     amount: int
     unit: DurationUnit
+
+
+@strawberry.type(description="The choices the regulation leaves to the locality.")
+class TenantOptions:
+    workflow_options: list[WorkflowOption] = strawberry.field(
+        description="Optional workflow steps the tenant has switched on."
+    )
+    duplicate_radius_m: int = strawberry.field(
+        description="Open reports of the same field this close are possible duplicates."
+    )
+    reply_window_days: int = strawberry.field(
+        description="Days a reporter has to answer a request for information."
+    )
+    publish_on_approval: bool = strawberry.field(
+        description="Approved results go to the public feed without a separate decision."
+    )
+
+    @classmethod
+    def from_options(cls, options: OptionsValue) -> Self:
+        return cls(
+            workflow_options=sorted(options.workflow_options),
+            duplicate_radius_m=options.duplicate_radius_m,
+            reply_window_days=options.reply_window_days,
+            publish_on_approval=options.publish_on_approval,
+        )
 
 
 @strawberry.type(description="The tenant's regulation (quy chế) as configuration.")
@@ -56,6 +85,7 @@ class Regulation:
     calendar: WorkingCalendar
     sla_rules: list[SlaRule]
     sla_version: int
+    options: TenantOptions
 
     @classmethod
     def from_row(cls, row: TenantSettings) -> Self:
@@ -83,7 +113,7 @@ class Regulation:
             sla_rules=[
                 SlaRule(
                     stage=r.stage,
-                    urgency=r.urgency.value,
+                    urgency=r.urgency,
                     field_code=r.field_code,
                     amount=r.duration.amount,
                     unit=r.duration.unit,
@@ -91,6 +121,7 @@ class Regulation:
                 for r in table.rules
             ],
             sla_version=table.version,
+            options=TenantOptions.from_options(regulation.options_of(row)),
         )
 
 
@@ -112,7 +143,7 @@ class CalendarInput:
 @strawberry.input
 class SlaRuleInput:
     stage: Stage
-    urgency: str
+    urgency: Urgency
     amount: int
     unit: DurationUnit
     field_code: str | None = None
@@ -121,6 +152,14 @@ class SlaRuleInput:
 @strawberry.input
 class UpdateSlaRulesInput:
     rules: list[SlaRuleInput]
+
+
+@strawberry.input
+class TenantOptionsInput:
+    workflow_options: list[WorkflowOption] = strawberry.field(default_factory=list)
+    duplicate_radius_m: int = OptionsValue.duplicate_radius_m
+    reply_window_days: int = OptionsValue.reply_window_days
+    publish_on_approval: bool = OptionsValue.publish_on_approval
 
 
 @strawberry.type
@@ -172,7 +211,7 @@ class RegulationMutation:
         rules = [
             {
                 "stage": r.stage.value,
-                "urgency": r.urgency,
+                "urgency": r.urgency.value,
                 "field_code": r.field_code,
                 "amount": r.amount,
                 "unit": r.unit.value,
@@ -182,5 +221,25 @@ class RegulationMutation:
 
         async def work() -> TenantSettings:
             return await regulation.update_sla_rules(info.context.scope, rules)
+
+        return await run_mutation(info, work, _payload)
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_MANAGE),
+        description="Replace the tenant's options (optional workflow steps, duplicate radius, "
+        "reply window, publication on approval).",
+    )
+    async def update_tenant_options(
+        self, info: Info, input: TenantOptionsInput
+    ) -> RegulationPayload:
+        config = {
+            "workflow_options": [o.value for o in input.workflow_options],
+            "duplicate_radius_m": input.duplicate_radius_m,
+            "reply_window_days": input.reply_window_days,
+            "publish_on_approval": input.publish_on_approval,
+        }
+
+        async def work() -> TenantSettings:
+            return await regulation.update_options(info.context.scope, config)
 
         return await run_mutation(info, work, _payload)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
 from core.errors import DomainError
+from core.labels import Labelled
 from tenants.calendar import WorkingCalendar
 
 #: "Sắp trễ" (due soon) once this share of the stage time is used; 50% is an earlier reminder.
@@ -22,29 +23,30 @@ DUE_SOON_FRACTION = 0.8
 QUICK_FIX_RESOLVE_DAYS = 3
 
 
-class Stage(StrEnum):
+class Stage(Labelled):
     """Clocked steps of the workflow, each with its own deadline."""
 
-    SCREEN = "screen"
-    ACCEPT = "accept"
-    RESOLVE = "resolve"
-    REVIEW = "review"
+    SCREEN = "screen", "tiếp nhận, phân loại", "screening"
+    ACCEPT = "accept", "nhận xử lý", "acceptance"
+    RESOLVE = "resolve", "xử lý", "resolution"
+    REVIEW = "review", "duyệt kết quả", "review of the result"
 
 
-class Urgency(StrEnum):
-    """Mức độ: khẩn / bình thường / phức tạp (several agencies or a legal procedure)."""
+class Urgency(Labelled):
+    """Mức độ: urgent reports run on calendar time, 24/7; complex ones involve several
+    agencies or a legal procedure."""
 
-    URGENT = "urgent"
-    NORMAL = "normal"
-    COMPLEX = "complex"
+    URGENT = "urgent", "khẩn cấp", "urgent"
+    NORMAL = "normal", "thông thường", "normal"
+    COMPLEX = "complex", "phức tạp", "complex"
 
 
-class DurationUnit(StrEnum):
+class DurationUnit(Labelled):
     """How a rule's amount is counted."""
 
-    CALENDAR_MINUTES = "calendar_minutes"
-    WORKING_HOURS = "working_hours"
-    WORKING_DAYS = "working_days"
+    CALENDAR_MINUTES = "calendar_minutes", "phút theo lịch", "calendar minutes"
+    WORKING_HOURS = "working_hours", "giờ làm việc", "working hours"
+    WORKING_DAYS = "working_days", "ngày làm việc", "working days"
 
 
 def _invalid(field_name: str | None, message_vi: str, message_en: str) -> DomainError:
@@ -56,9 +58,10 @@ def _enum(kind: type[Enum], value: Any, field_name: str) -> Any:
         return kind(value)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in kind)
+        labels = ", ".join(m.label_vi if isinstance(m, Labelled) else str(m.value) for m in kind)
         raise _invalid(
             field_name,
-            f"Giá trị không hợp lệ: {value!r} (cho phép: {allowed}).",
+            f"Giá trị không hợp lệ (chọn một trong: {labels}).",
             f"Invalid value {value!r} (allowed: {allowed}).",
         ) from None
 
@@ -91,7 +94,7 @@ class SlaDuration:
             # A deadline years away is a typo, and computing it would stall the event loop.
             raise _invalid(
                 "amount",
-                f"Thời hạn tối đa {limit} ({self.unit.value}).",
+                f"Thời hạn tối đa {limit} {self.unit.label_vi}.",
                 f"At most {limit} {self.unit.value}.",
             )
 
@@ -218,7 +221,7 @@ class SlaTable:
         if rule is None:
             raise DomainError(
                 "SLA_RULE_MISSING",
-                f"Chưa cấu hình thời hạn cho bước {stage.value}, mức độ {urgency.value}.",
+                f"Chưa cấu hình thời hạn cho bước {stage.label_vi}, mức độ {urgency.label_vi}.",
                 f"No SLA rule for stage {stage.value}, urgency {urgency.value}.",
             )
         return rule

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from core.graphql import Info
+from core.graphql import Info, labelled_enum
 from core.relay import in_order
 from tenants import models, queries
 from tenants.loaders import agency_loader
@@ -19,10 +19,14 @@ from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
 from tenants.models import UnitKind as UnitKindEnum
 from tenants.questions import parse_questions
+from tenants.sla import Urgency as UrgencyEnum
 
-TenantStatus = strawberry.enum(TenantStatusEnum, name="TenantStatus")
-AgencyKind = strawberry.enum(AgencyKindEnum, name="AgencyKind")
-UnitKind = strawberry.enum(UnitKindEnum, name="UnitKind")
+TenantStatus = labelled_enum(TenantStatusEnum, "TenantStatus")
+AgencyKind = labelled_enum(AgencyKindEnum, "AgencyKind")
+UnitKind = labelled_enum(UnitKindEnum, "UnitKind")
+Urgency = labelled_enum(
+    UrgencyEnum, "Urgency", "Mức độ: urgent reports run on calendar time, 24/7."
+)
 
 
 def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:

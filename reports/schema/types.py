@@ -12,7 +12,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core import clock
-from core.graphql import Info
+from core.graphql import Info, labelled_enum
 from permissions.actions import Action
 from permissions.graphql import sensitive
 from reports import loaders, models, queries
@@ -20,16 +20,11 @@ from reports import workflow as wf
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants import catalog as tenant_catalog
-from tenants import sla
-from tenants.types import AdministrativeUnit, Agency, Field
+from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
-ReportState = strawberry.enum(wf.ReportState, name="ReportState")
-WorkflowAction = strawberry.enum(wf.WorkflowAction, name="WorkflowAction")
+ReportState = labelled_enum(wf.ReportState, "ReportState")
+WorkflowAction = labelled_enum(wf.WorkflowAction, "WorkflowAction")
 
-
-Urgency = strawberry.enum(
-    sla.Urgency, name="Urgency", description="Mức độ: urgent reports run on calendar time, 24/7."
-)
 
 # The deadline that is running in each state; none while the reporter or the centre holds it.
 RUNNING_DEADLINE = {

@@ -264,11 +264,11 @@ def sla_rules(amount: int, unit: str) -> list[dict[str, Any]]:
     """A complete table whose normal RESOLVE rule is ``amount`` ``unit``."""
     rules = []
     for stage in ("SCREEN", "ACCEPT", "RESOLVE", "REVIEW"):
-        for urgency in ("urgent", "normal", "complex"):
+        for urgency in ("URGENT", "NORMAL", "COMPLEX"):
             rule = {"stage": stage, "urgency": urgency, "amount": 2, "unit": "WORKING_DAYS"}
-            if urgency == "urgent":
+            if urgency == "URGENT":
                 rule.update(amount=60, unit="CALENDAR_MINUTES")
-            if (stage, urgency) == ("RESOLVE", "normal"):
+            if (stage, urgency) == ("RESOLVE", "NORMAL"):
                 rule.update(amount=amount, unit=unit)
             rules.append(rule)
     return rules

@@ -112,7 +112,7 @@ async def test_radius_comes_from_tenant_settings(sapa: dict[str, Any]) -> None:
     with pytest.raises(Rollback):
         async with scoped_transaction(scope):
             settings = await TenantSettings.get(tenant_id=sapa["tenant"].id)
-            settings.publication = {**settings.publication, "duplicate_radius_m": 500}
+            settings.options = {**settings.options, "duplicate_radius_m": 500}
             await settings.save()
             found = await nearby_open_reports(scope, sapa["field"].id, *base)
             assert [r.id for r, _ in found] == [far.id]

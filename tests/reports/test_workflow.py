@@ -9,9 +9,8 @@ from collections import deque
 import pytest
 
 from core.errors import DomainError
+from permissions.actions import Action
 from reports.workflow import (
-    ACTION_DESCRIPTIONS,
-    ALL_PERMISSION_ACTIONS,
     ALLOW_LATE_RETURN,
     OPEN_STATES,
     RATING_LABELS_EN,
@@ -173,12 +172,11 @@ def test_clock_stops_exactly_when_entering_a_terminal_state():
 
 
 def test_permissions_are_known_and_described():
-    assert len(ALL_PERMISSION_ACTIONS) == len(set(ALL_PERMISSION_ACTIONS)) == 22
-    assert set(ALL_PERMISSION_ACTIONS) == set(ACTION_DESCRIPTIONS)
+    assert len(Action) == 22
     for t in TRANSITIONS:
-        assert t.permission in ALL_PERMISSION_ACTIONS
-    for vi, en in ACTION_DESCRIPTIONS.values():
-        assert vi.strip() and en.strip()
+        assert isinstance(t.permission, Action)
+    for action in Action:
+        assert action.label_vi.strip() and action.label_en.strip()
     expected = {
         "report:screen", "report:assign", "report:accept", "report:process",
         "report:submit_result", "report:review", "report:reopen", "report:close",
@@ -187,7 +185,7 @@ def test_permissions_are_known_and_described():
         "report:submit_on_behalf", "extension:request", "extension:approve", "stats:view",
         "tenant:manage", "tenant:onboard",
     }  # fmt: skip
-    assert set(ALL_PERMISSION_ACTIONS) == expected
+    assert {a.value for a in Action} == expected
 
 
 def test_reporter_actions():

@@ -107,7 +107,7 @@ async def test_defaults_include_holidays_and_quick_fix_rules(
     assert quick == [
         {
             "stage": "RESOLVE",
-            "urgency": "normal",
+            "urgency": "NORMAL",
             "fieldCode": "ha-tang",
             "amount": 3,
             "unit": "WORKING_DAYS",
@@ -142,11 +142,11 @@ async def test_calendar_update_and_refusal(gql: GraphQLClient, locality: dict[st
 def _rules(screen_hours: int) -> list[dict[str, Any]]:
     rules = []
     for stage in ("SCREEN", "ACCEPT", "RESOLVE", "REVIEW"):
-        for urgency in ("urgent", "normal", "complex"):
+        for urgency in ("URGENT", "NORMAL", "COMPLEX"):
             amount, unit = (
                 (screen_hours, "WORKING_HOURS") if stage == "SCREEN" else (2, "WORKING_DAYS")
             )
-            if urgency == "urgent":
+            if urgency == "URGENT":
                 amount, unit = 60, "CALENDAR_MINUTES"
             rules.append({"stage": stage, "urgency": urgency, "amount": amount, "unit": unit})
     return rules
@@ -182,7 +182,7 @@ async def test_sla_update_versions_and_applies_to_new_reports(
         *_rules(1),
         {
             "stage": "RESOLVE",
-            "urgency": "normal",
+            "urgency": "NORMAL",
             "fieldCode": "khong-co",
             "amount": 1,
             "unit": "WORKING_DAYS",

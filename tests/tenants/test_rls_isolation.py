@@ -38,7 +38,7 @@ INSERTS = {
     "field": "INSERT INTO field (id, tenant_id, code, name_vi, name_en, created_at, updated_at) "
     "VALUES (gen_random_uuid(), $1, 'rls-probe', 'x', 'x', now(), now())",
     "tenant_settings": "INSERT INTO tenant_settings (id, tenant_id, calendar, sla_rules, "
-    "publication, updated_at) VALUES (gen_random_uuid(), $1, '{}', '[]', '{}', now())",
+    "options, updated_at) VALUES (gen_random_uuid(), $1, '{}', '[]', '{}', now())",
     "membership": "INSERT INTO membership (id, tenant_id, user_id, role, created_at) "
     "VALUES (gen_random_uuid(), $1, $2, 'citizen', now())",
     "role": "INSERT INTO role (id, tenant_id, code, name_vi, name_en, created_at) "
