@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 import pytest
 
 from reports.calendar import WorkingCalendar
 from tests.conftest import GraphQLClient
+from tests.factories import onboard_locality, user_with_grants
 
 REGULATION = """{ regulation { slaVersion
   calendar { timezone officeHours { start end } workingWeekdays extraDaysOff extraWorkingDays
@@ -23,56 +23,13 @@ UPDATE_SLA = """mutation($i: UpdateSlaRulesInput!) { updateSlaRules(input: $i) {
   errors { code field message } } }"""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def locality(gql: GraphQLClient, pilot: dict[str, Any]) -> dict[str, Any]:
-    """A fresh tenant, so that editing its regulation disturbs no other test."""
-    code = f"reg-{uuid.uuid4().hex[:6]}"
-    province = await gql.login("tinh.admin", pilot["password"])
-    data = await gql.ok(
-        """mutation($i: OnboardTenantInput!) { onboardTenant(input: $i) {
-             tenant { code } errors { code field } } }""",
-        {
-            "i": {
-                "code": code,
-                "reportPrefix": "RG",
-                "nameVi": "UBND Kiểm thử",
-                "nameEn": "Test",
-                "admin": {
-                    "username": f"{code}.admin",
-                    "fullName": "Admin",
-                    "password": "mat-khau-dai-du",
-                },
-                "agencies": [{"code": "phong-qldt", "nameVi": "Phòng QLĐT", "nameEn": "UMO"}],
-                "fields": [
-                    {
-                        "code": "ha-tang",
-                        "nameVi": "Hạ tầng",
-                        "nameEn": "Infra",
-                        "defaultAgencyCode": "phong-qldt",
-                        "quickFix": True,
-                    },
-                    {"code": "du-lich", "nameVi": "Du lịch", "nameEn": "Tourism"},
-                ],
-            }
-        },
-        token=province,
-    )
-    assert data["onboardTenant"]["errors"] == [], data
-    admin = await gql.login(f"{code}.admin", "mat-khau-dai-du")
-    created = await gql.ok(
-        """mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }""",
-        {"i": {"username": f"{code}.dan", "fullName": "Công dân", "password": "mat-khau-dai-du"}},
-        token=admin,
-    )
-    user_id = created["createUser"]["user"]["id"]
-    granted = await gql.ok(
-        """mutation($i: GrantRoleInput!) { grantRole(input: $i) { errors { code } } }""",
-        {"i": {"userId": user_id, "role": "citizen"}},
-        token=admin,
-    )
-    assert granted["grantRole"]["errors"] == []
-    citizen = await gql.login(f"{code}.dan", "mat-khau-dai-du")
-    return {"code": code, "admin": admin, "citizen": citizen}
+    """A fresh tenant for each test: editing its regulation disturbs no other test, and every
+    test starts from the onboarding defaults whatever ran before it."""
+    locality = await onboard_locality(gql, pilot, prefix="reg")
+    citizen = await user_with_grants(gql, locality, "dan", {"role": "citizen"})
+    return {**locality, "citizen": citizen}
 
 
 async def test_defaults_include_holidays_and_quick_fix_rules(

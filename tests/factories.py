@@ -1,0 +1,105 @@
+"""Shared test helpers that build data: a fresh locality of one's own, users with narrowed
+grants. A test that needs to change a tenant's configuration builds its own tenant here instead
+of mutating a shared (demo or module-scoped) one, so the suite passes in any order."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from strawberry import relay
+
+from tests.conftest import GraphQLClient
+
+PASSWORD = "mat-khau-dai-du-2026"
+
+ONBOARD = """mutation($i: OnboardTenantInput!) { onboardTenant(input: $i) {
+  tenant { id code } errors { code field message } } }"""
+CREATE_USER = """mutation($i: CreateUserInput!) { createUser(input: $i) {
+  user { id } errors { code field message } } }"""
+GRANT_ROLE = """mutation($i: GrantRoleInput!) { grantRole(input: $i) {
+  errors { code field message } } }"""
+CONFIG = "{ agencies { id code } fields { id code } }"
+
+
+def gid(kind: str, value: uuid.UUID | str) -> str:
+    return str(relay.GlobalID(kind, str(value)))
+
+
+def local_id(global_id: str) -> uuid.UUID:
+    return uuid.UUID(relay.GlobalID.from_id(global_id).node_id)
+
+
+async def onboard_locality(
+    gql: GraphQLClient,
+    pilot: dict[str, Any],
+    *,
+    prefix: str = "loc",
+    agencies: list[dict[str, Any]] | None = None,
+    fields: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Onboard a new tenant (no administrative units, so any point outside the pilot's units is
+    accepted) as the province admin. Returns its code and id, the admin's token and the ids of
+    its agencies and fields by code."""
+    code = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    province = await gql.login("tinh.admin", pilot["password"])
+    data = await gql.ok(
+        ONBOARD,
+        {
+            "i": {
+                "code": code,
+                "reportPrefix": "KT",
+                "nameVi": "UBND Kiểm thử",
+                "nameEn": "Test locality",
+                "admin": {"username": f"{code}.admin", "fullName": "Admin", "password": PASSWORD},
+                "agencies": agencies
+                if agencies is not None
+                else [{"code": "phong-qldt", "nameVi": "Phòng QLĐT", "nameEn": "UMO"}],
+                "fields": fields
+                if fields is not None
+                else [
+                    {
+                        "code": "ha-tang",
+                        "nameVi": "Hạ tầng",
+                        "nameEn": "Infra",
+                        "defaultAgencyCode": "phong-qldt",
+                        "quickFix": True,
+                    },
+                    {"code": "du-lich", "nameVi": "Du lịch", "nameEn": "Tourism"},
+                ],
+            }
+        },
+        token=province,
+    )
+    assert data["onboardTenant"]["errors"] == [], data
+    tenant = data["onboardTenant"]["tenant"]
+    admin = await gql.login(f"{code}.admin", PASSWORD)
+    config = await gql.ok(CONFIG, token=admin)
+    return {
+        "code": code,
+        "tenant_id": local_id(tenant["id"]),
+        "admin": admin,
+        "agencies": {a["code"]: local_id(a["id"]) for a in config["agencies"]},
+        "fields": {f["code"]: local_id(f["id"]) for f in config["fields"]},
+    }
+
+
+async def user_with_grants(
+    gql: GraphQLClient, locality: dict[str, Any], name: str, *grants: dict[str, Any]
+) -> str:
+    """A new user of ``locality`` holding ``grants`` (each ``{"role": ..., "agencyId": ...,
+    "fieldId": ...}`` with global ids); returns the user's access token."""
+    username = f"{locality['code']}.{name}"
+    created = await gql.ok(
+        CREATE_USER,
+        {"i": {"username": username, "fullName": name, "password": PASSWORD}},
+        token=locality["admin"],
+    )
+    assert created["createUser"]["errors"] == [], created
+    user_id = created["createUser"]["user"]["id"]
+    for grant in grants:
+        granted = await gql.ok(
+            GRANT_ROLE, {"i": {"userId": user_id, **grant}}, token=locality["admin"]
+        )
+        assert granted["grantRole"]["errors"] == [], (grant, granted)
+    return await gql.login(username, PASSWORD)
