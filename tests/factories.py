@@ -103,3 +103,28 @@ async def user_with_grants(
         )
         assert granted["grantRole"]["errors"] == [], (grant, granted)
     return await gql.login(username, PASSWORD)
+
+
+ALL_REPORTS = """query($after: String) { reports(first: 100, after: $after) {
+  edges { node { id code field { id } leadAgency { id } coordinatingAgencies { id } } }
+  pageInfo { hasNextPage endCursor } } }"""
+
+
+async def all_reports(gql: GraphQLClient, token: str) -> dict[str, dict[str, Any]]:
+    """Every report the caller may list, page by page, by global id."""
+    found: dict[str, dict[str, Any]] = {}
+    after = None
+    while True:
+        page = (await gql.ok(ALL_REPORTS, {"after": after}, token=token))["reports"]
+        found |= {e["node"]["id"]: e["node"] for e in page["edges"]}
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def involves(report: dict[str, Any], agency_gid: str) -> bool:
+    """An agency's reports: those it leads and those it coordinates."""
+    lead = report["leadAgency"]
+    return (lead is not None and lead["id"] == agency_gid) or agency_gid in {
+        a["id"] for a in report["coordinatingAgencies"]
+    }

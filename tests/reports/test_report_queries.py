@@ -18,6 +18,7 @@ from reports.service import AssignInput, ContactInput, SubmitInput, submit_repor
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient
+from tests.factories import all_reports, involves
 from tests.statements import count_statements
 
 SAPA_POINT = (22.332, 103.842)
@@ -110,6 +111,26 @@ async def list_reports(gql: GraphQLClient, token: str, **variables: Any) -> dict
     return (await gql.ok(LIST, variables, token=token))["reports"]
 
 
+async def submit_food_reports(world: dict[str, Any], n: int) -> list[Report]:
+    citizen = await scope_of("sapa.citizen", world["tenant"].id)
+    reports = []
+    for i in range(n):
+        async with scoped_transaction(citizen):
+            result = await submit_report(
+                citizen,
+                SubmitInput(
+                    title=f"Phản ánh phối hợp {i}",
+                    description="Mô tả.",
+                    field_id=world["food"].id,
+                    latitude=SAPA_POINT[0],
+                    longitude=SAPA_POINT[1],
+                    idempotency_key=uuid.uuid4().hex,
+                ),
+            )
+        reports.append(result.report)
+    return reports
+
+
 async def test_statement_count_is_fixed_whatever_the_page_size(
     gql: GraphQLClient, world: dict[str, Any]
 ) -> None:
@@ -150,8 +171,9 @@ async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
         created += [e["node"]["createdAt"] for e in page["edges"]]
         if len(seen) == 25:
             # A report arriving mid-pagination appears on no later page and moves nothing.
-            await gql.ok(
-                "mutation($i: SubmitReportInput!) { submitReport(input: $i) { errors { code } } }",
+            arrived = await gql.ok(
+                """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
+                     report { id } errors { code } } }""",
                 {
                     "i": {
                         "title": "Phản ánh mới giữa chừng",
@@ -163,10 +185,13 @@ async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
                 },
                 token=world["tokens"]["citizen"],
             )
+            assert arrived["submitReport"]["errors"] == [], arrived
+            late = arrived["submitReport"]["report"]["id"]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen))
+    assert late not in seen
     assert created == sorted(created, reverse=True)
     ours = {gid("Report", r.id) for r in world["reports"]}
     assert ours <= set(seen)
@@ -184,14 +209,31 @@ async def test_backwards_pages(gql: GraphQLClient, world: dict[str, Any]) -> Non
     assert back["pageInfo"]["hasNextPage"] is True
 
 
-async def test_handler_sees_only_its_agency(gql: GraphQLClient, world: dict[str, Any]) -> None:
-    page = await list_reports(gql, world["tokens"]["handler"], first=100)
-    agencies = {e["node"]["leadAgency"]["code"] for e in page["edges"]}
-    assert agencies == {world["health"].code}
-    expected = {
+async def test_handler_sees_what_its_agency_leads_or_coordinates(
+    gql: GraphQLClient, world: dict[str, Any]
+) -> None:
+    # One report led by urban management with the health office coordinating, one without.
+    joint, alone = await submit_food_reports(world, 2)
+    operator = await scope_of("sapa.intake-operator", world["tenant"].id)
+    async with scoped_transaction(operator):
+        for report, coordinating in ((joint, (world["health"].id,)), (alone, ())):
+            await transition(
+                operator,
+                report.id,
+                A.ASSIGN,
+                report.version,
+                assign=AssignInput(world["urban"].id, coordinating),
+            )
+    # The truth from the unnarrowed operator: whatever other tests added to Sa Pa, the handler
+    # lists exactly what the health office leads or coordinates.
+    everything = await all_reports(gql, world["tokens"]["intake-operator"])
+    health = gid("Agency", world["health"].id)
+    expected = {rid for rid, report in everything.items() if involves(report, health)}
+    listed = await all_reports(gql, world["tokens"]["handler"])
+    assert set(listed) == expected
+    assert {
         gid("Report", r.id) for r in world["reports"] if r.lead_agency_id == world["health"].id
-    }
-    assert expected <= {e["node"]["id"] for e in page["edges"]}
+    } <= expected
     # A report of another agency is "not found" for the handler, by ID and by code.
     other = next(r for r in world["reports"] if r.lead_agency_id == world["urban"].id)
     data = await gql.ok(
@@ -310,7 +352,9 @@ async def test_renamed_agency_shows_at_once(gql: GraphQLClient, world: dict[str,
     health = world["health"]
     mutation = """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
         agency { nameVi } errors { code } } }"""
-    assigned = {"states": ["ASSIGNED"], "agencyId": gid("Agency", health.id)}
+    # One report the health office leads (an agency filter would also match coordinated ones).
+    led = next(r for r in world["reports"] if r.lead_agency_id == health.id)
+    assigned = {"text": led.code}
     query = """query($f: ReportFilter) { reports(first: 1, filter: $f) {
         nodes { leadAgency { nameVi } } } }"""
     before = await gql.ok(query, {"f": assigned}, token=token)
