@@ -4,9 +4,14 @@ of mutating a shared (demo or module-scoped) one, so the suite passes in any ord
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import websockets
 from strawberry import relay
 
 from tests.conftest import GraphQLClient
@@ -128,3 +133,35 @@ def involves(report: dict[str, Any], agency_gid: str) -> bool:
     return (lead is not None and lead["id"] == agency_gid) or agency_gid in {
         a["id"] for a in report["coordinatingAgencies"]
     }
+
+
+ACTIVITY = "subscription { reportActivity { reportId code state action } }"
+
+
+@contextlib.asynccontextmanager
+async def subscription(
+    url: str, params: dict[str, Any], query: str = ACTIVITY
+) -> AsyncIterator[Any]:
+    """A graphql-transport-ws subscription on the ``ws_server`` fixture's URL."""
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": params}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        yield ws
+
+
+async def next_message(ws: Any, seconds: float = 5) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), seconds))
+
+
+async def subscribers_registered(tenant_id: uuid.UUID, count: int) -> None:
+    """Wait until ``count`` subscriptions listen to the tenant's events. The ``ws_server`` runs in
+    this process, so its event bus can be asked directly: no sleep that might be too short."""
+    from reports.live import bus
+
+    async def registered() -> None:
+        while len(bus._subscribers.get(tenant_id, ())) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(registered(), 10)
