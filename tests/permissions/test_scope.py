@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import PermissionDenied, Unauthenticated
+from core.errors import DomainError, PermissionDenied, Unauthenticated
 from permissions.adapter import load_rules
 from permissions.scope import ANONYMOUS, Reach, Scope, anonymous_in
 from permissions.store import ANY, TenantPolicy, new_enforcer
@@ -257,9 +257,9 @@ def test_require_user_and_tenant() -> None:
     user = uuid.uuid4()
     assert Scope(user_id=user, tenant_id=uuid.UUID(T)).require_user() == user
     assert Scope(user_id=user, tenant_id=uuid.UUID(T)).require_tenant() == uuid.UUID(T)
-    with pytest.raises(Exception) as missing:
+    with pytest.raises(DomainError) as missing:
         Scope(user_id=user, tenant_id=None).require_tenant()
-    assert getattr(missing.value, "code", None) == "TENANT_REQUIRED"
+    assert missing.value.code == "TENANT_REQUIRED"
 
 
 def test_reach_covers() -> None:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from tortoise.exceptions import OperationalError
 
 from accounts.models import User
 from core.errors import DomainError, NotFound
@@ -249,6 +250,6 @@ async def test_other_tenant_cannot_see_the_report(
 
 async def test_events_are_append_only(sapa: dict[str, Any]) -> None:
     report = await submit(sapa)
-    with pytest.raises(Exception, match="permission denied"):
+    with pytest.raises(OperationalError, match="permission denied for table report_event"):
         async with scoped_transaction(sapa["operator"]):
             await ReportEvent.filter(report_id=report.id).update(comment="rewritten")
