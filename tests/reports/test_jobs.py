@@ -129,6 +129,18 @@ NOT_SYSTEM = [
 ]
 
 
+def test_the_system_takes_exactly_two_steps() -> None:
+    """Auto-reject after the reply window, auto-close after the rating window: nothing else
+    (the list below is the specification; the parametrised test derives from the code)."""
+    system = {
+        (state, t.action)
+        for t in TRANSITIONS
+        if ActorKind.SYSTEM in t.actor
+        for state in t.from_states
+    }
+    assert system == {(ReportState.NEED_INFO, A.REJECT), (ReportState.RESOLVED, A.CLOSE)}
+
+
 @pytest.mark.parametrize(("state", "action"), NOT_SYSTEM, ids=lambda v: str(v))
 async def test_system_may_not_take_a_step_meant_for_people(
     pilot: dict[str, Any], state: ReportState, action: A

@@ -12,6 +12,7 @@ the end: the victim's rows are the demo's, or probe rows inserted in the victim'
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,9 @@ async def check_select(probe: Probe, table: str) -> None:
     assert await count(conn, (a, "", ""), by_ctid, row) == 1, "A sees its own probe row"
     assert await count(conn, (b, "", ""), by_ctid, row) == 0, "B sees A's row"
     assert await count(conn, (b, "", ""), by_tenant, a) == 0, "B sees A's rows"
+    # The provincial read path reads the tenants it lists, and only those.
+    elsewhere = (b, "{" + str(uuid.uuid4()) + "}", "on")
+    assert await count(conn, elsewhere, by_ctid, row) == 0, "an unlisted tenant is read"
     tenant_rows = f"SELECT count(*) FROM {table} WHERE tenant_id IS NOT NULL"
     for unscoped in (("", "", ""), ("", "", "on")):
         assert await count(conn, unscoped, tenant_rows) == 0, f"unscoped {unscoped} sees rows"
