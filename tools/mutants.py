@@ -57,7 +57,7 @@ def applied(mutation: Mutation) -> Iterator[None]:
 
 
 def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
-    """('passed' | 'failed' | 'timeout' | 'error', seconds, last line of output)."""
+    """('passed' | 'failed' | 'timeout' | 'error', seconds, the failing test or last line)."""
     command = [
         sys.executable,
         "-m",
@@ -78,7 +78,9 @@ def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - started, ""
     lines = [x for x in done.stdout.splitlines() if x.strip()]
-    last = lines[-1] if lines else done.stderr.strip()[-200:]
+    # The test that caught it (the -ra summary names it), else pytest's closing line.
+    caught = [x.split(" - ")[0] for x in lines if x.startswith(("FAILED ", "ERROR ", "SUBFAIL"))]
+    last = caught[0] if caught else lines[-1] if lines else done.stderr.strip()[-200:]
     outcome = {0: "passed", 1: "failed"}.get(done.returncode, "error")
     return outcome, time.monotonic() - started, last
 

@@ -420,10 +420,18 @@ MUTATIONS: tuple[Mutation, ...] = (
         *CLOCK,
     ),
     m(
-        "sla-fraction-at-the-deadline-not-full",
-        "reports/sla.py",
-        "return 1.0 if now >= due else 0.0",
-        "return 1.0 if now > due else 0.0",
-        *CLOCK,
+        "reminder-due-soon-at-90-percent",
+        "reports/reminders.py",
+        'Threshold(0.8, "DUE_SOON"',
+        'Threshold(0.9, "DUE_SOON"',
+        "tests/reports/test_reminders.py",
+    ),
+    m(
+        "stats-overdue-counts-the-not-yet-due",
+        "reports/stats.py",
+        "AND due_at < $2 GROUP BY tenant_id",
+        "AND due_at > $2 GROUP BY tenant_id",
+        "tests/reports/test_province_stats.py",
+        "tests/reports/test_report_stats.py",
     ),
 )

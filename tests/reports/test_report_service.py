@@ -161,6 +161,8 @@ async def test_happy_path_to_closed(sapa: dict[str, Any]) -> None:
     ]
     assert history[3].comment == "Đã thu gom rác."
     assert history[1].actor_user_id == sapa["operator"].user_id
+    # Staff steps are internal: their comments never reach the reporter or the public.
+    assert [e.public for e in history[1:]] == [False] * 5
 
 
 async def test_invalid_transition_changes_nothing(sapa: dict[str, Any]) -> None:
@@ -216,6 +218,7 @@ async def test_only_the_reporter_withdraws(sapa: dict[str, Any]) -> None:
     assert withdrawn.state == "WITHDRAWN"
     [_, event] = await events(sapa["operator"], report.id)
     assert event.actor_role == "reporter"
+    assert event.public  # the reporter's own step is theirs to see
 
 
 async def test_concurrent_conflicting_transitions_apply_once(sapa: dict[str, Any]) -> None:

@@ -178,10 +178,12 @@ async def check_update(probe: Probe, table: str) -> None:
     for name, scope in probe.attackers().items():
         outcome = await attempt(probe.conn, scope, touch, a_row)
         assert outcome.status == "UPDATE 0", f"{name} updated A's row: {outcome}"
-    # Nor may B move its own row into A (the policy's WITH CHECK).
+    # Nor may B move its own row into A (the policy's WITH CHECK), not even on the provincial
+    # read path, where A's rows pass the SELECT policy that otherwise also guards the new row.
     move = f"UPDATE {table} SET tenant_id = $2::uuid WHERE ctid = $1::text::tid"
-    outcome = await attempt(probe.conn, (probe.b, "", ""), move, b_row, probe.a)
-    assert rls_refusal(outcome, table), f"B moved its row into A: {outcome}"
+    for scope in ((probe.b, "", ""), (probe.b, "{" + probe.a + "}", "on")):
+        outcome = await attempt(probe.conn, scope, move, b_row, probe.a)
+        assert rls_refusal(outcome, table), f"B moved its row into A with {scope}: {outcome}"
 
 
 async def check_delete(probe: Probe, table: str) -> None:
