@@ -165,3 +165,53 @@ async def subscribers_registered(tenant_id: uuid.UUID, count: int) -> None:
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(registered(), 10)
+
+
+SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
+  report { id code version } errors { code message } } }"""
+ASSIGN = """mutation($i: AssignReportInput!) { assignReport(input: $i) {
+  report { id version } errors { code message } } }"""
+
+
+async def submit_report_as(
+    gql: GraphQLClient, token: str, field_gid: str, title: str
+) -> dict[str, Any]:
+    """A report submitted over GraphQL at a point outside the pilot's units (fine for a
+    locality of ``onboard_locality``, which has no units); returns id, code and version."""
+    data = await gql.ok(
+        SUBMIT,
+        {
+            "i": {
+                "title": title,
+                "description": "Phản ánh kiểm thử.",
+                "fieldId": field_gid,
+                "latitude": 10.0,
+                "longitude": 106.0,
+            }
+        },
+        token=token,
+    )
+    assert data["submitReport"]["errors"] == [], data
+    return data["submitReport"]["report"]
+
+
+async def assign_report_as(
+    gql: GraphQLClient,
+    token: str,
+    report: dict[str, Any],
+    lead_gid: str,
+    coordinating: list[str] | tuple[str, ...] = (),
+) -> None:
+    data = await gql.ok(
+        ASSIGN,
+        {
+            "i": {
+                "id": report["id"],
+                "version": report["version"],
+                "leadAgencyId": lead_gid,
+                "coordinatingAgencyIds": list(coordinating),
+            }
+        },
+        token=token,
+    )
+    assert data["assignReport"]["errors"] == [], data

@@ -18,10 +18,12 @@ import pytest
 from tests.conftest import GraphQLClient
 from tests.factories import (
     all_reports,
+    assign_report_as,
     gid,
     involves,
     next_message,
     onboard_locality,
+    submit_report_as,
     subscribers_registered,
     subscription,
     user_with_grants,
@@ -45,10 +47,6 @@ ROUTINGS = [
     ("phong-qldt", ("phong-yte",)),
     ("cong-an", ("phong-qldt",)),
 ]
-SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
-  report { id code version } errors { code message } } }"""
-ASSIGN = """mutation($i: AssignReportInput!) { assignReport(input: $i) {
-  report { id } errors { code message } } }"""
 COMMENT = """mutation($i: AddCommentInput!) { addComment(input: $i) {
   event { action } errors { code message } } }"""
 SINGLE = """query($id: ID!, $code: String!) {
@@ -64,33 +62,14 @@ async def town(gql: GraphQLClient, pilot: dict[str, Any]) -> dict[str, Any]:
     operator = await user_with_grants(gql, town, "tiep-nhan", {"role": "intake_operator"})
     for field_code in field:
         for n, routing in enumerate(ROUTINGS):
-            submitted = (
-                await gql.ok(
-                    SUBMIT,
-                    {
-                        "i": {
-                            "title": f"Phản ánh {field_code} số {n}",
-                            "description": "Phạm vi được giao.",
-                            "fieldId": field[field_code],
-                            "latitude": 10.0,
-                            "longitude": 106.0,
-                        }
-                    },
-                    token=citizen,
+            report = await submit_report_as(
+                gql, citizen, field[field_code], f"Phản ánh {field_code} số {n}"
+            )
+            if routing is not None:
+                lead, coordinating = routing
+                await assign_report_as(
+                    gql, operator, report, agency[lead], [agency[c] for c in coordinating]
                 )
-            )["submitReport"]
-            assert submitted["errors"] == [], submitted
-            if routing is None:
-                continue
-            lead, coordinating = routing
-            assign = {
-                "id": submitted["report"]["id"],
-                "version": submitted["report"]["version"],
-                "leadAgencyId": agency[lead],
-                "coordinatingAgencyIds": [agency[c] for c in coordinating],
-            }
-            assigned = (await gql.ok(ASSIGN, {"i": assign}, token=operator))["assignReport"]
-            assert assigned["errors"] == [], assigned
     truth = await all_reports(gql, town["admin"])
     assert len(truth) == len(FIELDS) * len(ROUTINGS)
     X, F1 = agency["phong-yte"], field["ve-sinh-attp"]

@@ -18,7 +18,14 @@ from reports.service import AssignInput, ContactInput, SubmitInput, submit_repor
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient
-from tests.factories import all_reports, involves
+from tests.factories import (
+    all_reports,
+    assign_report_as,
+    involves,
+    onboard_locality,
+    submit_report_as,
+    user_with_grants,
+)
 from tests.statements import count_statements
 
 SAPA_POINT = (22.332, 103.842)
@@ -318,12 +325,20 @@ async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str,
     from datetime import UTC, datetime, timedelta
 
     operator = await scope_of("sapa.intake-operator", world["tenant"].id)
-    late = [r for r in world["reports"][:40]][3:6]
+    # Three reports of its own (the module's world is left as it is), assigned, whose accept
+    # deadline is long behind us: more overdue than anything another test could leave in Sa Pa.
+    late = await submit_food_reports(world, 3)
     async with scoped_transaction(operator):
         for hours, report in zip((30, 10, 20), late, strict=True):
-            # Time passes: the accept deadline of these three is now behind us.
+            await transition(
+                operator,
+                report.id,
+                A.ASSIGN,
+                report.version,
+                assign=AssignInput(lead_agency_id=world["health"].id),
+            )
             await Report.filter(id=report.id).update(
-                accept_due_at=datetime.now(UTC) - timedelta(hours=hours)
+                accept_due_at=datetime.now(UTC) - timedelta(days=365 + hours)
             )
     token = world["tokens"]["intake-operator"]
     query = """query($f: ReportFilter, $after: String) {
@@ -338,36 +353,33 @@ async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str,
             break
         after = page["pageInfo"]["endCursor"]
     ids = [n["id"] for n in seen]
-    # Most overdue first: 30 h, 20 h, 10 h late.
+    # Most overdue first: a year and 30 h, 20 h, 10 h late.
     assert ids[:3] == [gid("Report", late[i].id) for i in (0, 2, 1)]
     assert all(n["overdue"] and n["dueIn"] < 0 for n in seen)
     on_time = await list_reports(gql, token, first=100, filter={"overdue": False})
     assert not {gid("Report", r.id) for r in late} & {e["node"]["id"] for e in on_time["edges"]}
 
 
-async def test_renamed_agency_shows_at_once(gql: GraphQLClient, world: dict[str, Any]) -> None:
-    """The tenant catalog behind list rows is dropped when the tenant admin edits agencies."""
-    token = world["tokens"]["intake-operator"]
-    admin = await gql.login("sapa.admin", world["pilot"]["password"])
-    health = world["health"]
-    mutation = """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
-        agency { nameVi } errors { code } } }"""
-    # One report the health office leads (an agency filter would also match coordinated ones).
-    led = next(r for r in world["reports"] if r.lead_agency_id == health.id)
-    assigned = {"text": led.code}
-    query = """query($f: ReportFilter) { reports(first: 1, filter: $f) {
-        nodes { leadAgency { nameVi } } } }"""
-    before = await gql.ok(query, {"f": assigned}, token=token)
-    assert before["reports"]["nodes"][0]["leadAgency"]["nameVi"] == health.name_vi
-    try:
-        await gql.ok(
-            mutation,
-            {"i": {"id": gid("Agency", health.id), "nameVi": "Phòng Y tế mới"}},
-            token=admin,
-        )
-        after = await gql.ok(query, {"f": assigned}, token=token)
-        assert after["reports"]["nodes"][0]["leadAgency"]["nameVi"] == "Phòng Y tế mới"
-    finally:
-        await gql.ok(
-            mutation, {"i": {"id": gid("Agency", health.id), "nameVi": health.name_vi}}, token=admin
-        )
+async def test_renamed_agency_shows_at_once(gql: GraphQLClient, pilot: dict[str, Any]) -> None:
+    """The tenant catalog behind list rows is dropped when the tenant admin edits agencies. In
+    a locality of its own: renaming a shared (demo) agency would change what others read."""
+    town = await onboard_locality(gql, pilot, prefix="ren")
+    citizen = await user_with_grants(gql, town, "dan", {"role": "citizen"})
+    operator = await user_with_grants(gql, town, "op", {"role": "intake_operator"})
+    agency = gid("Agency", town["agencies"]["phong-qldt"])
+    report = await submit_report_as(
+        gql, citizen, gid("Field", town["fields"]["ha-tang"]), "Ổ gà trên đường"
+    )
+    await assign_report_as(gql, operator, report, agency)
+    query = "{ reports(first: 1) { nodes { leadAgency { nameVi } } } }"
+    before = await gql.ok(query, token=operator)
+    assert before["reports"]["nodes"] == [{"leadAgency": {"nameVi": "Phòng QLĐT"}}]
+    renamed = await gql.ok(
+        """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
+             agency { nameVi } errors { code } } }""",
+        {"i": {"id": agency, "nameVi": "Phòng QLĐT mới"}},
+        token=town["admin"],
+    )
+    assert renamed["updateAgency"]["errors"] == [], renamed
+    after = await gql.ok(query, token=operator)
+    assert after["reports"]["nodes"] == [{"leadAgency": {"nameVi": "Phòng QLĐT mới"}}]
