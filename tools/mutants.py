@@ -1,9 +1,10 @@
 """A curated mutation runner: does the suite catch the bugs that matter?
 
-Each mutation in ``tools/mutations.py`` is a realistic bug written as an exact search/replace on
-one source file (a dropped FORCE, a policy that is ``true``, a narrowing ignored, ``>`` for ``>=``
-at a deadline, a skipped check). For each one the runner applies it, runs the tests that should
-catch it (``-x``, a timeout, fixed order), restores the file, and reports killed or survived.
+Each mutation in ``tools/mutations.py`` and ``tools/mutations_workflow.py`` is a realistic bug
+written as an exact search/replace on one source file (a dropped FORCE, a policy that is
+``true``, a narrowing ignored, ``>`` for ``>=`` at a deadline, a skipped check). For each one
+the runner applies it, runs the tests that should catch it (``-x``, a timeout, fixed order),
+restores the file, and reports killed or survived.
 
 Why not mutmut: mutmut 3 mutates only inside functions (the RLS policies are module-level SQL
 text in migrations), runs the suite from a copy of the tree under ``mutants/`` (a second embedded

@@ -1,48 +1,34 @@
 """The curated mutations of ``tools/mutants.py``: one realistic bug each, as an exact snippet of
 one file (it must occur exactly once) and its replacement, with the tests expected to catch it.
 
-Add one whenever a bug slips through review: name it after the bug, not the edit."""
+Add one whenever a bug slips through review: name it after the bug, not the edit. This file:
+row-level security, the settings glue, the Scope, report visibility and accounts; the workflow
+and the clock are in ``tools/mutations_workflow.py``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutation:
-    name: str
-    path: str
-    old: str
-    new: str
-    tests: tuple[str, ...]
-
-
-RLS = ("tests/tenants/test_rls_catalogue.py",)
-RLS_ALL = (*RLS, "tests/tenants/test_rls_isolation.py")
-SESSION = ("tests/permissions/test_session.py",)
-SCOPE = ("tests/permissions/test_scope.py",)
-NARROWING = ("tests/reports/test_narrowed_reach.py", "tests/reports/test_report_queries.py")
-WORKFLOW = ("tests/reports/test_workflow.py", "tests/reports/test_report_service.py")
-JOBS = ("tests/reports/test_jobs.py",)
-ACCOUNTS = ("tests/accounts",)
-CLOCK = ("tests/reports/test_calendar.py", "tests/reports/test_sla.py")
-
-
-def m(name: str, path: str, old: str, new: str, *tests: str) -> Mutation:
-    return Mutation(name, path, old, new, tuple(tests))
-
-
-M1, M2, M3 = (
-    "migrations/0001_initial.py",
-    "migrations/0002_reports.py",
-    "migrations/0003_side_processes.py",
+from tools.mutation import (
+    ACCOUNTS,
+    FORCE,
+    M1,
+    M2,
+    M3,
+    M4,
+    M7,
+    NARROWING,
+    OWN,
+    READ,
+    RLS,
+    RLS_ALL,
+    SCOPE,
+    SESSION,
+    WORKFLOW,
+    Mutation,
+    m,
 )
-M4, M7 = "migrations/0004_report_due_and_counts.py", "migrations/0007_notifications.py"
-FORCE = '        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",\n'
-OWN = 'OWN = f"(tenant_id = {TENANT})"'
-READ = 'f"CREATE POLICY tenant_read ON {table} FOR SELECT USING {read}",'
+from tools.mutations_workflow import WORKFLOW_MUTATIONS
 
-MUTATIONS: tuple[Mutation, ...] = (
+SECURITY_MUTATIONS: tuple[Mutation, ...] = (
     # --- row-level security in the migrations --------------------------------------------------
     m("rls-0001-no-force", M1, FORCE, "", *RLS),
     m("rls-0001-write-true", M1, OWN, 'OWN = "(true)"', *RLS),
@@ -223,91 +209,6 @@ MUTATIONS: tuple[Mutation, ...] = (
         "Report.filter(tenant_id=scope.require_tenant())",
         "tests/api/test_subscriptions.py",
     ),
-    # --- transitions ---------------------------------------------------------------------------
-    m(
-        "system-step-actor-unchecked",
-        "reports/transitions.py",
-        "    if ActorKind.SYSTEM not in t.actor:\n        raise PermissionDenied(t.permission)\n",
-        "",
-        *JOBS,
-    ),
-    m(
-        "reporter-permission-on-others-reports",
-        "reports/transitions.py",
-        "    return scope.allows_on(Perm.VIEW, lead_agency_id, field_id)",
-        "    return True",
-        *WORKFLOW,
-        "tests/reports/test_workflow_graphql.py",
-    ),
-    m(
-        "reporter-acts-on-any-report",
-        "reports/transitions.py",
-        "own = scope.user_id is not None and scope.user_id == report.reporter_user_id",
-        "own = scope.user_id is not None",
-        *WORKFLOW,
-        "tests/reports/test_workflow_graphql.py",
-    ),
-    m(
-        "staff-steps-shown-to-the-reporter",
-        "reports/transitions.py",
-        "public=actor is ActorKind.REPORTER,",
-        "public=True,",
-        *WORKFLOW,
-        "tests/reports/test_workflow_graphql.py",
-    ),
-    m(
-        "system-steps-recorded-as-staff",
-        "reports/transitions.py",
-        'actor_role="system",',
-        'actor_role="staff",',
-        *JOBS,
-    ),
-    # --- the workflow table --------------------------------------------------------------------
-    m(
-        "withdraw-after-assignment",
-        "reports/workflow.py",
-        "_t(A.WITHDRAW, {S.SUBMITTED, S.NEED_INFO}",
-        "_t(A.WITHDRAW, {S.SUBMITTED, S.NEED_INFO, S.ASSIGNED}",
-        *WORKFLOW,
-    ),
-    m(
-        "reject-without-reason",
-        "reports/workflow.py",
-        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,\n"
-        "       reason=True, comment=True),",
-        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,\n"
-        "       reason=False, comment=True),",
-        *WORKFLOW,
-    ),
-    m(
-        "system-closes-reopened-reports",
-        "reports/workflow.py",
-        "_t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, reason=True",
-        "_t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, STAFF | SYSTEM, reason=True",
-        *JOBS,
-    ),
-    m(
-        "rework-restarts-the-resolve-clock",
-        "reports/workflow.py",
-        "Perm.REVIEW, C.RESUME_RESOLVE,",
-        "Perm.REVIEW, C.START_RESOLVE,",
-        *WORKFLOW,
-        *CLOCK,
-    ),
-    m(
-        "any-reason-code-accepted",
-        "reports/workflow.py",
-        "code in codes.__members__ if codes is not None else _FREE_CODE.fullmatch(code)",
-        "_FREE_CODE.fullmatch(code)",
-        *WORKFLOW,
-    ),
-    m(
-        "tenant-options-ignored-in-available-actions",
-        "reports/workflow.py",
-        "return [a for a in WorkflowAction if _enabled(_INDEX.get((state, a)), options)]",
-        "return [a for a in WorkflowAction if _INDEX.get((state, a)) is not None]",
-        *WORKFLOW,
-    ),
     # --- accounts ------------------------------------------------------------------------------
     m(
         "login-of-a-deactivated-user",
@@ -353,85 +254,6 @@ MUTATIONS: tuple[Mutation, ...] = (
         'options={"require": ["iss", "aud", "iat", "sub", "jti"]},',
         *ACCOUNTS,
     ),
-    # --- the working calendar and the SLA clock -------------------------------------------------
-    m(
-        "calendar-make-up-days-ignored",
-        "reports/calendar.py",
-        "        if d in self.extra_working_days:\n            return True\n",
-        "",
-        *CLOCK,
-    ),
-    m(
-        "calendar-tenant-days-off-ignored",
-        "reports/calendar.py",
-        "        if d in self.extra_days_off:\n            return False\n",
-        "",
-        *CLOCK,
-    ),
-    m(
-        "calendar-period-end-counts-as-open",
-        "reports/calendar.py",
-        "            if end > t:\n                return self._local(max(start, t))",
-        "            if end >= t:\n                return self._local(max(start, t))",
-        *CLOCK,
-    ),
-    m(
-        "calendar-due-on-period-end-jumps-to-next-opening",
-        "reports/calendar.py",
-        "if remaining <= available:",
-        "if remaining < available:",
-        *CLOCK,
-    ),
-    m(
-        "calendar-working-days-count-the-start-day",
-        "reports/calendar.py",
-        "        for _ in range(days):\n            d = self.next_working_day(d)",
-        "        for _ in range(days - 1):\n            d = self.next_working_day(d)",
-        *CLOCK,
-    ),
-    m(
-        "calendar-time-between-overcounts-the-last-period",
-        "reports/calendar.py",
-        "total += min(end, b) - max(start, a)",
-        "total += end - max(start, a)",
-        *CLOCK,
-    ),
-    m(
-        "sla-urgent-on-working-time",
-        "reports/sla.py",
-        "    if urgency is Urgency.URGENT:\n"
-        "        return _calendar_add(calendar, start, duration.as_calendar_time())\n",
-        "",
-        *CLOCK,
-    ),
-    m(
-        "sla-calendar-deadline-left-on-a-holiday",
-        "reports/sla.py",
-        "    if not calendar.is_working_day(due.date()):\n"
-        "        due = calendar.end_of_day(calendar.next_working_day(due.date()))\n",
-        "",
-        *CLOCK,
-    ),
-    m(
-        "sla-pause-at-the-deadline-extends-it",
-        "reports/sla.py",
-        "if resumed_at <= paused_at or paused_at >= due:",
-        "if resumed_at <= paused_at or paused_at > due:",
-        *CLOCK,
-    ),
-    m(
-        "reminder-due-soon-at-90-percent",
-        "reports/reminders.py",
-        'Threshold(0.8, "DUE_SOON"',
-        'Threshold(0.9, "DUE_SOON"',
-        "tests/reports/test_reminders.py",
-    ),
-    m(
-        "stats-overdue-counts-the-not-yet-due",
-        "reports/stats.py",
-        "AND due_at < $2 GROUP BY tenant_id",
-        "AND due_at > $2 GROUP BY tenant_id",
-        "tests/reports/test_province_stats.py",
-        "tests/reports/test_report_stats.py",
-    ),
 )
+
+MUTATIONS: tuple[Mutation, ...] = (*SECURITY_MUTATIONS, *WORKFLOW_MUTATIONS)
