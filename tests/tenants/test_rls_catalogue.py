@@ -76,9 +76,9 @@ async def test_every_tenant_table_forces_rls_and_is_not_the_apps(
         "every table with tenant_id needs ENABLE and FORCE ROW LEVEL SECURITY; "
         "an exception no longer needed must leave KNOWN_EXCEPTIONS"
     )
-    owned_by_app = [t.name for t in tables if t.app_is_owner]
-    assert owned_by_app == [], "the application role must own nothing (FORCE aside, owners alter)"
-    assert {t.owner for t in tables} == {"paht_owner"}
+    # An owner (or a member of the owning role) can switch RLS off and rewrite the policies.
+    owned_by_app = [t.name for t in tables if t.app_is_owner or t.owner == role["name"]]
+    assert owned_by_app == [], "the application role must own no table"
 
 
 @dataclass(frozen=True)
