@@ -80,7 +80,11 @@ def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
         return "timeout", time.monotonic() - started, ""
     lines = [x for x in done.stdout.splitlines() if x.strip()]
     # The test that caught it (the -ra summary names it), else pytest's closing line.
-    caught = [x.split(" - ")[0] for x in lines if x.startswith(("FAILED ", "ERROR ", "SUBFAIL"))]
+    caught = [
+        x.split(" - ")[0]
+        for x in lines
+        if x.startswith(("FAILED ", "ERROR ", "SUBFAIL")) and "::" in x.split(" - ")[0]
+    ]
     last = caught[0] if caught else lines[-1] if lines else done.stderr.strip()[-200:]
     outcome = {0: "passed", 1: "failed"}.get(done.returncode, "error")
     return outcome, time.monotonic() - started, last
