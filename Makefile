@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test lint format schema bench-scope clean
+.PHONY: run serve test mutants lint format schema bench-scope clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(BIN)/.installed  ## install, then lint, check the layers and the schema 
 	$(BIN)/paht schema --check
 	$(BIN)/pytest -q -p no:cacheprovider
 
+mutants: $(BIN)/.installed  ## curated mutation testing (tools/mutations.py); not part of `test`
+	$(BIN)/python tools/mutants.py
+
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -35,4 +38,4 @@ bench-scope: $(BIN)/.installed
 	$(BIN)/python -m bench.bench_scope
 
 clean:
-	rm -rf $(VENV) .paht/test
+	rm -rf $(VENV) .paht/test mutants

@@ -66,6 +66,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return None
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Tests run in random order (pytest-randomly); ``-q`` hides its header, so say at the end
+    which seed reproduces this order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.has_plugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(f"random order: rerun with -p randomly --randomly-seed={seed}")
+
+
 @pytest.fixture(scope="session")
 def database_urls() -> DatabaseUrls:
     if url := os.environ.get("DATABASE_URL"):

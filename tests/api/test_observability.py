@@ -21,15 +21,20 @@ async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
 
 
 async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:
+    # The counter is process-global (other tests count too): compare before and after.
+    series = 'paht_http_requests_total{path="/graphql",status="200"}'
+    before = _sample((await client.get("/metrics")).text, series)
     await client.post("/graphql", json={"query": "{ __typename }"})
     body = (await client.get("/metrics")).text
-    line = next(
-        x
-        for x in body.splitlines()
-        if x.startswith('paht_http_requests_total{path="/graphql",status="200"}')
-    )
-    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert _sample(body, series) == before + 1
     assert "paht_http_request_seconds_bucket" in body
+
+
+def _sample(body: str, series: str) -> float:
+    """The value of one series in a Prometheus text exposition; 0 if not exported yet."""
+    lines = [x for x in body.splitlines() if x.startswith(series + " ")]
+    assert len(lines) <= 1, lines
+    return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0
 
 
 def test_log_lines_are_json_with_the_request_context() -> None:

@@ -4,10 +4,8 @@ authentication in connection_init, tenant isolation and scope narrowing of live 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,8 +15,8 @@ from strawberry import relay
 from permissions.session import tenant_transaction
 from tenants.models import Field, Tenant
 from tests.conftest import GraphQLClient
+from tests.factories import next_message, subscribers_registered, subscription
 
-SUBSCRIBE = "subscription { reportActivity { reportId code state action } }"
 SUBMIT = """mutation($i: SubmitReportInput!) {
   submitReport(input: $i) { report { id code } errors { code message } } }"""
 
@@ -26,21 +24,6 @@ SUBMIT = """mutation($i: SubmitReportInput!) {
 @pytest.fixture(scope="module")
 async def server(ws_server: str) -> str:
     return ws_server
-
-
-@contextlib.asynccontextmanager
-async def subscription(url: str, params: dict[str, Any]) -> AsyncIterator[Any]:
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": params}))
-        ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        assert ack["type"] == "connection_ack", ack
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
-        await asyncio.sleep(0.2)  # let the server register the subscriber
-        yield ws
-
-
-async def next_message(ws: Any, seconds: float = 5) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), seconds))
 
 
 async def food_field(tenant_code: str) -> Field:
@@ -99,6 +82,8 @@ async def test_operator_receives_activity_of_its_tenant_only(
         subscription(server, {"Authorization": f"Bearer {sapa_operator}"}) as sapa_ws,
         subscription(server, {"Authorization": f"Bearer {laocai_operator}"}) as laocai_ws,
     ):
+        await subscribers_registered(pilot["tenants"]["sa-pa"].id, 1)
+        await subscribers_registered(pilot["tenants"]["lao-cai"].id, 1)
         report = await submit(gql, citizen, "sa-pa", SAPA, "Phản ánh trực tiếp Sa Pa")
         message = await next_message(sapa_ws)
         assert message["type"] == "next", message
@@ -127,6 +112,7 @@ async def test_citizen_hears_only_own_reports(
     citizen = await gql.login("sapa.citizen", password)
     operator = await gql.login("sapa.intake-operator", password)
     async with subscription(server, {"Authorization": f"Bearer {citizen}"}) as ws:
+        await subscribers_registered(pilot["tenants"]["sa-pa"].id, 1)
         # Submitted on behalf of a caller by the operator: not the citizen's report.
         field = await food_field("sa-pa")
         other = await gql.ok(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 
 from permissions.adapter import TenantFilter, TortoiseAdapter
 from permissions.models import CasbinRule
@@ -302,10 +302,10 @@ async def test_provincial_rules_are_unique_too() -> None:
 async def test_rules_of_another_tenant_cannot_be_written() -> None:
     """The adapter derives tenant_id from the rule's domain; RLS refuses a foreign one."""
     async with fresh_tenant() as mine, fresh_tenant() as other:
-        with pytest.raises(Exception, match="row-level security"):
+        with pytest.raises(OperationalError, match="row-level security"):
             async with tenant_transaction(mine):
                 await TortoiseAdapter().add_policy("p", "p", ["x", str(other), "*", "*", VIEW])
-        with pytest.raises(Exception, match="row-level security"):
+        with pytest.raises(OperationalError, match="row-level security"):
             async with tenant_transaction(mine):
                 await TortoiseAdapter().add_policy("p", "p", ["x", "*", "*", "*", VIEW])
         assert await rows_of(other) == set()

@@ -7,13 +7,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from core.db import root_client
+from core.errors import PermissionDenied
 from permissions.scope import Scope
-from permissions.session import scoped_transaction
+from permissions.session import scoped_transaction, tenant_transaction
 from permissions.store import store
 from reports.jobs import JOBS_LOCK, run_once
 from reports.models import Report, ReportEvent
 from reports.service import AssignInput, SubmitInput, submit_report, transition
+from reports.transitions import system_transition
+from reports.workflow import TRANSITIONS, ActorKind, ReportState
 from reports.workflow import WorkflowAction as A
 from tenants.models import Field
 from tests.factories import user_named
@@ -84,9 +89,14 @@ async def test_unrated_reports_close_and_unanswered_ones_are_rejected(
     assert (await state_of(scopes["intake-operator"], waiting.id))[0] == "NEED_INFO"
     assert today.tenants == 1 and not today.errors
 
+    # Eight days on, every resolved report of Lào Cai is past its rating window and every one
+    # awaiting information past its reply window: ours, and any other test's.
+    async with tenant_transaction(tenant.id):
+        resolved_now = await Report.filter(tenant_id=tenant.id, state="RESOLVED").count()
+        waiting_now = await Report.filter(tenant_id=tenant.id, state="NEED_INFO").count()
     pass_at = datetime.now(UTC) + timedelta(days=8)
     later = await run_once(pass_at, tenant_codes=["lao-cai"])
-    assert later.closed >= 1 and later.rejected >= 1 and not later.errors
+    assert (later.closed, later.rejected, later.errors) == (resolved_now, waiting_now, [])
     state, events = await state_of(scopes["intake-operator"], resolved.id)
     assert state == "CLOSED"
     assert (events[-1].action, events[-1].actor_role, events[-1].actor_user_id) == (
@@ -115,3 +125,65 @@ async def test_one_runner_at_a_time() -> None:
         finally:
             await other.execute("SELECT pg_advisory_unlock($1)", JOBS_LOCK)
     assert not (await run_once(tenant_codes=[])).skipped
+
+
+# --- system steps -------------------------------------------------------------------------------
+NOT_SYSTEM = [
+    (state, t.action)
+    for t in TRANSITIONS
+    if ActorKind.SYSTEM not in t.actor and t.tenant_option is None  # options: off in the demo
+    for state in sorted(t.from_states)
+]
+
+
+def test_the_system_takes_exactly_two_steps() -> None:
+    """Auto-reject after the reply window, auto-close after the rating window: nothing else
+    (the list below is the specification; the parametrised test derives from the code)."""
+    system = {
+        (state, t.action)
+        for t in TRANSITIONS
+        if ActorKind.SYSTEM in t.actor
+        for state in t.from_states
+    }
+    assert system == {(ReportState.NEED_INFO, A.REJECT), (ReportState.RESOLVED, A.CLOSE)}
+
+
+@pytest.mark.parametrize(("state", "action"), NOT_SYSTEM, ids=lambda v: str(v))
+async def test_system_may_not_take_a_step_meant_for_people(
+    pilot: dict[str, Any], state: ReportState, action: A
+) -> None:
+    """Refused before anything is read or written: the report need not even exist."""
+    tenant = pilot["tenants"]["lao-cai"]
+    ghost = Report(tenant_id=tenant.id, id=uuid.uuid4(), state=state.value, version=1)
+    async with tenant_transaction(tenant.id):
+        with pytest.raises(PermissionDenied):
+            await system_transition(
+                tenant.id, ghost, action, reason_code="INSUFFICIENT_INFO", comment="Hệ thống."
+            )
+
+
+async def test_system_rejects_an_unanswered_request_but_not_a_fresh_report(
+    pilot: dict[str, Any],
+) -> None:
+    tenant = pilot["tenants"]["lao-cai"]
+    report, scopes = await new_report(tenant.id)
+    reason = {"reason_code": "INSUFFICIENT_INFO", "comment": "Không bổ sung."}
+    async with tenant_transaction(tenant.id):
+        with pytest.raises(PermissionDenied):  # REJECT from SUBMITTED is the centre's call
+            await system_transition(tenant.id, report, A.REJECT, **reason)
+    state, events = await state_of(scopes["intake-operator"], report.id)
+    assert (state, [e.action for e in events]) == ("SUBMITTED", ["SUBMIT"])
+
+    waiting = await step(scopes["intake-operator"], report, A.REQUEST_INFO, comment="Xin ảnh.")
+    async with tenant_transaction(tenant.id):
+        assert await system_transition(tenant.id, waiting, A.REJECT, **reason) is True
+        # A second pass holding the old copy finds the version moved on and leaves it alone.
+        assert await system_transition(tenant.id, waiting, A.REJECT, **reason) is False
+    state, events = await state_of(scopes["intake-operator"], report.id)
+    assert state == "REJECTED"
+    assert (events[-1].action, events[-1].actor_role, events[-1].actor_user_id) == (
+        "REJECT",
+        "system",
+        None,
+    )
+    assert [e.action for e in events].count("REJECT") == 1

@@ -18,7 +18,15 @@ from reports.service import AssignInput, ContactInput, SubmitInput, submit_repor
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.conftest import GraphQLClient
-from tests.factories import user_named
+from tests.factories import (
+    all_reports,
+    assign_report_as,
+    involves,
+    onboard_locality,
+    submit_report_as,
+    user_named,
+    user_with_grants,
+)
 from tests.statements import count_statements
 
 SAPA_POINT = (22.332, 103.842)
@@ -111,6 +119,26 @@ async def list_reports(gql: GraphQLClient, token: str, **variables: Any) -> dict
     return (await gql.ok(LIST, variables, token=token))["reports"]
 
 
+async def submit_food_reports(world: dict[str, Any], n: int) -> list[Report]:
+    citizen = await scope_of("sapa.citizen", world["tenant"].id)
+    reports = []
+    for i in range(n):
+        async with scoped_transaction(citizen):
+            result = await submit_report(
+                citizen,
+                SubmitInput(
+                    title=f"Phản ánh phối hợp {i}",
+                    description="Mô tả.",
+                    field_id=world["food"].id,
+                    latitude=SAPA_POINT[0],
+                    longitude=SAPA_POINT[1],
+                    idempotency_key=uuid.uuid4().hex,
+                ),
+            )
+        reports.append(result.report)
+    return reports
+
+
 async def test_statement_count_is_fixed_whatever_the_page_size(
     gql: GraphQLClient, world: dict[str, Any]
 ) -> None:
@@ -151,8 +179,9 @@ async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
         created += [e["node"]["createdAt"] for e in page["edges"]]
         if len(seen) == 25:
             # A report arriving mid-pagination appears on no later page and moves nothing.
-            await gql.ok(
-                "mutation($i: SubmitReportInput!) { submitReport(input: $i) { errors { code } } }",
+            arrived = await gql.ok(
+                """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
+                     report { id } errors { code } } }""",
                 {
                     "i": {
                         "title": "Phản ánh mới giữa chừng",
@@ -164,10 +193,13 @@ async def test_keyset_pages_are_disjoint_ordered_and_stable_under_inserts(
                 },
                 token=world["tokens"]["citizen"],
             )
+            assert arrived["submitReport"]["errors"] == [], arrived
+            late = arrived["submitReport"]["report"]["id"]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen))
+    assert late not in seen
     assert created == sorted(created, reverse=True)
     ours = {gid("Report", r.id) for r in world["reports"]}
     assert ours <= set(seen)
@@ -185,14 +217,31 @@ async def test_backwards_pages(gql: GraphQLClient, world: dict[str, Any]) -> Non
     assert back["pageInfo"]["hasNextPage"] is True
 
 
-async def test_handler_sees_only_its_agency(gql: GraphQLClient, world: dict[str, Any]) -> None:
-    page = await list_reports(gql, world["tokens"]["handler"], first=100)
-    agencies = {e["node"]["leadAgency"]["code"] for e in page["edges"]}
-    assert agencies == {world["health"].code}
-    expected = {
+async def test_handler_sees_what_its_agency_leads_or_coordinates(
+    gql: GraphQLClient, world: dict[str, Any]
+) -> None:
+    # One report led by urban management with the health office coordinating, one without.
+    joint, alone = await submit_food_reports(world, 2)
+    operator = await scope_of("sapa.intake-operator", world["tenant"].id)
+    async with scoped_transaction(operator):
+        for report, coordinating in ((joint, (world["health"].id,)), (alone, ())):
+            await transition(
+                operator,
+                report.id,
+                A.ASSIGN,
+                report.version,
+                assign=AssignInput(world["urban"].id, coordinating),
+            )
+    # The truth from the unnarrowed operator: whatever other tests added to Sa Pa, the handler
+    # lists exactly what the health office leads or coordinates.
+    everything = await all_reports(gql, world["tokens"]["intake-operator"])
+    health = gid("Agency", world["health"].id)
+    expected = {rid for rid, report in everything.items() if involves(report, health)}
+    listed = await all_reports(gql, world["tokens"]["handler"])
+    assert set(listed) == expected
+    assert {
         gid("Report", r.id) for r in world["reports"] if r.lead_agency_id == world["health"].id
-    }
-    assert expected <= {e["node"]["id"] for e in page["edges"]}
+    } <= expected
     # A report of another agency is "not found" for the handler, by ID and by code.
     other = next(r for r in world["reports"] if r.lead_agency_id == world["urban"].id)
     data = await gql.ok(
@@ -276,12 +325,20 @@ async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str,
     from datetime import UTC, datetime, timedelta
 
     operator = await scope_of("sapa.intake-operator", world["tenant"].id)
-    late = [r for r in world["reports"][:40]][3:6]
+    # Three reports of its own (the module's world is left as it is), assigned, whose accept
+    # deadline is long behind us: more overdue than anything another test could leave in Sa Pa.
+    late = await submit_food_reports(world, 3)
     async with scoped_transaction(operator):
         for hours, report in zip((30, 10, 20), late, strict=True):
-            # Time passes: the accept deadline of these three is now behind us.
+            await transition(
+                operator,
+                report.id,
+                A.ASSIGN,
+                report.version,
+                assign=AssignInput(lead_agency_id=world["health"].id),
+            )
             await Report.filter(id=report.id).update(
-                accept_due_at=datetime.now(UTC) - timedelta(hours=hours)
+                accept_due_at=datetime.now(UTC) - timedelta(days=365 + hours)
             )
     token = world["tokens"]["intake-operator"]
     query = """query($f: ReportFilter, $after: String) {
@@ -305,27 +362,26 @@ async def test_overdue_filter_and_due_order(gql: GraphQLClient, world: dict[str,
     assert not {gid("Report", r.id) for r in late} & {e["node"]["id"] for e in on_time["edges"]}
 
 
-async def test_renamed_agency_shows_at_once(gql: GraphQLClient, world: dict[str, Any]) -> None:
-    """The tenant catalog behind list rows is dropped when the tenant admin edits agencies."""
-    token = world["tokens"]["intake-operator"]
-    admin = await gql.login("sapa.admin", world["pilot"]["password"])
-    health = world["health"]
-    mutation = """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
-        agency { nameVi } errors { code } } }"""
-    assigned = {"states": ["ASSIGNED"], "agencyId": gid("Agency", health.id)}
-    query = """query($f: ReportFilter) { reports(first: 1, filter: $f) {
-        nodes { leadAgency { nameVi } } } }"""
-    before = await gql.ok(query, {"f": assigned}, token=token)
-    assert before["reports"]["nodes"][0]["leadAgency"]["nameVi"] == health.name_vi
-    try:
-        await gql.ok(
-            mutation,
-            {"i": {"id": gid("Agency", health.id), "nameVi": "Phòng Y tế mới"}},
-            token=admin,
-        )
-        after = await gql.ok(query, {"f": assigned}, token=token)
-        assert after["reports"]["nodes"][0]["leadAgency"]["nameVi"] == "Phòng Y tế mới"
-    finally:
-        await gql.ok(
-            mutation, {"i": {"id": gid("Agency", health.id), "nameVi": health.name_vi}}, token=admin
-        )
+async def test_renamed_agency_shows_at_once(gql: GraphQLClient, pilot: dict[str, Any]) -> None:
+    """The tenant catalog behind list rows is dropped when the tenant admin edits agencies. In
+    a locality of its own: renaming a shared (demo) agency would change what others read."""
+    town = await onboard_locality(gql, pilot, prefix="ren")
+    citizen = await user_with_grants(gql, town, "dan", {"role": "citizen"})
+    operator = await user_with_grants(gql, town, "op", {"role": "intake_operator"})
+    agency = gid("Agency", town["agencies"]["phong-qldt"])
+    report = await submit_report_as(
+        gql, citizen, gid("Field", town["fields"]["ha-tang"]), "Ổ gà trên đường"
+    )
+    await assign_report_as(gql, operator, report, agency)
+    query = "{ reports(first: 1) { nodes { leadAgency { nameVi } } } }"
+    before = await gql.ok(query, token=operator)
+    assert before["reports"]["nodes"] == [{"leadAgency": {"nameVi": "Phòng QLĐT"}}]
+    renamed = await gql.ok(
+        """mutation($i: UpdateAgencyInput!) { updateAgency(input: $i) {
+             agency { nameVi } errors { code } } }""",
+        {"i": {"id": agency, "nameVi": "Phòng QLĐT mới"}},
+        token=town["admin"],
+    )
+    assert renamed["updateAgency"]["errors"] == [], renamed
+    after = await gql.ok(query, token=operator)
+    assert after["reports"]["nodes"] == [{"leadAgency": {"nameVi": "Phòng QLĐT mới"}}]

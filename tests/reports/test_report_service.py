@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from tortoise.exceptions import OperationalError
 
 from core.errors import DomainError, NotFound
 from permissions.scope import Scope, anonymous_in
@@ -160,6 +161,8 @@ async def test_happy_path_to_closed(sapa: dict[str, Any]) -> None:
     ]
     assert history[3].comment == "Đã thu gom rác."
     assert history[1].actor_user_id == sapa["operator"].user_id
+    # Staff steps are internal: their comments never reach the reporter or the public.
+    assert [e.public for e in history[1:]] == [False] * 5
 
 
 async def test_invalid_transition_changes_nothing(sapa: dict[str, Any]) -> None:
@@ -215,6 +218,7 @@ async def test_only_the_reporter_withdraws(sapa: dict[str, Any]) -> None:
     assert withdrawn.state == "WITHDRAWN"
     [_, event] = await events(sapa["operator"], report.id)
     assert event.actor_role == "reporter"
+    assert event.public  # the reporter's own step is theirs to see
 
 
 async def test_concurrent_conflicting_transitions_apply_once(sapa: dict[str, Any]) -> None:
@@ -249,6 +253,6 @@ async def test_other_tenant_cannot_see_the_report(
 
 async def test_events_are_append_only(sapa: dict[str, Any]) -> None:
     report = await submit(sapa)
-    with pytest.raises(Exception, match="permission denied"):
+    with pytest.raises(OperationalError, match="permission denied for table report_event"):
         async with scoped_transaction(sapa["operator"]):
             await ReportEvent.filter(report_id=report.id).update(comment="rewritten")

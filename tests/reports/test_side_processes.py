@@ -7,8 +7,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 import time_machine
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, NotFound
@@ -217,7 +219,11 @@ async def test_answered_info_request_extends_the_deadline(
     assert history[-1].actor_role == "reporter"
     await refused("NOT_FOUND", sapa["citizen"], answer_info, report.id, "Lần nữa")
     # Once answered, a new question may be asked.
-    await run(sapa["handler"], request_info, report.id, "Giờ mở cửa?")
+    again = await run(sapa["handler"], request_info, report.id, "Giờ mở cửa?")
+    assert (again.status, again.question) == ("open", "Giờ mở cửa?") and again.id != info.id
+    async with scoped_transaction(sapa["operator"]):
+        asked = await InfoRequest.filter(report_id=report.id)
+    assert {(i.id, i.status) for i in asked} == {(info.id, "answered"), (again.id, "open")}
 
 
 async def test_anonymous_reporter_cannot_be_asked(sapa: dict[str, Any]) -> None:
@@ -336,7 +342,7 @@ async def test_side_rows_stay_in_their_tenant(sapa: dict[str, Any], pilot: dict[
         assert await InfoRequest.filter(report_id=report.id).count() == 0
         changed = await ExtensionRequest.filter(report_id=report.id).update(status="approved")
         assert changed == 0
-    with pytest.raises(Exception, match="row-level security"):
+    with pytest.raises(OperationalError, match="row-level security") as refused_insert:
         async with scoped_transaction(laocai):
             await ExtensionRequest.create(
                 tenant_id=sapa["tenant"].id,
@@ -345,3 +351,4 @@ async def test_side_rows_stay_in_their_tenant(sapa: dict[str, Any], pilot: dict[
                 reason="x",
                 requested_due_at=later,
             )
+    assert isinstance(refused_insert.value.__cause__, asyncpg.InsufficientPrivilegeError)

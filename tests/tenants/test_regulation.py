@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ import time_machine
 
 from tests.clock import MOMENTS, Moment, moment_id, stop_clock, vn
 from tests.conftest import GraphQLClient
+from tests.factories import PASSWORD, onboard_locality, user_with_grants
 
 REGULATION = """{ regulation { slaVersion
   calendar { timezone officeHours { start end } workingWeekdays extraDaysOff extraWorkingDays
@@ -24,61 +24,18 @@ UPDATE_SLA = """mutation($i: UpdateSlaRulesInput!) { updateSlaRules(input: $i) {
   errors { code field message } } }"""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def locality(gql: GraphQLClient, pilot: dict[str, Any]) -> dict[str, Any]:
-    """A fresh tenant, so that editing its regulation disturbs no other test."""
-    code = f"reg-{uuid.uuid4().hex[:6]}"
-    province = await gql.login("tinh.admin", pilot["password"])
-    data = await gql.ok(
-        """mutation($i: OnboardTenantInput!) { onboardTenant(input: $i) {
-             tenant { code } errors { code field } } }""",
-        {
-            "i": {
-                "code": code,
-                "reportPrefix": "RG",
-                "nameVi": "UBND Kiểm thử",
-                "nameEn": "Test",
-                "admin": {
-                    "username": f"{code}.admin",
-                    "fullName": "Admin",
-                    "password": "mat-khau-dai-du",
-                },
-                "agencies": [{"code": "phong-qldt", "nameVi": "Phòng QLĐT", "nameEn": "UMO"}],
-                "fields": [
-                    {
-                        "code": "ha-tang",
-                        "nameVi": "Hạ tầng",
-                        "nameEn": "Infra",
-                        "defaultAgencyCode": "phong-qldt",
-                        "quickFix": True,
-                    },
-                    {"code": "du-lich", "nameVi": "Du lịch", "nameEn": "Tourism"},
-                ],
-            }
-        },
-        token=province,
-    )
-    assert data["onboardTenant"]["errors"] == [], data
-    admin = await gql.login(f"{code}.admin", "mat-khau-dai-du")
-    created = await gql.ok(
-        """mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }""",
-        {"i": {"username": f"{code}.dan", "fullName": "Công dân", "password": "mat-khau-dai-du"}},
-        token=admin,
-    )
-    user_id = created["createUser"]["user"]["id"]
-    granted = await gql.ok(
-        """mutation($i: GrantRoleInput!) { grantRole(input: $i) { errors { code } } }""",
-        {"i": {"userId": user_id, "role": "citizen"}},
-        token=admin,
-    )
-    assert granted["grantRole"]["errors"] == []
-    citizen = await gql.login(f"{code}.dan", "mat-khau-dai-du")
-    return {"code": code, "admin": admin, "citizen": citizen}
+    """A fresh tenant for each test: editing its regulation disturbs no other test, and every
+    test starts from the onboarding defaults whatever ran before it."""
+    locality = await onboard_locality(gql, pilot, prefix="reg")
+    citizen = await user_with_grants(gql, locality, "dan", {"role": "citizen"})
+    return {**locality, "citizen": citizen}
 
 
 async def login(gql: GraphQLClient, locality: dict[str, Any], who: str) -> str:
     """A token issued on the (possibly stopped) clock of the calling test."""
-    return await gql.login(f"{locality['code']}.{who}", "mat-khau-dai-du")
+    return await gql.login(f"{locality['code']}.{who}", PASSWORD)
 
 
 # Mid-year, and New Year's Eve in UTC when it is already 2027 in Việt Nam.
@@ -152,7 +109,7 @@ def _rules(screen_hours: int) -> list[dict[str, Any]]:
     return rules
 
 
-# By hand on this locality's office hours, 07:00-11:00 and 13:00-16:30 (set by the test above),
+# By hand on this locality's office hours, 07:00-11:00 and 13:00-16:30 (set by the test itself),
 # 2 working hours of screening from each instant of tests/clock.py.
 SCREENED_BY = {
     "plain-0729": vn(2026, 3, 11, 9, 29),
@@ -175,6 +132,12 @@ async def test_sla_update_versions_and_applies_to_new_reports(
 ) -> None:
     stop_clock(time_machine, moment.at)
     token = await login(gql, locality, "admin")
+    office = {
+        "officeHours": [{"start": "07:00", "end": "11:00"}, {"start": "13:00", "end": "16:30"}]
+    }
+    assert (await gql.ok(UPDATE_CALENDAR, {"i": office}, token=token))["updateCalendar"][
+        "errors"
+    ] == []
     incomplete = _rules(1)[1:]
     data = (await gql.ok(UPDATE_SLA, {"i": {"rules": incomplete}}, token=token))["updateSlaRules"]
     assert data["errors"][0]["code"] == "SLA_INCOMPLETE"

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from core.db import root_client
@@ -105,6 +107,7 @@ async def inserted(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> int:
 
 
 def assert_rls_violation(error: BaseException, table: str) -> None:
+    assert isinstance(error.__cause__, asyncpg.InsufficientPrivilegeError), repr(error)
     message = str(error)
     assert "row-level security" in message, message
     assert table in message, message
@@ -252,13 +255,13 @@ def insert_values(table: str, tenant: str, user: str) -> list[Any]:
 async def test_insert_into_another_tenant_is_refused(ids: dict[str, Any], table: str) -> None:
     before = await rows_of(table, ids["lao_cai"])
     values = insert_values(table, ids["lao_cai"], ids["user"])
-    with pytest.raises(Exception) as error:
+    with pytest.raises(OperationalError) as error:
         async with scoped(ids["sa_pa"]) as conn:
             await conn.execute_query(INSERTS[table], values)
     assert_rls_violation(error.value, table)
     # Neither with no tenant at all, nor with the other tenant only readable.
     for settings in (["", "", ""], ["", ids["lao_cai"].join("{}"), "on"]):
-        with pytest.raises(Exception) as error:
+        with pytest.raises(OperationalError) as error:
             async with scoped(*settings) as conn:
                 await conn.execute_query(INSERTS[table], values)
         assert_rls_violation(error.value, table)
@@ -367,7 +370,7 @@ async def test_provincial_rule_insert_needs_the_province_flag(
     ids: dict[str, Any], tenant: str
 ) -> None:
     setting = ids.get(tenant, "")
-    with pytest.raises(Exception) as error:
+    with pytest.raises(OperationalError) as error:
         async with scoped(setting) as conn:
             await conn.execute_query(PROVINCIAL_RULE, ["rls:probe"])
     assert_rls_violation(error.value, "casbin_rule")
@@ -444,13 +447,14 @@ async def test_composite_foreign_keys_refuse_cross_tenant_references(
     ids: dict[str, Any], reference: str
 ) -> None:
     sql, target, constraint = CROSS_REFERENCES[reference]
-    with pytest.raises(Exception) as error:
+    with pytest.raises(IntegrityError) as error:
         # Sa Pa's own transaction, so row-level security lets the row through: the foreign key
         # (checked without RLS) is what refuses it.
         async with scoped(ids["sa_pa"]) as conn:
             await conn.execute_query(
                 sql, reference_values(sql, ids["sa_pa"], ids[target], ids["user"])
             )
+    assert isinstance(error.value.__cause__, asyncpg.ForeignKeyViolationError)
     message = str(error.value)
     assert "foreign key" in message, message
     assert constraint in message, message
