@@ -21,6 +21,7 @@ from tortoise import connections
 
 from accounts import credentials
 from accounts.models import AuthSession, RefreshToken, User
+from accounts.password_policy import MAX_CHARS as MAX_PASSWORD_CHARS
 from accounts.passwords import hash_password, needs_rehash, verify_password
 from accounts.revocations import announce_revoked, revocations
 from accounts.tokens import TokenService, hash_refresh_token, new_refresh_token
@@ -44,7 +45,6 @@ ACCOUNT_BACKOFF = throttle.BackOff(
 ADDRESS_WINDOW = throttle.SlidingWindow("login-address", limit=30, window=timedelta(minutes=10))
 # Two tabs refreshing at the same moment: the second gets the pair the first one got.
 REFRESH_GRACE = timedelta(seconds=10)
-MAX_PASSWORD_CHARS = 256  # argon2's cost grows with the input; no real password is this long
 
 
 def _invalid_credentials() -> DomainError:

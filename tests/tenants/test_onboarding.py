@@ -433,7 +433,7 @@ BAD_INPUTS: dict[str, tuple[Any, list[tuple[str, str]]]] = {
     ),
     "weak admin password": (
         lambda: _bad_admin(password="short"),
-        [("WEAK_PASSWORD", "admin.password")],
+        [("PASSWORD_TOO_SHORT", "admin.password")],
     ),
     "invalid admin username": (
         lambda: _bad_admin(username="bad user"),
