@@ -30,6 +30,7 @@ class Action(StrEnum):
     STATS_VIEW = "stats:view"
     TENANT_MANAGE = "tenant:manage"
     TENANT_ONBOARD = "tenant:onboard"
+    PROVINCE_MANAGE_ADMINS = "province:manage_admins"
 
 
 ACTION_LABELS: dict[Action, tuple[str, str]] = {
@@ -58,4 +59,8 @@ ACTION_LABELS: dict[Action, tuple[str, str]] = {
     Action.STATS_VIEW: ("Xem thống kê", "View statistics"),
     Action.TENANT_MANAGE: ("Quản trị đơn vị triển khai", "Administer the tenant"),
     Action.TENANT_ONBOARD: ("Thêm đơn vị triển khai", "Onboard tenants"),
+    Action.PROVINCE_MANAGE_ADMINS: (
+        "Quản lý quản trị viên cấp tỉnh",
+        "Manage provincial administrators",
+    ),
 }
