@@ -25,6 +25,11 @@ from core.errors import DomainError, ErrorDetail
 MIN_CHARS = 10
 MAX_CHARS = 256  # argon2's cost grows with the input; no real password is this long
 COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt")
+RULES = (  # for the schema's descriptions
+    f"Password rules (refusal codes, on the password's field): at least {MIN_CHARS} and at most "
+    f"{MAX_CHARS} characters (PASSWORD_TOO_SHORT, PASSWORD_TOO_LONG), not the username nor "
+    "containing it (PASSWORD_CONTAINS_USERNAME), not a common password (PASSWORD_TOO_COMMON)."
+)
 
 
 @cache

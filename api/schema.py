@@ -11,6 +11,7 @@ from strawberry import relay
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from accounts.password_schema import PasswordMutation
 from accounts.schema import AccountMutation, AccountQuery
 from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
@@ -29,7 +30,12 @@ class Query(AccountQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQ
 
 @strawberry.type
 class Mutation(
-    AccountMutation, TenantMutation, RegulationMutation, PermissionMutation, ReportMutation
+    AccountMutation,
+    PasswordMutation,
+    TenantMutation,
+    RegulationMutation,
+    PermissionMutation,
+    ReportMutation,
 ):
     pass
 
