@@ -12,6 +12,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 
 from accounts.password_schema import PasswordMutation
+from accounts.provincial_schema import ProvincialAdminMutation, ProvincialAdminQuery
 from accounts.schema import AccountMutation, AccountQuery
 from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
@@ -24,7 +25,9 @@ from tenants.schema import TenantMutation, TenantQuery
 
 
 @strawberry.type
-class Query(AccountQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQuery):
+class Query(
+    AccountQuery, ProvincialAdminQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQuery
+):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
 
@@ -32,6 +35,7 @@ class Query(AccountQuery, TenantQuery, RegulationQuery, PermissionQuery, ReportQ
 class Mutation(
     AccountMutation,
     PasswordMutation,
+    ProvincialAdminMutation,
     TenantMutation,
     RegulationMutation,
     PermissionMutation,
