@@ -1,4 +1,5 @@
-"""The `paht` command: serve, demo, migrate, schema export, tenant onboarding."""
+"""The `paht` command: serve, demo, migrate, schema export, tenant onboarding, provincial
+administrators (api/admins_cli.py)."""
 
 from __future__ import annotations
 
@@ -171,6 +172,10 @@ def onboard_command(file: Annotated[Path, typer.Argument(exists=True, readable=T
     if result.admin_password:
         typer.echo(f"Generated password (shown once): {result.admin_password}")
 
+
+from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
+
+app.add_typer(build_admins_app(database, _with_orm), name="admins")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
