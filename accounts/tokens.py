@@ -58,6 +58,8 @@ class TokenService:
         self.algorithm = settings.jwt_algorithm
         if self.algorithm.lower() == "none":
             raise ValueError("the 'none' JWT algorithm is never allowed")
+        if problem := settings.jwt_secret_problem():
+            raise ValueError(problem)  # whatever hosts the app; `paht serve` says it first
         # Built now, so that a bad OIDC configuration (e.g. a non-http(s) JWKS URL, which
         # PyJWKClient rejects) fails at startup instead of on every token verification.
         self._jwks_client: jwt.PyJWKClient | None = None

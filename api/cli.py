@@ -87,6 +87,9 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
+    if problem := settings.jwt_secret_problem():
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     if not settings.database_url:
         settings.debug = True  # embedded database = a development machine: GraphiQL on
     elif settings.jwt_secret is None and settings.jwt_private_key_file is None:
