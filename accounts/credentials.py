@@ -3,7 +3,8 @@
 Password hashes live in ``user_credential``, which the application role cannot read, and
 ``app_user``, ``auth_session`` and ``refresh_token`` are row-level secured. Login, refresh and
 token checks call the SECURITY DEFINER functions of migration 0008, each of which answers one
-narrow question (the candidates for one username, the row of one refresh-token hash)."""
+narrow question (the candidates for one username, the row of one refresh-token hash, the
+caller's own hash)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ async def set_password_hash(user_id: uuid.UUID, password_hash: str, must_change:
     await connections.get("default").execute_query(
         "SELECT paht_set_password($1, $2, $3)", [user_id, password_hash, must_change]
     )
+
+
+async def own_password_hash() -> str | None:
+    """The signed-in caller's own hash (``app.user_id``), to verify a current password."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT password_hash FROM paht_own_credential()"
+    )
+    return rows[0]["password_hash"] if rows else None
 
 
 async def refresh_row(token_hash: str) -> RefreshRow | None:

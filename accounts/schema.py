@@ -11,6 +11,7 @@ import strawberry
 from strawberry import relay
 
 from accounts import models, service, sessions
+from accounts.password_policy import RULES as PASSWORD_RULES
 from core.errors import DomainError
 from core.graphql import Info, UserError, run_mutation, user_errors
 from core.relay import decode, in_order
@@ -93,6 +94,13 @@ class LoginInput:
     tenant_code: str | None = strawberry.field(
         default=None, description="The locality to log in to; default: the user's home tenant."
     )
+    new_password: str | None = strawberry.field(
+        default=None,
+        description="Replaces the password as the login succeeds (the other sessions of the "
+        "account end). Required when login answered PASSWORD_CHANGE_REQUIRED: the password was "
+        "one-time (a reset, or generated for a new administrator); send the same login again "
+        "with the new password. Refusals carry the field newPassword (see changePassword).",
+    )
 
 
 @strawberry.input
@@ -110,7 +118,7 @@ class LogoutPayload:
 class CreateUserInput:
     username: str
     full_name: str
-    password: str
+    password: str = strawberry.field(description=PASSWORD_RULES)
     email: str | None = None
     phone: str | None = None
 
@@ -145,7 +153,10 @@ class AccountQuery:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Exchange a username and password for tokens.")
+    @strawberry.mutation(
+        description="Exchange a username and password for tokens. PASSWORD_CHANGE_REQUIRED "
+        "(no tokens): the password is one-time; log in again with newPassword."
+    )
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         tokens = info.context.services.tokens
 
@@ -156,6 +167,7 @@ class AccountMutation:
                 input.tenant_code,
                 tokens,
                 info.context.client_address,
+                input.new_password,
             )
 
         return await run_mutation(info, work, AuthPayload.from_session)

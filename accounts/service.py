@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from accounts.credentials import set_password_hash
 from accounts.models import Membership, User
+from accounts.password_policy import password_problems
 from accounts.passwords import hash_password
 from accounts.sessions import revoke_user_sessions
 from core.errors import DomainError, NotFound, Validator
@@ -38,15 +39,8 @@ def validate_new_user(data: NewUser, v: Validator, prefix: str = "") -> NewUser:
             "A username may contain letters, digits and . _ - @ only.",
         )
     full_name = v.text(f"{prefix}fullName", data.full_name, max_len=200) or ""
-    if data.password is not None and len(data.password) < 10:
-        v.add(
-            "WEAK_PASSWORD",
-            f"{prefix}password",
-            "Mật khẩu cần ít nhất 10 ký tự.",
-            "A password needs at least 10 characters.",
-        )
-    if data.password is not None and len(data.password) > 256:
-        v.add("TOO_LONG", f"{prefix}password", "Tối đa 256 ký tự.", "At most 256 characters.")
+    if data.password is not None:
+        v.errors.extend(password_problems(data.password, username, f"{prefix}password"))
     email = v.text(f"{prefix}email", data.email, max_len=254, required=False)
     if email and "@" not in email:
         v.add("INVALID_EMAIL", f"{prefix}email", "Email không hợp lệ.", "Invalid email address.")

@@ -1,8 +1,8 @@
 """Logging in, refreshing and ending sessions.
 
 A login opens an ``AuthSession``; its access tokens carry the session id and its refresh
-tokens rotate within it. Ending a session (logout, a reused refresh token, deactivation) ends
-its access tokens too, in every process (accounts/revocations.py)."""
+tokens rotate within it. Ending a session (logout, a reused refresh token, deactivation, a
+password change or reset) ends its access tokens too, in every process (accounts/revocations.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from tortoise import connections
 
 from accounts import credentials
 from accounts.models import AuthSession, RefreshToken, User
+from accounts.password_policy import MAX_CHARS as MAX_PASSWORD_CHARS
+from accounts.password_policy import check_password
 from accounts.passwords import hash_password, needs_rehash, verify_password
 from accounts.revocations import announce_revoked, revocations
 from accounts.tokens import TokenService, hash_refresh_token, new_refresh_token
@@ -44,7 +46,6 @@ ACCOUNT_BACKOFF = throttle.BackOff(
 ADDRESS_WINDOW = throttle.SlidingWindow("login-address", limit=30, window=timedelta(minutes=10))
 # Two tabs refreshing at the same moment: the second gets the pair the first one got.
 REFRESH_GRACE = timedelta(seconds=10)
-MAX_PASSWORD_CHARS = 256  # argon2's cost grows with the input; no real password is this long
 
 
 def _invalid_credentials() -> DomainError:
@@ -130,8 +131,16 @@ async def _authenticate(
 
 
 async def login(
-    username: str, password: str, tenant_code: str | None, tokens: TokenService, address: str
+    username: str,
+    password: str,
+    tenant_code: str | None,
+    tokens: TokenService,
+    address: str,
+    new_password: str | None = None,
 ) -> Session:
+    """With ``new_password`` the account's password is replaced as it logs in: required when
+    its password is one-time (a reset or a generated one), which otherwise answers
+    PASSWORD_CHANGE_REQUIRED and opens no session."""
     now = clock_now()
     name = username.strip().lower()[:120]
     tenant = await _tenant_by_code(tenant_code) if tenant_code else None
@@ -172,7 +181,37 @@ async def login(
         )
     await throttle.give_back(ADDRESS_WINDOW, address, now)
     await throttle.give_back(ACCOUNT_BACKOFF, account_key, now)
+    if found.must_change and new_password is None:
+        raise password_change_required()
+    if new_password is not None:
+        await set_new_password(user, password, new_password, "newPassword")
+        await revoke_user_sessions(user.id, "password")
+        log.info("password changed at login", extra={"user_id": str(user.id)})
     return await _open_session(user, tenant, tokens, now)
+
+
+def password_change_required() -> DomainError:
+    return DomainError(
+        "PASSWORD_CHANGE_REQUIRED",
+        "Mật khẩu này chỉ dùng một lần: hãy đặt mật khẩu mới để đăng nhập.",
+        "This password is for one use only: choose a new password to log in.",
+        "newPassword",
+    )
+
+
+async def set_new_password(user: User, current: str, new: str, field: str) -> None:
+    """Replace a password the caller has just verified (``current``) by ``new``, if the
+    password rules allow it. The new one is not one-time."""
+    check_password(new, user.username, field)
+    if new == current:
+        raise DomainError(
+            "PASSWORD_UNCHANGED",
+            "Mật khẩu mới phải khác mật khẩu hiện tại.",
+            "The new password must differ from the current one.",
+            field,
+        )
+    hashed = await asyncio.to_thread(hash_password, new)
+    await credentials.set_password_hash(user.id, hashed, False)
 
 
 # --- refresh with rotation, reuse detection and a grace window ----------------------------------
@@ -284,11 +323,23 @@ async def revoke_sessions(session_ids: list[uuid.UUID], reason: str) -> None:
         revocations.revoked(session_id)
 
 
-async def revoke_user_sessions(user_id: uuid.UUID, reason: str) -> None:
-    ids = await AuthSession.filter(user_id=user_id, revoked_at__isnull=True).values_list(
-        "id", flat=True
+async def revoke_user_sessions(
+    user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """End every session of an account but ``keep`` (the caller's own, for a password change)
+    and return their ids. Through ``paht_revoke_user_sessions`` (migration 0009): a provincial
+    account's sessions opened inside a tenant carry that tenant, which the provincial path
+    cannot see; the function reaches the accounts ``paht_set_password`` would."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        "SELECT id FROM paht_revoke_user_sessions($1, $2, $3, $4) AS ended (id)",
+        [user_id, reason, keep, clock_now()],
     )
-    await revoke_sessions(list(ids), reason)
+    ids = [row["id"] for row in rows]
+    await announce_revoked(conn, ids)
+    for session_id in ids:
+        revocations.revoked(session_id)
+    return ids
 
 
 async def logout(token: str) -> None:

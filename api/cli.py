@@ -1,4 +1,5 @@
-"""The `paht` command: serve, demo, migrate, schema export, tenant onboarding."""
+"""The `paht` command: serve, demo, migrate, schema export, tenant onboarding, provincial
+administrators (api/admins_cli.py)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
+    if problem := settings.jwt_secret_problem():
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     if not settings.database_url:
         settings.debug = True  # embedded database = a development machine: GraphiQL on
         settings.allowed_origins = settings.allowed_origins or DEV_ORIGINS
@@ -172,6 +176,10 @@ def onboard_command(file: Annotated[Path, typer.Argument(exists=True, readable=T
     if result.admin_password:
         typer.echo(f"Generated password (shown once): {result.admin_password}")
 
+
+from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
+
+app.add_typer(build_admins_app(database, _with_orm), name="admins")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

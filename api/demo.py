@@ -26,7 +26,10 @@ DEMO_PASSWORD = "paht-demo-2026"
 SYSTEM_PROVINCE = Scope(
     user_id=uuid.UUID(int=0),
     tenant_id=None,
-    reach={Action.TENANT_ONBOARD.value: frozenset({Reach()})},
+    reach={
+        Action.TENANT_ONBOARD.value: frozenset({Reach()}),
+        Action.PROVINCE_MANAGE_ADMINS.value: frozenset({Reach()}),
+    },
     provincial=True,
 )
 

@@ -12,6 +12,8 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 
 from accounts.grants_schema import GrantMutation, GrantQuery
+from accounts.password_schema import PasswordMutation
+from accounts.provincial_schema import ProvincialAdminMutation, ProvincialAdminQuery
 from accounts.schema import AccountMutation, AccountQuery
 from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
@@ -29,6 +31,7 @@ class Query(
     MeQuery,
     AccountQuery,
     GrantQuery,
+    ProvincialAdminQuery,
     TenantQuery,
     RegulationQuery,
     PermissionQuery,
@@ -41,6 +44,8 @@ class Query(
 class Mutation(
     AccountMutation,
     GrantMutation,
+    PasswordMutation,
+    ProvincialAdminMutation,
     TenantMutation,
     RegulationMutation,
     PermissionMutation,

@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from accounts.tokens import TokenConfig
 from api.limits import GraphQLLimits
 
+# An HS256 key shorter than the hash output is guessable offline from any one token; 32 bytes
+# (256 bits) is the floor for every HMAC algorithm here.
+MIN_JWT_SECRET_BYTES = 32
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAHT_", env_file=".env", extra="ignore")
@@ -88,6 +92,10 @@ class Settings(BaseSettings):
     """Longest video accepted, by its real (packet) duration."""
 
     def token_config(self) -> TokenConfig:
+        """Raises ValueError for a configuration tokens must not be issued with (whatever hosts
+        the app; `paht serve` says so first, in its own words)."""
+        if problem := self.jwt_secret_problem():
+            raise ValueError(problem)
         asymmetric = self.jwt_algorithm.startswith(("RS", "PS", "ES", "Ed"))
         private = self.jwt_private_key_file
         public = self.jwt_public_key_file
@@ -120,6 +128,20 @@ class Settings(BaseSettings):
 
     def media_dir(self) -> Path:
         return self.media_root or (self.data_dir / "media")
+
+    def jwt_secret_problem(self) -> str | None:
+        """Why the configured signing secret must not be used (None: it may). Says how long it
+        is, never what it is."""
+        if self.jwt_secret is None or not self.jwt_algorithm.upper().startswith("HS"):
+            return None  # generated (48 random bytes), or an asymmetric key pair instead
+        length = len(self.jwt_secret.get_secret_value().encode())
+        if length >= MIN_JWT_SECRET_BYTES:
+            return None
+        return (
+            f"PAHT_JWT_SECRET is {length} bytes long; {self.jwt_algorithm} needs a secret of at "
+            f"least {MIN_JWT_SECRET_BYTES} random bytes. Generate one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
 
     def signing_secret(self) -> str:
         """The HS256 secret; in development a random one persisted under the data folder."""

@@ -41,4 +41,6 @@ class Action(Labelled):
                      "Quản trị đơn vị triển khai (lĩnh vực, cơ quan, thời hạn, lịch, người dùng)",
                      "Administer the tenant (fields, agencies, deadlines, calendar, users)")
     TENANT_ONBOARD = "tenant:onboard", "Thêm đơn vị triển khai mới", "Onboard new tenants"
+    PROVINCE_MANAGE_ADMINS = ("province:manage_admins", "Quản lý quản trị viên cấp tỉnh",
+                              "Manage provincial administrators")
     # fmt: on

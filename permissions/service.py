@@ -21,7 +21,7 @@ from permissions.templates import PROVINCIAL_ADMIN, PROVINCIAL_TEMPLATE, TENANT_
 _adapter = TortoiseAdapter()
 KNOWN_ACTIONS = {a.value for a in Action}
 # Actions a tenant may never hand out: they belong to the province.
-PROVINCIAL_ONLY = {Action.TENANT_ONBOARD.value}
+PROVINCIAL_ONLY = {Action.TENANT_ONBOARD.value, Action.PROVINCE_MANAGE_ADMINS.value}
 
 
 async def _changed(tenant_id: uuid.UUID | None) -> None:

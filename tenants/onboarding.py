@@ -7,7 +7,6 @@ writes run in one transaction, so a failure half-way leaves nothing behind."""
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -20,6 +19,7 @@ from shapely.validation import explain_validity
 from tortoise import connections
 
 from accounts.grants import grant_role_unchecked
+from accounts.password_policy import generate_password
 from accounts.service import NewUser, create_user, validate_new_user
 from core.errors import DomainError, Validator
 from core.ids import new_id
@@ -232,7 +232,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
         )
     generated = None
     if plan.admin.password is None:
-        generated = secrets.token_urlsafe(12)
+        generated = generate_password(plan.admin.username)
         plan.admin = NewUser(
             plan.admin.username, generated, plan.admin.full_name, plan.admin.email, plan.admin.phone
         )
@@ -299,7 +299,10 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
         )
         await install_templates(tenant_id)
         try:
-            admin = await create_user(plan.admin, default_tenant_id=tenant_id)
+            # A generated password passed through other hands: it is one-time.
+            admin = await create_user(
+                plan.admin, default_tenant_id=tenant_id, must_change_password=generated is not None
+            )
         except DomainError as error:  # name the field as onboardTenant's input does
             raise DomainError.many(
                 [replace(d, field=f"admin.{d.field}" if d.field else None) for d in error.details]

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from accounts.password_policy import RULES as PASSWORD_RULES
 from core.graphql import Info, UserError, run_mutation
 from core.relay import decode, decode_optional
 from permissions.actions import Action
@@ -136,7 +137,9 @@ class TenantAdminInput:
     full_name: str
     email: str | None = None
     password: str | None = strawberry.field(
-        default=None, description="Omit to have a random one generated and returned once."
+        default=None,
+        description="Omit to have a one-time password generated and returned once. "
+        + PASSWORD_RULES,
     )
 
 
@@ -159,7 +162,9 @@ class OnboardTenantPayload:
     tenant: Tenant | None
     admin_username: str | None
     generated_admin_password: str | None = strawberry.field(
-        description="Shown once when the admin password was generated."
+        description="Shown once when the admin password was generated. It is one-time: the "
+        "admin's first login answers PASSWORD_CHANGE_REQUIRED and must set a new password "
+        "(login with newPassword)."
     )
     errors: list[UserError]
 

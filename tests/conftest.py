@@ -182,10 +182,25 @@ class GraphQLClient:
         assert "errors" not in body, body
         return body["data"]
 
-    async def login(self, username: str, password: str, tenant: str | None = None) -> str:
+    async def login(
+        self,
+        username: str,
+        password: str,
+        tenant: str | None = None,
+        *,
+        new_password: str | None = None,
+    ) -> str:
+        """``new_password`` replaces a one-time password (PASSWORD_CHANGE_REQUIRED otherwise)."""
         data = await self.ok(
             "mutation($i: LoginInput!) { login(input: $i) { accessToken errors { code } } }",
-            {"i": {"username": username, "password": password, "tenantCode": tenant}},
+            {
+                "i": {
+                    "username": username,
+                    "password": password,
+                    "tenantCode": tenant,
+                    "newPassword": new_password,
+                }
+            },
         )
         assert data["login"]["errors"] == [], data
         return data["login"]["accessToken"]

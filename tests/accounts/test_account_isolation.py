@@ -123,6 +123,26 @@ async def test_passwords_are_set_only_within_the_callers_reach(world: dict[str, 
         await conn.execute_query("SELECT paht_set_password($1, 'x', false)", [world["lc_user"]])
 
 
+async def test_sessions_are_ended_only_within_the_callers_reach(world: dict[str, str]) -> None:
+    end = "SELECT count(*) FROM paht_revoke_user_sessions($1, 'admin', NULL, now())"
+    for settings in ((world["sa_pa"], world["sp_user"], ""), ("", world["sp_user"], "on")):
+        with pytest.raises(OperationalError, match="outside the caller"):
+            async with as_app(*settings) as conn:
+                await conn.execute_query(end, [world["lc_user"]])
+    async with as_app(world["lao_cai"]) as conn:  # the control: its own tenant may
+        assert await scalar(conn, end, [world["lc_user"]]) >= 1
+
+
+async def test_only_the_callers_own_hash_can_be_read(world: dict[str, str]) -> None:
+    own = "SELECT count(*) FROM paht_own_credential()"
+    async with as_app(world["sa_pa"], world["sp_user"]) as conn:
+        assert await scalar(conn, own) == 1
+        hashed = await scalar(conn, "SELECT password_hash FROM paht_own_credential()")
+        assert hashed.startswith("$argon2id$")
+    async with as_app(world["lao_cai"], "", "on") as conn:  # no user: nobody's hash
+        assert await scalar(conn, own) == 0
+
+
 # --- usernames per tenant ---------------------------------------------------------------------
 
 CREATE_USER = """mutation($i: CreateUserInput!) {

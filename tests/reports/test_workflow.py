@@ -172,7 +172,7 @@ def test_clock_stops_exactly_when_entering_a_terminal_state():
 
 
 def test_permissions_are_known_and_described():
-    assert len(Action) == 22
+    assert len(Action) == 23
     for t in TRANSITIONS:
         assert isinstance(t.permission, Action)
     for action in Action:
@@ -183,7 +183,7 @@ def test_permissions_are_known_and_described():
         "report:withdraw", "report:provide_info", "report:rate", "report:view",
         "report:view_reporter", "report:publish", "report:comment", "report:submit",
         "report:submit_on_behalf", "extension:request", "extension:approve", "stats:view",
-        "tenant:manage", "tenant:onboard",
+        "tenant:manage", "tenant:onboard", "province:manage_admins",
     }  # fmt: skip
     assert {a.value for a in Action} == expected
 

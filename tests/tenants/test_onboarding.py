@@ -245,7 +245,18 @@ async def test_generated_admin_password_is_returned_once(gql: GraphQLClient, pro
     assert result["errors"] == []
     password = result["generatedAdminPassword"]
     assert password and len(password) >= 12
-    token = await gql.login(data["admin"]["username"], password, data["code"])
+    # It is one-time: the first login must replace it.
+    first = await gql(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken errors { code field } } }",
+        {"i": {"username": data["admin"]["username"], "password": password}},
+    )
+    assert first["data"]["login"] == {
+        "accessToken": None,
+        "errors": [{"code": "PASSWORD_CHANGE_REQUIRED", "field": "newPassword"}],
+    }
+    token = await gql.login(
+        data["admin"]["username"], password, data["code"], new_password=PASSWORD
+    )
     assert (await gql.ok("{ currentTenant { code } }", token=token))["currentTenant"] == {
         "code": data["code"]
     }
@@ -433,7 +444,7 @@ BAD_INPUTS: dict[str, tuple[Any, list[tuple[str, str]]]] = {
     ),
     "weak admin password": (
         lambda: _bad_admin(password="short"),
-        [("WEAK_PASSWORD", "admin.password")],
+        [("PASSWORD_TOO_SHORT", "admin.password")],
     ),
     "invalid admin username": (
         lambda: _bad_admin(username="bad user"),
@@ -550,7 +561,9 @@ async def test_yaml_document_onboards_a_tenant(
     assert result.admin_username == f"{code}.admin"
     assert result.admin_password  # the document has none: one was generated
 
-    token = await gql.login(result.admin_username, result.admin_password, code)
+    token = await gql.login(
+        result.admin_username, result.admin_password, code, new_password=PASSWORD
+    )
     config = await gql.ok(CONFIG, token=token)
     assert {a["code"] for a in config["agencies"]} == {a["code"] for a in doc["agencies"]}
     centres = [a["code"] for a in config["agencies"] if a["isCoordinationCentre"]]

@@ -31,7 +31,7 @@ REVERSE_SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_hardening')]
+    dependencies = [('models', '0009_passwords')]
 
     initial = False
 
