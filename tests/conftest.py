@@ -65,6 +65,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A real S3-compatible server (moto in server mode) for the whole session."""
+    from tests.support.s3 import run_s3_server
+
+    yield from run_s3_server()
+
+
+@pytest.fixture(scope="session")
 def database_urls() -> DatabaseUrls:
     if url := os.environ.get("DATABASE_URL"):
         return DatabaseUrls(app=url, owner=os.environ.get("DATABASE_OWNER_URL", url))
