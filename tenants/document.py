@@ -40,6 +40,17 @@ _SEGMENT = re.compile(r"^([A-Za-z_]+)((?:\[\d+\])*)$")
 _BOUNDARY = re.compile(r"^(.*?\.boundary)(?:[.\[]|$)")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 as editors read it: ``2020-01-01`` stays a string, checked as a date by the
+    schema (a YAML 1.1 loader would fail on ``2020-13-01`` with a bare ValueError)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class DocumentSyntaxError(Exception):
     """Not YAML at all: where the parser gave up."""
 
@@ -85,8 +96,8 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[st
 def parse(text: str) -> tuple[Document, list[str]]:
     """The document and the paths of duplicated keys; raises ``DocumentSyntaxError``."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = " ".join(p for p in (error.context, error.problem) if p)
