@@ -66,10 +66,11 @@ class S3Storage:
         self.base_url = base_url.rstrip("/")
         self._client = boto3.session.Session().client(
             "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
+            # Empty settings (compose passes unset variables as "") mean "not given".
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            aws_access_key_id=access_key_id or None,
+            aws_secret_access_key=secret_access_key or None,
             config=Config(
                 s3={"addressing_style": "path" if path_style else "virtual"},
                 retries={"max_attempts": 3, "mode": "standard"},
