@@ -78,9 +78,9 @@ def unit_code() -> str:
 
 def square(code: str, size: float = 0.01) -> dict[str, Any]:
     """A boundary of its own for unit ``code``: onboarding refuses units that overlap another
-    tenant's. On a 0.02° grid far south of the Lào Cai demo units."""
+    tenant's. On a 0.02° grid at sea, away from every point other tests submit at."""
     n = int(code) - 90_000
-    x, y = 105.0 + (n % 100) * 0.02, 10.0 + (n // 100) * 0.02
+    x, y = 110.0 + (n % 100) * 0.02, 8.0 + (n // 100) * 0.02
     ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
     return {"type": "Polygon", "coordinates": [[[round(a, 5), round(b, 5)] for a, b in ring]]}
 

@@ -18,6 +18,7 @@ from tests.api.test_cli import run_paht
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = sorted((ROOT / "tenants" / "demo").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "tenants" / "examples").glob("*.yaml"))
 SCHEMA = json.loads(document.SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
@@ -29,7 +30,7 @@ def test_the_schema_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 
-@pytest.mark.parametrize("path", DEMO, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", DEMO + EXAMPLES, ids=lambda p: p.name)
 def test_demo_documents_validate_against_the_schema(path: Path) -> None:
     jsonschema.validate(
         as_json(path), SCHEMA, format_checker=jsonschema.FormatChecker()
