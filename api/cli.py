@@ -254,9 +254,11 @@ def validate_command(
             with db as urls:
                 _ready(settings, urls, migrate_first=db.embedded)
                 asyncio.run(_with_orm(urls.app, lambda: _check_registry(plan)))
-    where = "" if offline else " and against the database"
-    typer.echo(f"{file}: valid{where} — {plan.code}, {len(plan.units)} units, "
-               f"{len(plan.agencies)} agencies, {len(plan.fields)} fields.")  # fmt: skip
+    checked = "the document only" if offline else "the document and the database"
+    typer.echo(
+        f"{file}: valid ({checked}): {plan.code}, {len(plan.units)} units, "
+        f"{len(plan.agencies)} agencies, {len(plan.fields)} fields."
+    )
 
 
 async def _check_registry(plan: Any) -> None:
