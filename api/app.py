@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
@@ -15,20 +16,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from tortoise import Tortoise, connections
 
 from accounts.revocations import revocations
 from api.auth import TENANT_HEADER
 from api.database import tortoise_config
+from api.db_connect import asyncpg_dsn
 from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
 from api.media_files import MediaHeaders
 from api.observability import RequestContextMiddleware, metrics
-from api.services import Services
+from api.services import MEDIA_PATH, Services
 from api.settings import Settings
 from core.db import close_side_pool, open_side_pool
 from permissions.store import store
 from reports.jobs import run_forever
 from reports.live import bus as report_events
+from reports.storage import LocalStorage, Storage
 
 log = logging.getLogger("paht")
 
@@ -43,6 +47,16 @@ async def readyz(_: Request) -> Response:
     except Exception:  # any database failure means not ready
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ready"})
+
+
+def media_files(storage: Storage) -> ASGIApp:
+    """Attachments under /media from whichever backend stores them, always with the safe
+    headers of api/media_files.py."""
+    if isinstance(storage, LocalStorage):
+        return MediaHeaders(StaticFiles(directory=storage.root, check_dir=False))
+    from api.media_s3 import S3MediaFiles
+
+    return MediaHeaders(S3MediaFiles(storage))  # type: ignore[arg-type]
 
 
 def create_app(
@@ -71,11 +85,15 @@ def create_app(
             )
         side_pool = False
         if database_url:
-            dsn = database_url.replace("asyncpg://", "postgresql://", 1)
+            dsn = asyncpg_dsn(database_url)
             side_pool = await open_side_pool(dsn)
-            await store.start_listening(lambda: asyncpg.connect(dsn))
-            await revocations.start_listening(lambda: asyncpg.connect(dsn))
-            await report_events.start(lambda: asyncpg.connect(dsn))
+
+            def listen() -> Any:  # a dedicated connection per listener (core/listen.py)
+                return asyncpg.connect(dsn, server_settings={"application_name": "paht-listen"})
+
+            await store.start_listening(listen)
+            await revocations.start_listening(listen)
+            await report_events.start(listen)
         jobs = (
             asyncio.create_task(run_forever(settings.jobs_interval_seconds))
             if database_url and settings.jobs_interval_seconds > 0
@@ -106,12 +124,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            # Local media storage; production serves these from a web server or object store,
-            # which must send the same headers (api/media_files.py).
-            Mount(
-                "/media",
-                MediaHeaders(StaticFiles(directory=settings.media_dir(), check_dir=False)),
-            ),
+            Mount(MEDIA_PATH, media_files(services.storage)),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

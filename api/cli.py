@@ -10,9 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli_errors import EXIT_CONFIG, document_errors, reported_errors
 from api.database import DatabaseUrls, migrate, start_embedded, tortoise_config
 from api.observability import configure_logging
 from api.settings import DEV_ORIGINS, Settings, get_settings
+from api.startup import StartupRefused, check_database
 
 app = typer.Typer(
     help="PAHT — phản ánh hiện trường: GraphQL API for citizen field reports.", no_args_is_help=True
@@ -24,18 +26,22 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graph
 
 
 class Database:
-    """DATABASE_URL when set; otherwise an embedded PostgreSQL, stopped cleanly on exit."""
+    """DATABASE_URL / DATABASE_OWNER_URL when set (``owner`` is then "" unless the owner DSN is
+    given: API processes never need it); otherwise an embedded PostgreSQL, stopped on exit."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.server: Any = None
 
+    @property
+    def embedded(self) -> bool:
+        return not (self.settings.database_url or self.settings.database_owner_url)
+
     def __enter__(self) -> DatabaseUrls:
         settings = self.settings
-        if settings.database_url:
+        if not self.embedded:
             return DatabaseUrls(
-                app=settings.database_url,
-                owner=settings.database_owner_url or settings.database_url,
+                app=settings.database_url or "", owner=settings.database_owner_url or ""
             )
         typer.echo(f"Starting embedded PostgreSQL in {settings.data_dir / 'pgdata'} …")
         self.server, urls = start_embedded(settings.data_dir)
@@ -58,7 +64,8 @@ def database(settings: Settings) -> Database:
 async def _with_orm(url: str, work: Any) -> Any:
     from tortoise import Tortoise
 
-    await Tortoise.init(config=tortoise_config(url, pool_max=2), _enable_global_fallback=True)
+    config = tortoise_config(url, pool_max=2, application_name="paht-cli")
+    await Tortoise.init(config=config, _enable_global_fallback=True)
     try:
         return await work()
     finally:
@@ -75,13 +82,52 @@ def _print_demo_accounts(accounts: list[Any], url: str) -> None:
     typer.echo(f"\nGraphiQL: {url}\n")
 
 
+def _owner_url(urls: DatabaseUrls) -> str:
+    if not urls.owner:
+        raise StartupRefused(
+            "OWNER_URL_REQUIRED",
+            "Cần DATABASE_OWNER_URL (DSN của vai trò sở hữu, ví dụ paht_owner) để chạy migration.",
+            "DATABASE_OWNER_URL (the owner role's DSN, e.g. paht_owner) is required to migrate.",
+        )
+    return urls.owner
+
+
+def _ready(settings: Settings, urls: DatabaseUrls, migrate_first: bool) -> None:
+    """Migrate when asked to, then check the role and the schema (api/startup.py)."""
+    timeout = settings.db_connect_timeout_seconds
+    if migrate_first:
+        asyncio.run(migrate(_owner_url(urls), connect_timeout=timeout))
+    if not urls.app:
+        raise StartupRefused(
+            "APP_URL_REQUIRED",
+            "Cần DATABASE_URL (DSN của vai trò ứng dụng, ví dụ paht_app).",
+            "DATABASE_URL (the application role's DSN, e.g. paht_app) is required.",
+        )
+    asyncio.run(
+        check_database(
+            urls.app,
+            timeout_seconds=timeout,
+            allow_unsafe_role=settings.allow_unsafe_database_role,
+        )
+    )
+
+
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="Load the Lào Cai pilot demo data.")] = False,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    migrate_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Apply pending migrations first (needs DATABASE_OWNER_URL). Default: only with "
+            "the embedded database (PAHT_MIGRATE_ON_START).",
+        ),
+    ] = None,
 ) -> None:
-    """Migrate and serve the API (embedded PostgreSQL when DATABASE_URL is unset)."""
+    """Serve the API (embedded PostgreSQL when DATABASE_URL is unset). In production it checks
+    that migrations are applied and the database role is held to row-level security."""
     import uvicorn
 
     from api.app import create_app
@@ -99,20 +145,29 @@ def serve(
             "PAHT_JWT_SECRET (or PAHT_JWT_PRIVATE_KEY_FILE) is required with DATABASE_URL.",
             err=True,
         )
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_CONFIG)
     host = host or settings.host
     port = port or settings.port
+    configure_logging(settings.debug)
     db = database(settings)
-    with db as urls:
-        asyncio.run(migrate(urls.owner))
+    with reported_errors(), db as urls:
+        if migrate_first is None:
+            migrate_first = settings.migrate_on_start
+        _ready(settings, urls, db.embedded if migrate_first is None else migrate_first)
         if demo:
             from api.demo import load_demo
 
             accounts = asyncio.run(_with_orm(urls.app, load_demo))
             _print_demo_accounts(accounts, f"http://{host}:{port}/graphql")
         app_ = create_app(settings, urls.app, on_shutdown=db.stop)
-        configure_logging(settings.debug)
-        uvicorn.run(app_, host=host, port=port, log_config=None)
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            log_config=None,
+            # Then connections still open (a client stalled mid-upload) are closed.
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        )
 
 
 @app.command("demo")
@@ -126,9 +181,12 @@ def demo_command(
 
 @app.command("migrate")
 def migrate_command() -> None:
-    """Apply pending migrations as the owner role."""
-    with database(get_settings()) as urls:
-        asyncio.run(migrate(urls.owner))
+    """Apply pending migrations as the owner role (DATABASE_OWNER_URL), once: concurrent runs
+    wait for each other, and it waits for a database that is still starting."""
+    settings = get_settings()
+    configure_logging(settings.debug)
+    with reported_errors(), database(settings) as urls:
+        asyncio.run(migrate(_owner_url(urls), connect_timeout=settings.db_connect_timeout_seconds))
     typer.echo("Migrations applied.")
 
 
@@ -153,28 +211,66 @@ def schema_command(
 
 @tenants_app.command("onboard")
 def onboard_command(file: Annotated[Path, typer.Argument(exists=True, readable=True)]) -> None:
-    """Onboard a locality from a YAML document (see tenants/demo/*.yaml)."""
+    """Onboard a locality from a YAML document (tenants/onboarding.schema.json; examples in
+    tenants/demo/). Nothing is written unless the whole document is valid."""
     from api.demo import SYSTEM_PROVINCE
-    from core.errors import DomainError
     from permissions.session import scoped_transaction
-    from tenants.onboarding import load_plan, onboard
+    from tenants.document import load_plan
+    from tenants.onboarding import onboard
 
-    async def work() -> Any:
-        async with scoped_transaction(SYSTEM_PROVINCE):
-            return await onboard(SYSTEM_PROVINCE, load_plan(file))
+    settings = get_settings()
+    with reported_errors(), document_errors(file):
+        plan = load_plan(file)
 
-    with database(get_settings()) as urls:
-        asyncio.run(migrate(urls.owner))
-        try:
+        async def work() -> Any:
+            async with scoped_transaction(SYSTEM_PROVINCE):
+                return await onboard(SYSTEM_PROVINCE, plan)
+
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
             result = asyncio.run(_with_orm(urls.app, work))
-        except DomainError as error:
-            for detail in error.details:
-                typer.echo(f"{detail.code} {detail.field or ''}: {detail.message_en}", err=True)
-            raise typer.Exit(1) from error
     typer.echo(f"Onboarded {result.tenant.code} ({result.tenant.name_vi}).")
     typer.echo(f"Tenant admin: {result.admin_username}")
     if result.admin_password:
         typer.echo(f"Generated password (shown once): {result.admin_password}")
+
+
+@tenants_app.command("validate")
+def validate_command(
+    file: Annotated[Path, typer.Argument(exists=True, readable=True)],
+    offline: Annotated[
+        bool,
+        typer.Option(
+            help="Only the document itself: no database, so no check of codes "
+            "and boundaries against existing tenants."
+        ),
+    ] = False,
+) -> None:
+    """Check an onboarding document as `onboard` would, without writing anything."""
+    from tenants.document import load_plan
+    from tenants.onboarding import validate_plan
+
+    settings = get_settings()
+    with reported_errors(), document_errors(file):
+        plan = validate_plan(load_plan(file))
+        if not offline:
+            db = database(settings)
+            with db as urls:
+                _ready(settings, urls, migrate_first=db.embedded)
+                asyncio.run(_with_orm(urls.app, lambda: _check_registry(plan)))
+    checked = "the document only" if offline else "the document and the database"
+    typer.echo(
+        f"{file}: valid ({checked}): {plan.code}, {len(plan.units)} units, "
+        f"{len(plan.agencies)} agencies, {len(plan.fields)} fields."
+    )
+
+
+async def _check_registry(plan: Any) -> None:
+    from tenants.coverage import check_coverage, check_tenant_code_free
+
+    await check_tenant_code_free(plan.code)
+    await check_coverage(plan)
 
 
 from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above

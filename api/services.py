@@ -9,6 +9,27 @@ from api.settings import Settings
 from reports.media import MediaLimits
 from reports.storage import LocalStorage, Storage
 
+MEDIA_PATH = "/media"
+
+
+def make_storage(settings: Settings) -> Storage:
+    """The backend ``PAHT_STORAGE`` names; every one is served by the API under /media."""
+    if settings.storage == "s3":
+        from reports.storage_s3 import S3Storage
+
+        secret = settings.s3_secret_access_key
+        return S3Storage(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            path_style=settings.s3_path_style,
+            prefix=settings.s3_prefix,
+            base_url=MEDIA_PATH,
+        )
+    return LocalStorage(settings.media_dir(), base_url=MEDIA_PATH)
+
 
 @dataclass(frozen=True)
 class Services:
@@ -22,7 +43,7 @@ class Services:
         return cls(
             settings=settings,
             tokens=TokenService(settings.token_config()),
-            storage=LocalStorage(settings.media_dir(), base_url="/media"),
+            storage=make_storage(settings),
             media_limits=MediaLimits(
                 max_image_bytes=settings.max_image_bytes,
                 max_video_bytes=settings.max_video_bytes,

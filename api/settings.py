@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".paht")
     """Where the embedded PostgreSQL cluster, uploaded media and dev secrets live."""
     db_pool_max: int = 10
+    db_connect_timeout_seconds: float = 60
+    """How long a command waits for the database to accept connections at start-up (it retries
+    with exponential back-off, logging each attempt); then it gives up with a clear error."""
+    migrate_on_start: bool | None = None
+    """Apply pending migrations in `paht serve` (needs ``DATABASE_OWNER_URL``). Default: only
+    with the embedded development database; in production `paht migrate` runs once, and `serve`
+    refuses to start while migrations are pending."""
+    allow_unsafe_database_role: bool = False
+    """Serve even when ``DATABASE_URL``'s role bypasses row-level security (superuser,
+    BYPASSRLS, owner of the tables or member of their owner). Only for emergencies: logged
+    loudly at every start."""
 
     # --- HTTP -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -48,6 +60,9 @@ class Settings(BaseSettings):
     """Largest multipart request (photos or a video and the operation)."""
     max_request_bytes: int = 1024 * 1024
     """Largest JSON request: a query of at most ``max_query_bytes`` plus its variables."""
+    graceful_shutdown_seconds: float = 30
+    """After SIGTERM, how long requests in flight may take to finish before their connections
+    are closed (a client stalled mid-upload must not keep a stopping process alive)."""
 
     # --- tokens ---------------------------------------------------------------------------
     jwt_secret: SecretStr | None = None
@@ -85,7 +100,21 @@ class Settings(BaseSettings):
     Safe with several processes (an advisory lock keeps one runner at a time)."""
 
     # --- media ----------------------------------------------------------------------------
+    storage: Literal["local", "s3"] = "local"
+    """Where attachments live: ``local`` (``media_root``; with several processes it must be one
+    shared folder) or ``s3`` (an S3-compatible object store shared by every process)."""
     media_root: Path | None = None
+    s3_endpoint_url: str | None = None
+    """E.g. ``https://s3.example.gov.vn``; unset: the AWS endpoint of ``s3_region``."""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_path_style: bool = True
+    """``https://host/bucket/key`` addressing, which every S3-compatible store accepts;
+    ``false`` for virtual-hosted ``https://bucket.host/key``."""
+    s3_prefix: str = ""
+    """Key prefix inside the bucket (e.g. ``paht/``) when the bucket is shared."""
     max_image_bytes: int = 10 * 1024 * 1024
     max_video_bytes: int = 50 * 1024 * 1024
     max_video_seconds: float = 120

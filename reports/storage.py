@@ -1,9 +1,10 @@
 """Where attachment bytes live.
 
-Services talk to the small ``Storage`` protocol so that the local-disk backend used in
-development and single-node deployments can later be swapped for object storage without touching
-them. Keys are server-generated relative paths (see ``make_key``) and are still validated
-strictly, because a key that escapes the media root would be a path-traversal hole.
+Services talk to the small ``Storage`` protocol: the local-disk backend here (development, or
+several processes sharing one folder) and the S3-compatible object store of
+``reports/storage_s3.py`` are interchangeable. Keys are server-generated relative paths (see
+``make_key``) and are still validated strictly, because a key that escapes the media root would
+be a path-traversal hole.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def validate_key(key: str) -> str:
         if not _SEGMENT.fullmatch(segment):
             raise ValueError(f"invalid storage key segment {segment!r} in {key!r}")
     return key
+
+
+def media_url(base_url: str, key: str) -> str:
+    """The one place a client-facing media URL is built, whatever the backend: the API serves
+    every backend under ``base_url`` with the same headers (api/media_files.py)."""
+    return f"{base_url.rstrip('/')}/{validate_key(key)}"
 
 
 def make_key(
@@ -139,4 +146,4 @@ class LocalStorage:
         return await asyncio.to_thread(lambda: self._path(key).is_file())
 
     def url(self, key: str) -> str:
-        return f"{self.base_url}/{validate_key(key)}"
+        return media_url(self.base_url, key)

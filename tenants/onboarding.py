@@ -1,8 +1,9 @@
 """Onboarding a locality: one atomic operation that creates the tenant with everything it needs.
 
 The same `OnboardingPlan` comes from GraphQL (`onboardTenant`) or from a YAML file
-(`paht tenants onboard FILE.yaml`); validation runs completely before anything is written, and the
-writes run in one transaction, so a failure half-way leaves nothing behind."""
+(`paht tenants onboard FILE.yaml`, read by `tenants.document`); validation runs completely before
+anything is written, and the writes run in one transaction, so a failure half-way leaves nothing
+behind."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import yaml
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 from tortoise import connections
@@ -27,6 +26,7 @@ from permissions.scope import Scope
 from permissions.service import install_templates
 from permissions.session import apply_scope, tenant_transaction
 from permissions.templates import TENANT_ADMIN
+from tenants.coverage import check_coverage, check_tenant_code_free
 from tenants.models import (
     AdministrativeUnit,
     Agency,
@@ -37,12 +37,17 @@ from tenants.models import (
     UnitKind,
 )
 from tenants.options import TenantOptions
+from tenants.provinces import PROVINCES
 from tenants.questions import parse_questions
 from tenants.sla import default_sla_table
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,4}$")
 UNIT_CODE_RE = re.compile(r"^\d{5}$")
+DISTRICT_CODE_RE = re.compile(r"^\d{3}$")
+# Held for the rest of the onboarding transaction: two onboardings at once cannot both find the
+# same units free (tenants.coverage) and then both claim them.
+ONBOARDING_LOCK = 7_305_003  # beside reports.jobs.JOBS_LOCK and api.database.MIGRATION_LOCK
 
 
 @dataclass
@@ -84,6 +89,7 @@ class OnboardingPlan:
     admin: NewUser
     parent_organisation: str = ""
     province_code: str = ""
+    district_code: str = ""  # recorded on the units created (districts ended on 1/7/2025)
     units: list[UnitPlan] = field(default_factory=list)
     agencies: list[AgencyPlan] = field(default_factory=list)
     fields: list[FieldPlan] = field(default_factory=list)
@@ -146,6 +152,22 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
     plan.parent_organisation = (
         v.text("parentOrganisation", plan.parent_organisation, max_len=200, required=False) or ""
     )
+    plan.province_code = (plan.province_code or "").strip()
+    if plan.province_code and plan.province_code not in PROVINCES:
+        v.add(
+            "UNKNOWN_PROVINCE",
+            "provinceCode",
+            f"Mã tỉnh {plan.province_code} không có trong danh mục (hai chữ số, ví dụ 10).",
+            f"Province code {plan.province_code} is not in the national list (e.g. 10).",
+        )
+    plan.district_code = (plan.district_code or "").strip()
+    if plan.district_code and not DISTRICT_CODE_RE.match(plan.district_code):
+        v.add(
+            "INVALID_CODE",
+            "districtCode",
+            "Mã huyện gồm 3 chữ số.",
+            "A district code has 3 digits.",
+        )
     plan.admin = validate_new_user(plan.admin, v, "admin.")
     _unique(v, "administrativeUnits", [u.code for u in plan.units])
     for i, unit in enumerate(plan.units):
@@ -223,13 +245,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
     """Create a tenant atomically. The caller's Scope must allow ``tenant:onboard``."""
     scope.require("tenant:onboard")
     plan = validate_plan(plan)
-    if await Tenant.exists(code=plan.code):
-        raise DomainError(
-            "DUPLICATE_CODE",
-            "Mã đơn vị triển khai đã tồn tại.",
-            "A tenant with this code exists.",
-            "code",
-        )
+    await check_tenant_code_free(plan.code)
     generated = None
     if plan.admin.password is None:
         generated = generate_password(plan.admin.username)
@@ -244,6 +260,10 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
     # A nested transaction (savepoint) inside the request's: the tenant's rows need its own
     # app.tenant_id for RLS, and everything is undone together if any step fails.
     async with tenant_transaction(tenant_id):
+        await connections.get("default").execute_query(
+            "SELECT pg_advisory_xact_lock($1)", [ONBOARDING_LOCK]
+        )
+        await check_coverage(plan)
         tenant = await Tenant.create(
             id=tenant_id,
             code=plan.code,
@@ -263,6 +283,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
                     "name": unit.name,
                     "kind": unit.kind,
                     "province_code": plan.province_code,
+                    "district_code": plan.district_code,
                     "valid_to": unit.valid_to,
                     "boundary": unit.boundary,
                 },
@@ -312,69 +333,3 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
         connections.get("default"), scope
     )  # back to the caller's own settings for the rest of the request
     return OnboardingResult(tenant, admin.username, generated)
-
-
-def plan_from_mapping(data: dict[str, Any]) -> OnboardingPlan:
-    """Read the YAML/JSON onboarding document (see tenants/demo/*.yaml)."""
-    try:
-        t = data["tenant"]
-        admin = data.get("admin") or {}
-        return OnboardingPlan(
-            code=str(t["code"]),
-            report_prefix=str(t["report_prefix"]),
-            name_vi=str(t["name_vi"]),
-            name_en=str(t["name_en"]),
-            parent_organisation=str(t.get("parent_organisation") or ""),
-            province_code=str(t.get("province_code") or ""),
-            admin=NewUser(
-                username=str(admin.get("username", "")),
-                password=admin.get("password"),
-                full_name=str(admin.get("full_name", "")),
-                email=admin.get("email"),
-                phone=admin.get("phone"),
-            ),
-            units=[
-                UnitPlan(
-                    code=str(u["code"]),
-                    name=str(u["name"]),
-                    kind=str(u["kind"]),
-                    valid_from=u.get("valid_from"),
-                    valid_to=u.get("valid_to"),
-                    boundary=u.get("boundary"),
-                )
-                for u in data.get("administrative_units") or []
-            ],
-            agencies=[
-                AgencyPlan(
-                    code=str(a["code"]),
-                    name_vi=str(a["name_vi"]),
-                    name_en=str(a["name_en"]),
-                    kind=str(a.get("kind", "department")),
-                    is_coordination_centre=bool(a.get("is_coordination_centre", False)),
-                )
-                for a in data.get("agencies") or []
-            ],
-            fields=[
-                FieldPlan(
-                    code=str(f["code"]),
-                    name_vi=str(f["name_vi"]),
-                    name_en=str(f["name_en"]),
-                    default_agency=f.get("default_agency"),
-                    sensitive=bool(f.get("sensitive", False)),
-                    quick_fix=bool(f.get("quick_fix", False)),
-                    questions=list(f.get("questions") or []),
-                )
-                for f in data.get("fields") or []
-            ],
-            options=dict(data.get("options") or {}),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DomainError(
-            "INVALID_DOCUMENT",
-            f"Tệp khai báo thiếu mục: {exc}",
-            f"The onboarding document is missing an entry: {exc}",
-        ) from exc
-
-
-def load_plan(path: Path) -> OnboardingPlan:
-    return plan_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")))

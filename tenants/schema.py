@@ -151,7 +151,14 @@ class OnboardTenantInput:
     name_en: str
     admin: TenantAdminInput
     parent_organisation: str = ""
-    province_code: str = ""
+    province_code: str = strawberry.field(
+        default="", description="Two-digit national province code, e.g. `10` (Lào Cai)."
+    )
+    district_code: str = strawberry.field(
+        default="",
+        description="Three-digit national district code (before 1 July 2025), recorded on the "
+        "administrative units this creates.",
+    )
     administrative_units: list[UnitInput] = strawberry.field(default_factory=list)
     agencies: list[OnboardAgencyInput] = strawberry.field(default_factory=list)
     fields: list[OnboardFieldInput] = strawberry.field(default_factory=list)
@@ -191,6 +198,7 @@ def _plan(data: OnboardTenantInput) -> onboarding.OnboardingPlan:
         name_en=data.name_en,
         parent_organisation=data.parent_organisation,
         province_code=data.province_code,
+        district_code=data.district_code,
         admin=NewUser(
             data.admin.username, data.admin.password, data.admin.full_name, data.admin.email
         ),

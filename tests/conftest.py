@@ -75,10 +75,28 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 @pytest.fixture(scope="session")
-def database_urls() -> DatabaseUrls:
+def s3_server() -> Iterator[Any]:
+    """A real S3-compatible server (moto in server mode) for the whole session."""
+    from tests.support.s3 import run_s3_server
+
+    yield from run_s3_server()
+
+
+@pytest.fixture(scope="session")
+def embedded_server() -> Any:
+    """The embedded PostgreSQL of the test run; None when DATABASE_URL names another server
+    (tests that need empty databases or extra roles skip then)."""
+    if os.environ.get("DATABASE_URL"):
+        return None
+    server, _ = start_embedded(ROOT / ".paht" / "test")
+    return server
+
+
+@pytest.fixture(scope="session")
+def database_urls(embedded_server: Any) -> DatabaseUrls:
     if url := os.environ.get("DATABASE_URL"):
         return DatabaseUrls(app=url, owner=os.environ.get("DATABASE_OWNER_URL", url))
-    server, _ = start_embedded(ROOT / ".paht" / "test")
+    server = embedded_server
     database = f"paht_test_{os.getpid()}"
     drop_database(server, database)
     ensure_roles_and_database(server, database)

@@ -69,7 +69,14 @@ def paht(
 
 @pytest.fixture(scope="module")
 async def api(fresh: DatabaseUrls, tmp_path_factory: Any) -> AsyncIterator[ApiProcess]:
-    process = ApiProcess(fresh.app, fresh.owner, tmp_path_factory.mktemp("fresh"), TEST_SECRET)
+    # The installation is empty: this replica applies the migrations (as `paht migrate` would).
+    process = ApiProcess(
+        fresh.app,
+        fresh.owner,
+        tmp_path_factory.mktemp("fresh"),
+        TEST_SECRET,
+        PAHT_MIGRATE_ON_START="true",
+    )
     await process.start()
     yield process
     await process.stop()

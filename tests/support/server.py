@@ -23,12 +23,16 @@ def free_port() -> int:
 
 
 class ApiProcess:
-    """``paht serve`` with ``DATABASE_URL`` set: production mode (debug off, jobs off)."""
+    """``paht serve`` with ``DATABASE_URL`` set: production mode (debug off, jobs off). An empty
+    ``owner_url`` leaves ``DATABASE_OWNER_URL`` out, as in a production replica."""
 
-    def __init__(self, app_url: str, owner_url: str, data_dir: Path, secret: str, **env: str):
+    def __init__(
+        self, app_url: str, owner_url: str, data_dir: Path, secret: str, *args: str, **env: str
+    ):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / f"api-{self.port}.log"
+        self.args = args
         self.env = {
             **os.environ,
             "DATABASE_URL": app_url,
@@ -39,14 +43,23 @@ class ApiProcess:
             "PAHT_JOBS_INTERVAL_SECONDS": "0",
             **env,
         }
+        if not owner_url:
+            del self.env["DATABASE_OWNER_URL"]
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, wait_seconds: float = 60) -> None:
+        await self.spawn()
+        await self.wait_ready(wait_seconds)
+
+    async def spawn(self) -> None:
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "api.cli", "serve",
+                sys.executable, "-m", "api.cli", "serve", *self.args,
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
+
+    async def wait_ready(self, wait_seconds: float = 60) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + wait_seconds
         async with httpx.AsyncClient(base_url=self.base_url) as http:
             while time.monotonic() < deadline:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import uuid
 from pathlib import Path
@@ -18,8 +17,14 @@ from core.errors import DomainError
 from permissions.models import CasbinRule, Role
 from permissions.session import scoped_transaction, tenant_transaction
 from permissions.templates import TENANT_TEMPLATES
-from tenants import onboarding
-from tenants.models import AdministrativeUnit, Agency, Field, Tenant, TenantSettings
+from tenants import document, onboarding
+from tenants.models import (
+    AdministrativeUnit,
+    Agency,
+    Field,
+    Tenant,
+    TenantSettings,
+)
 from tests.conftest import GraphQLClient, unique
 from tests.factories import find_user, user_named
 
@@ -61,13 +66,6 @@ CONFIG = """{
   roles { code isTemplate actions }
 }"""
 
-SQUARE = {
-    "type": "Polygon",
-    "coordinates": [[[103.80, 22.30], [103.81, 22.30], [103.81, 22.31], [103.80, 22.31]]],
-}
-SQUARE["coordinates"][0].append(SQUARE["coordinates"][0][0])
-
-
 _UNIT_CODES = itertools.count(90_000)
 
 
@@ -75,6 +73,15 @@ def unit_code() -> str:
     """Distinct codes for the whole run (the unit registry is shared by every test), in a range
     no other test module uses."""
     return str(next(_UNIT_CODES))
+
+
+def square(code: str, size: float = 0.01) -> dict[str, Any]:
+    """A boundary of its own for unit ``code``: onboarding refuses units that overlap another
+    tenant's. On a 0.02° grid at sea, away from every point other tests submit at."""
+    n = int(code) - 90_000
+    x, y = 110.0 + (n % 100) * 0.02, 8.0 + (n // 100) * 0.02
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+    return {"type": "Polygon", "coordinates": [[[round(a, 5), round(b, 5)] for a, b in ring]]}
 
 
 def plan(code: str | None = None, **overrides: Any) -> dict[str, Any]:
@@ -96,11 +103,11 @@ def plan(code: str | None = None, **overrides: Any) -> dict[str, Any]:
         },
         "administrativeUnits": [
             {
-                "code": unit_code(),
+                "code": (unit := unit_code()),
                 "name": "Xã Thử nghiệm",
                 "kind": "XA",
                 "validFrom": "2020-01-01",
-                "boundary": copy.deepcopy(SQUARE),
+                "boundary": square(unit),
             }
         ],
         "agencies": [
@@ -198,7 +205,7 @@ async def test_provincial_admin_onboards_a_tenant(
     unit = data["administrativeUnits"][0]
     assert tenant["unitCodes"] == [unit["code"]]
     assert tenant["administrativeUnits"] == [
-        {"code": unit["code"], "name": unit["name"], "kind": "XA", "boundary": SQUARE}
+        {"code": unit["code"], "name": unit["name"], "kind": "XA", "boundary": unit["boundary"]}
     ]
 
     token = await gql.login(data["admin"]["username"], PASSWORD, data["code"])
@@ -530,10 +537,16 @@ async def test_tenant_staff_cannot_onboard(
 # --- onboarding from a YAML document ----------------------------------------------------------
 
 
-def demo_document(code: str) -> dict[str, Any]:
+def demo_document(code: str, *, own_units: bool = True) -> dict[str, Any]:
+    """A copy of Sa Pa's document under another code; with ``own_units`` its units get codes
+    and boundaries of their own (onboarding refuses units Sa Pa holds)."""
     doc = yaml.safe_load((DEMO / "sa-pa.yaml").read_text(encoding="utf-8"))
     doc["tenant"].update(code=code, report_prefix="SQ", name_vi="UBND Thị xã Sa Pa (bản sao)")
     doc["admin"].update(username=f"{code}.admin", email=f"admin@{code}.example.vn")
+    if own_units:
+        for unit in doc["administrative_units"]:
+            unit["code"] = unit_code()
+            unit["boundary"] = square(unit["code"])
     return doc
 
 
@@ -543,20 +556,18 @@ def write_document(tmp_path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
+async def onboard_document(path: Path) -> onboarding.OnboardingResult:
+    plan_ = document.load_plan(path)
+    async with scoped_transaction(SYSTEM_PROVINCE):
+        return await onboarding.onboard(SYSTEM_PROVINCE, plan_)
+
+
 async def test_yaml_document_onboards_a_tenant(
     gql: GraphQLClient, tmp_path: Path, pilot: dict[str, Any]
 ) -> None:
     code = unique("yaml")
     doc = demo_document(code)
-    units_before = {
-        u.code: (u.name, u.boundary)
-        for u in await AdministrativeUnit.filter(
-            code__in=[u["code"] for u in doc["administrative_units"]]
-        )
-    }
-    plan_ = onboarding.load_plan(write_document(tmp_path, doc))
-    async with scoped_transaction(SYSTEM_PROVINCE):
-        result = await onboarding.onboard(SYSTEM_PROVINCE, plan_)
+    result = await onboard_document(write_document(tmp_path, doc))
     assert result.tenant.code == code
     assert result.admin_username == f"{code}.admin"
     assert result.admin_password  # the document has none: one was generated
@@ -576,10 +587,10 @@ async def test_yaml_document_onboards_a_tenant(
     tenant = await Tenant.get(code=code)
     assert tenant.unit_codes == [u["code"] for u in doc["administrative_units"]]
     assert tenant.report_prefix == "SQ"
-    # The shared unit registry was reused, not duplicated, and Sa Pa's units are unchanged.
-    units_after = await AdministrativeUnit.filter(code__in=tenant.unit_codes)
-    assert len(units_after) == len(units_before) == len(tenant.unit_codes)
-    assert {u.code: (u.name, u.boundary) for u in units_after} == units_before
+    # The document's province and district codes are recorded on the units it created.
+    units = await AdministrativeUnit.filter(code__in=tenant.unit_codes)
+    assert len(units) == len(tenant.unit_codes)
+    assert {(u.province_code, u.district_code) for u in units} == {("10", "088")}
     # Sa Pa itself is untouched and cannot see the copy.
     sapa = await gql.login("sapa.admin", pilot["password"])
     sapa_agencies = (await gql.ok("{ agencies { id } }", token=sapa))["agencies"]
@@ -595,10 +606,8 @@ async def test_bad_yaml_document_changes_nothing(
     doc = demo_document(code)
     doc["administrative_units"][0]["boundary"] = BOWTIE
     doc["fields"][1]["code"] = doc["fields"][0]["code"]
-    plan_ = onboarding.load_plan(write_document(tmp_path, doc))
     with pytest.raises(DomainError) as error:
-        async with scoped_transaction(SYSTEM_PROVINCE):
-            await onboarding.onboard(SYSTEM_PROVINCE, plan_)
+        await onboard_document(write_document(tmp_path, doc))
     assert [(d.code, d.field) for d in error.value.details] == [
         ("INVALID_GEOJSON", "administrativeUnits[0].boundary"),
         ("DUPLICATE_CODE", "fields[1].code"),
@@ -608,12 +617,12 @@ async def test_bad_yaml_document_changes_nothing(
     assert await find_user(f"{code}.admin") is None
 
 
-async def test_yaml_document_missing_a_section_is_refused(tmp_path: Path) -> None:
+async def test_yaml_document_missing_a_key_is_refused(tmp_path: Path) -> None:
     doc = demo_document(unique("yaml"))
     del doc["tenant"]["name_en"]
     with pytest.raises(DomainError) as error:
-        onboarding.load_plan(write_document(tmp_path, doc))
-    assert error.value.code == "INVALID_DOCUMENT"
+        document.load_plan(write_document(tmp_path, doc))
+    assert [(d.code, d.field) for d in error.value.details] == [("MISSING_KEY", "tenant.name_en")]
     assert "name_en" in error.value.details[0].message_en
 
 
