@@ -3,11 +3,14 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 # What a reporter is shown of a report's handling: the agency each step was taken for (never the
-# person), and the outcome of the approved result as a field of the report. The tenant's
+# person), the outcome of the approved result and the master of a duplicate as fields of the
+# report. The tenant's
 # publication settings become its typed options (tenants/options.py).
 SQL = [
     "ALTER TABLE report_event ADD CONSTRAINT report_event_actor_agency_fk FOREIGN KEY "
     "(tenant_id, actor_agency_id) REFERENCES agency (tenant_id, id) ON DELETE RESTRICT",
+    "ALTER TABLE report ADD CONSTRAINT report_duplicate_of_fk FOREIGN KEY "
+    "(tenant_id, duplicate_of_id) REFERENCES report (tenant_id, id) ON DELETE RESTRICT",
     "ALTER TABLE report ADD CONSTRAINT report_outcome_check CHECK "
     "(outcome IN ('FIXED', 'CANNOT_FIX', 'NOT_RESPONSIBLE'))",
     # Existing rows are rewritten by the owner: FORCE would hide them (no tenant is set here).
@@ -25,6 +28,7 @@ SQL = [
     "ALTER TABLE tenant_settings FORCE ROW LEVEL SECURITY",
 ]
 REVERSE_SQL = [
+    "ALTER TABLE report DROP CONSTRAINT IF EXISTS report_duplicate_of_fk",
     "ALTER TABLE report_event DROP CONSTRAINT IF EXISTS report_event_actor_agency_fk",
     "ALTER TABLE report DROP CONSTRAINT IF EXISTS report_outcome_check",
 ]
@@ -40,6 +44,11 @@ class Migration(migrations.Migration):
             model_name='Report',
             name='outcome',
             field=fields.CharField(null=True, max_length=20),
+        ),
+        ops.AddField(
+            model_name='Report',
+            name='duplicate_of_id',
+            field=fields.UUIDField(null=True),
         ),
         ops.AddField(
             model_name='ReportEvent',

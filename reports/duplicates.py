@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 
 from tortoise.expressions import RawSQL
 
 from core.errors import DomainError, Validator
 from permissions.scope import Scope
 from reports.models import Report
-from reports.workflow import OPEN_STATES
+from reports.queries import is_staff
+from reports.workflow import OPEN_STATES, ReportState
+from tenants.models import Field
 from tenants.options import TenantOptions
 from tenants.regulation import tenant_options
 
@@ -126,3 +129,39 @@ async def nearby_open_reports(
     found = [(r, d) for r, d in found if d <= radius]
     found.sort(key=lambda item: (item[1], item[0].created_at, item[0].id))
     return found[:limit]
+
+
+@dataclass(frozen=True)
+class DuplicateView:
+    """A possible duplicate as the submitter is shown it."""
+
+    code: str | None
+    title: str | None
+    state: ReportState
+    distance_m: float
+
+
+async def as_shown(
+    scope: Scope, field_id: uuid.UUID, found: list[tuple[Report, float]]
+) -> list[DuplicateView]:
+    """Staff see everything. Citizens and anonymous callers see distances rounded to 100 m and
+    no code or text of someone else's report unless it is published (their own, they may), and
+    nothing at all in sensitive fields: repeated submissions must not locate, or read, another
+    person's report."""
+    staff = is_staff(scope)
+    if not staff and await Field.filter(id=field_id, sensitive=True).exists():
+        return []
+
+    def readable(report: Report) -> bool:
+        own = scope.user_id is not None and report.reporter_user_id == scope.user_id
+        return staff or own or report.published
+
+    return [
+        DuplicateView(
+            code=r.code if readable(r) else None,
+            title=r.title if readable(r) else None,
+            state=ReportState(r.state),
+            distance_m=d if staff else round(d, -2),
+        )
+        for r, d in found
+    ]

@@ -55,6 +55,7 @@ class Report(Model):
     published = fields.BooleanField(default=False, db_default=False)
     rating = fields.SmallIntField(null=True)
     outcome = fields.CharField(max_length=20, null=True)  # of the approved result (Outcome)
+    duplicate_of_id = fields.UUIDField(null=True)  # the master, when marked a duplicate
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

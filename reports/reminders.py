@@ -15,7 +15,7 @@ from tortoise.expressions import Subquery
 from core.ids import new_id
 from permissions.scope import Scope
 from reports.models import Notification, NotificationRead, Report
-from reports.submission import tenant_rules
+from reports.records import tenant_rules
 from reports.workflow import ReportState
 from tenants.sla import Urgency, fraction_used
 

@@ -1,30 +1,36 @@
-"""The only writer of reports: submission, workflow transitions and side processes (DESIGN §4).
+"""The reports domain's use cases, in one import for the GraphQL layer, the demo and tests.
 
-Callers run these inside ``permissions.session.scoped_transaction(scope)``: RLS then confines
-every statement to the scope's tenant, and a raised ``DomainError`` rolls the whole step back.
-Every service takes the ``Scope`` first and raises ``DomainError`` (vi + en message, field).
+The writers are the use-case modules themselves (submission, transitions, side,
+deadline_extensions, attachments; reminders and jobs for the system's own steps); each changes
+the report row and appends its history through ``reports.records``, and resolvers never write.
+Callers run them inside ``permissions.session.scoped_transaction(scope)``: RLS then confines
+every statement to the scope's tenant, and a raised ``DomainError`` (code, Vietnamese and
+English message, field) rolls the whole step back.
 
 - ``submit_report(scope, SubmitInput, storage=None) -> SubmitResult``: validated, idempotent on
-  the client's key (a retry returns the first report and stores nothing), located in one of the
-  tenant's administrative units (``OUT_OF_AREA`` otherwise), screening deadline set, photos
-  stored, SUBMITTED event recorded; ``possible_duplicates`` lists open reports nearby.
+  the client's key, located in one of the tenant's administrative units (``OUT_OF_AREA``
+  otherwise), screening deadline set, photos stored, SUBMIT event recorded; possible duplicates
+  nearby, also as the submitter may see them (``shown_duplicates``).
 - ``transition(scope, report_id, action, expected_version, reason_code, comment, assign, *,
   rating, media, storage)``: one step of ``reports.workflow.TRANSITIONS``, guarded by
   permission (staff) or ownership (reporter) and by optimistic concurrency on ``version``
-  (``STALE_VERSION``); SUBMIT_RESULT after-photos are attached to the step's event.
-- ``store_media(scope, report_id, media, storage, event_id=None) -> list[Attachment]``.
-- ``locate(latitude, longitude) -> Location``, ``tenant_for_point(latitude, longitude)``.
-- ``nearby_open_reports(scope, field_id, latitude, longitude, radius_m=None, limit=5)``.
+  (``STALE_VERSION``); ``mark_duplicate`` for the step that names a master.
+- ``store_media``, ``locate``, ``tenant_for_point``, ``nearby_open_reports``.
 - Side processes (the state never changes; ``version`` moves only with the report row):
   ``request_extension``, ``decide_extension``, ``request_info``, ``answer_info``,
   ``add_comment``, ``publish``.
 """
 
 from reports.attachments import store_media
+from reports.deadline_extensions import (
+    answer_info,
+    decide_extension,
+    request_extension,
+    request_info,
+)
 from reports.duplicates import nearby_open_reports
-from reports.extensions import answer_info, decide_extension, request_extension, request_info
 from reports.locator import Location, locate, tenant_for_point
-from reports.side import SideAction, add_comment, publish
+from reports.side import add_comment, publish
 from reports.submission import (
     ContactInput,
     SubmitInput,
@@ -32,7 +38,8 @@ from reports.submission import (
     admit_anonymous,
     submit_report,
 )
-from reports.transitions import MEDIA_ACTIONS, AssignInput, transition
+from reports.transitions import MEDIA_ACTIONS, AssignInput, mark_duplicate, transition
+from reports.workflow import SideAction
 
 __all__ = [
     "MEDIA_ACTIONS",
@@ -47,6 +54,7 @@ __all__ = [
     "answer_info",
     "decide_extension",
     "locate",
+    "mark_duplicate",
     "nearby_open_reports",
     "publish",
     "request_extension",

@@ -1,5 +1,4 @@
-"""Steps beside the workflow: comments and the publication decision (domain.md §3, §8), and the
-helpers the side processes share (``reports.extensions`` uses them too).
+"""Steps beside the workflow: comments and the publication decision (domain.md §3, §8).
 
 A side step never changes the report's state: its event repeats the current state as both
 ``from_state`` and ``to_state`` and carries a ``SideAction``. The report's ``version`` is bumped
@@ -9,110 +8,21 @@ only when the report row itself changes. Use it through ``reports.service``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
-from datetime import datetime
-from typing import Any
-
-from tortoise.expressions import F
+from collections.abc import Sequence
 
 from core import clock
-from core.errors import DomainError, NotFound, PermissionDenied, Validator
-from core.labels import Labelled
+from core.errors import DomainError, PermissionDenied, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
+from reports.records import clean_text, is_reporter, load_report, record_event, update_report
 from reports.storage import Storage
-from reports.submission import actor_role
-from reports.transitions import json_value, stale_error
-from reports.workflow import ActorKind, ReportState
+from reports.workflow import ActorKind, ReportState, SideAction
 
 COMMENT_MAX = 5000
 PUBLISHABLE_STATES: frozenset[ReportState] = frozenset({ReportState.RESOLVED, ReportState.CLOSED})
-
-
-class SideAction(Labelled):
-    """Event actions of side steps (``ReportEvent.action``), next to ``WorkflowAction``."""
-
-    COMMENT = "COMMENT", "Bình luận", "Comment"
-    PUBLISH = "PUBLISH", "Quyết định công khai", "Publication decision"
-    REQUEST_EXTENSION = "REQUEST_EXTENSION", "Đề nghị gia hạn", "Extension requested"
-    APPROVE_EXTENSION = "APPROVE_EXTENSION", "Duyệt gia hạn", "Extension approved"
-    DENY_EXTENSION = "DENY_EXTENSION", "Không duyệt gia hạn", "Extension denied"
-    ASK_INFO = "ASK_INFO", "Đề nghị người phản ánh bổ sung", "Information requested"
-    ANSWER_INFO = "ANSWER_INFO", "Người phản ánh trả lời", "Information provided"
-
-
-# --- shared helpers -----------------------------------------------------------------------------
-async def load_report(scope: Scope, report_id: uuid.UUID) -> Report:
-    """The report in the scope's own tenant (RLS hides other tenants' rows): else NOT_FOUND."""
-    tenant_id = scope.require_tenant()
-    report = await Report.get_or_none(tenant_id=tenant_id, id=report_id)
-    if report is None:
-        raise NotFound("report", "reportId")
-    return report
-
-
-def require_state(report: Report, allowed: Collection[ReportState], code: str) -> ReportState:
-    state = ReportState(report.state)
-    if state not in allowed:
-        names_vi = ", ".join(f"«{s.label_vi}»" for s in sorted(allowed))
-        names_en = ", ".join(s.value for s in sorted(allowed))
-        raise DomainError(
-            code,
-            f"Không thể thực hiện khi phản ánh đang ở trạng thái «{state.label_vi}» "
-            f"(chỉ khi: {names_vi}).",
-            f"Not possible while the report is {state.value} (only when {names_en}).",
-            None,
-        )
-    return state
-
-
-def clean_text(v: Validator, field_name: str, value: str | None, max_len: int) -> str:
-    return v.text(field_name, value, max_len=max_len) or ""
-
-
-def is_reporter(scope: Scope, report: Report) -> bool:
-    return scope.user_id is not None and scope.user_id == report.reporter_user_id
-
-
-async def record_event(
-    scope: Scope,
-    report: Report,
-    action: SideAction,
-    actor: ActorKind,
-    *,
-    at: datetime,
-    comment: str | None = None,
-    public: bool = False,
-    data: dict[str, Any] | None = None,
-) -> ReportEvent:
-    """Append a side event at the step's instant ``at``; the state is the report's current one
-    (unchanged)."""
-    return await ReportEvent.create(
-        tenant_id=report.tenant_id,
-        report_id=report.id,
-        actor_user_id=scope.user_id,
-        actor_role=actor_role(scope, actor),
-        action=action.value,
-        from_state=report.state,
-        to_state=report.state,
-        comment=comment,
-        public=public,
-        data={k: json_value(v) for k, v in data.items()} if data else None,
-        created_at=at,
-    )
-
-
-async def update_report(report: Report, now: datetime, **changes: Any) -> Report:
-    """Change the report row, bump its version (optimistic: STALE_VERSION if it moved)."""
-    updated = await Report.filter(
-        tenant_id=report.tenant_id, id=report.id, version=report.version
-    ).update(version=F("version") + 1, updated_at=now, **changes)
-    if updated != 1:
-        raise stale_error()
-    return await Report.get(tenant_id=report.tenant_id, id=report.id)
 
 
 # --- comments -----------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 """Report submission: validated, idempotent, located, with its first deadline and event.
-
-Also the helpers the transitions share (tenant rules, deadlines, actor role). Use it through
-``reports.service``."""
+Use it through ``reports.service``."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -26,20 +24,15 @@ from permissions.actions import Action
 from permissions.scope import Scope
 from reports import locator
 from reports.attachments import WrittenFiles, check_media, cleanup_on_error, store_media
-from reports.duplicates import nearby_open_reports
+from reports.duplicates import DuplicateView, as_shown, nearby_open_reports
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportCounter, ReporterContact, ReportEvent
+from reports.records import due_at, record_event, tenant_rules
 from reports.storage import Storage
-from reports.workflow import (
-    ActorKind,
-    ReportState,
-)
-from tenants.calendar import WorkingCalendar
-from tenants.models import Field, Tenant, TenantSettings
-from tenants.options import TenantOptions, WorkflowOption
+from reports.workflow import SUBMIT, ActorKind, ReportState
+from tenants.models import Field, Tenant
 from tenants.questions import parse_questions, validate_answers
-from tenants.regulation import options_of
-from tenants.sla import SlaTable, Stage, Urgency, compute_due
+from tenants.sla import Stage, Urgency
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _COUNTER_SQL = (
@@ -82,49 +75,8 @@ class SubmitResult:
     tracking_code: str | None = None  # shown once to anonymous reporters
     # Open reports of the same field nearby, nearest first, with their distance in metres.
     possible_duplicates: list[tuple[Report, float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class TenantRules:
-    calendar: WorkingCalendar
-    sla: SlaTable
-    tenant_options: TenantOptions
-
-    @property
-    def options(self) -> frozenset[WorkflowOption]:
-        """The optional workflow steps switched on."""
-        return self.tenant_options.workflow_options
-
-
-# --- shared helpers -----------------------------------------------------------------------------
-async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
-    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
-    if settings is None:
-        return TenantRules(WorkingCalendar(), SlaTable.from_config(None), TenantOptions())
-    return TenantRules(
-        WorkingCalendar.from_config(settings.calendar),
-        SlaTable.from_config(settings.sla_rules, settings.sla_version),
-        options_of(settings),
-    )
-
-
-async def due_at(rules: TenantRules, report: Report, stage: Stage, start: datetime) -> datetime:
-    field_row = await Field.get_or_none(tenant_id=report.tenant_id, id=report.field_id)
-    urgency = Urgency(report.urgency)
-    rule = rules.sla.rule_for(stage, field_row.code if field_row else None, urgency)
-    return compute_due(rules.calendar, start, rule.duration, urgency).astimezone(UTC)
-
-
-def actor_role(scope: Scope, kind: ActorKind) -> str:
-    if kind is ActorKind.REPORTER:
-        return "reporter"
-    if scope.user_id is None:
-        return "anonymous"
-    return ",".join(sorted(scope.roles))[:200]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    # The same, as the submitter may see them (reports.duplicates.as_shown).
+    shown_duplicates: list[DuplicateView] = field(default_factory=list)
 
 
 # --- submission ---------------------------------------------------------------------------------
@@ -338,19 +290,18 @@ async def submit_report(
                     created_at=now,
                 )
             attachments = await _store(scope, report.id, data.media, written, now)
-            await ReportEvent.create(
-                tenant_id=tenant_id,
-                report_id=report.id,
-                actor_user_id=scope.user_id,
-                actor_role="reporter" if own else actor_role(scope, ActorKind.STAFF),
-                action="SUBMIT",
+            await record_event(
+                scope,
+                report,
+                SUBMIT,
+                ActorKind.STAFF if data.on_behalf else ActorKind.REPORTER,
+                at=now,
                 from_state=None,
                 to_state=ReportState.SUBMITTED.value,
                 data={
                     **_submit_data(report, attachments, duplicates),
                     "request": fingerprint(data),
                 },
-                created_at=now,
             )
     except IntegrityError:
         # A concurrent retry with the same key committed first: return its report.
@@ -360,8 +311,16 @@ async def submit_report(
             return await _retried(scope, first)
         raise
     return SubmitResult(
-        report, created=True, tracking_code=tracking, possible_duplicates=duplicates
+        report,
+        created=True,
+        tracking_code=tracking,
+        possible_duplicates=duplicates,
+        shown_duplicates=await as_shown(scope, field_row.id, duplicates),
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _submit_data(
@@ -402,5 +361,9 @@ async def _retried(scope: Scope, first: Report) -> SubmitResult:
         scope, first.field_id, first.latitude, first.longitude, exclude_id=first.id
     )
     return SubmitResult(
-        first, created=False, tracking_code=first.tracking_code, possible_duplicates=duplicates
+        first,
+        created=False,
+        tracking_code=first.tracking_code,
+        possible_duplicates=duplicates,
+        shown_duplicates=await as_shown(scope, first.field_id, duplicates),
     )

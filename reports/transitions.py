@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.expressions import F
-
 from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.actions import Action
@@ -20,12 +18,20 @@ from reports.attachments import check_media, cleanup_on_error, store_media
 from reports.media import FIELD as MEDIA_FIELD
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
+from reports.records import (
+    TenantRules,
+    due_at,
+    record_event,
+    stale_error,
+    tenant_rules,
+    update_report,
+)
 from reports.storage import Storage
-from reports.submission import TenantRules, actor_role, due_at, tenant_rules
 from reports.workflow import (
     REPORTER_PERMISSIONS,
     ActorKind,
     ClockEffect,
+    Outcome,
     ReportState,
     Transition,
     WorkflowAction,
@@ -156,6 +162,7 @@ async def transition(
     rating: int | None = None,
     media: Sequence[ProcessedMedia] = (),
     storage: Storage | None = None,
+    duplicate_of: Report | None = None,
 ) -> Report:
     """Apply one workflow step; returns the updated report.
 
@@ -190,6 +197,14 @@ async def transition(
     if action is WorkflowAction.ASSIGN:
         changes = await _assignment(report, assign)
         report.urgency = changes["urgency"]  # deadlines follow the (re)classified urgency
+    if action is WorkflowAction.MARK_DUPLICATE:
+        if duplicate_of is None:  # through mark_duplicate only
+            raise DomainError(
+                "REQUIRED", "Cần chọn phản ánh gốc.", "A master is required.", "masterId"
+            )
+        changes["duplicate_of_id"] = duplicate_of.id
+    if action is WorkflowAction.APPROVE_RESULT:
+        changes["outcome"] = (reason_code or "").strip() or Outcome.FIXED.value
     if action is WorkflowAction.RATE:
         if rating is None or not 1 <= rating <= 5:
             raise DomainError(
@@ -198,50 +213,27 @@ async def transition(
         changes["rating"] = rating
     now = clock.now()  # the one instant of this step: its event, timestamps and deadlines
     changes |= await _clock_changes(rules, report, t.clock, now)
-    updated = await Report.filter(
-        tenant_id=tenant_id, id=report.id, version=expected_version
-    ).update(state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes)
-    if updated != 1:
-        raise stale_error()
-    event = await ReportEvent.create(
-        tenant_id=tenant_id,
-        report_id=report.id,
-        actor_user_id=scope.user_id,
-        actor_role=actor_role(scope, actor),
-        action=action.value,
+    updated = await update_report(
+        report, now, expected_version=expected_version, state=t.to_state.value, **changes
+    )
+    event = await record_event(
+        scope,
+        report,
+        action,
+        actor,
+        at=now,
         from_state=report.state,
         to_state=t.to_state.value,
-        reason_code=(reason_code or "").strip() or None,
-        comment=(comment or "").strip() or None,
-        public=actor is ActorKind.REPORTER,
-        data={k: json_value(v) for k, v in changes.items()} or None,
-        created_at=now,
+        reason_code=reason_code,
+        comment=comment,
+        data=changes,
     )
     async with cleanup_on_error(storage if media else None) as written:
         if written is not None:  # check_media refused media without storage
             await store_media(
                 scope, report.id, media, written.storage, event.id, written=written, now=now
             )
-        return await Report.get(tenant_id=tenant_id, id=report.id)
-
-
-def json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, list):
-        return [json_value(v) for v in value]
-    return value
-
-
-def stale_error() -> DomainError:
-    return DomainError(
-        "STALE_VERSION",
-        "Phản ánh vừa được người khác cập nhật; hãy tải lại và thử lại.",
-        "The report was changed by someone else; reload and try again.",
-        "expectedVersion",
-    )
+    return updated
 
 
 async def system_transition(
@@ -265,23 +257,47 @@ async def system_transition(
     validate_reason(t, reason_code, comment)
     now = now or clock.now()
     changes = await _clock_changes(rules, report, t.clock, now)
-    updated = await Report.filter(tenant_id=tenant_id, id=report.id, version=report.version).update(
-        state=t.to_state.value, version=F("version") + 1, updated_at=now, **changes
-    )
-    if updated != 1:
+    try:
+        await update_report(report, now, state=t.to_state.value, **changes)
+    except DomainError:  # STALE_VERSION: someone changed the report first
         return False
-    await ReportEvent.create(
-        tenant_id=tenant_id,
-        report_id=report.id,
-        actor_user_id=None,
-        actor_role="system",
-        action=action.value,
+    await record_event(
+        None,
+        report,
+        action,
+        ActorKind.SYSTEM,
+        at=now,
         from_state=report.state,
         to_state=t.to_state.value,
         reason_code=reason_code,
         comment=comment,
-        public=True,
-        data={k: json_value(v) for k, v in changes.items()} or None,
-        created_at=now,
+        data=changes,
     )
     return True
+
+
+async def mark_duplicate(
+    scope: Scope,
+    report_id: uuid.UUID,
+    expected_version: int,
+    master_id: uuid.UUID,
+    comment: str | None = None,
+) -> Report:
+    """A duplicate points to its master (a report the caller may see, not itself): by id on
+    the report, and by code in the reporter's history."""
+    master = await Report.get_or_none(tenant_id=scope.require_tenant(), id=master_id)
+    visible = master is not None and scope.allows_on(
+        Action.REPORT_VIEW, master.lead_agency_id, master.field_id
+    )
+    if master is None or not visible or master.id == report_id:
+        raise NotFound("report", "masterId")
+    text = (comment or "").strip() or f"Trùng với phản ánh {master.code}."
+    return await transition(
+        scope,
+        report_id,
+        WorkflowAction.MARK_DUPLICATE,
+        expected_version,
+        reason_code="DUPLICATE",
+        comment=text,
+        duplicate_of=master,
+    )

@@ -222,6 +222,73 @@ class Outcome(Labelled):
 # fmt: on
 
 
+class SideAction(Labelled):
+    """Event actions of side steps (``ReportEvent.action``), next to ``WorkflowAction``."""
+
+    COMMENT = "COMMENT", "Bình luận", "Comment"
+    PUBLISH = "PUBLISH", "Quyết định công khai", "Publication decision"
+    REQUEST_EXTENSION = "REQUEST_EXTENSION", "Đề nghị gia hạn", "Extension requested"
+    APPROVE_EXTENSION = "APPROVE_EXTENSION", "Duyệt gia hạn", "Extension approved"
+    DENY_EXTENSION = "DENY_EXTENSION", "Không duyệt gia hạn", "Extension denied"
+    ASK_INFO = "ASK_INFO", "Đề nghị người phản ánh bổ sung", "Information requested"
+    ANSWER_INFO = "ANSWER_INFO", "Người phản ánh trả lời", "Information provided"
+
+
+SUBMIT = "SUBMIT"  # the event a submission records (not a transition: nothing precedes it)
+EventAction = Labelled(
+    "EventAction",
+    [
+        ("SUBMIT", (SUBMIT, "Gửi phản ánh", "Submitted")),
+        *((a.name, (a.value, a.label_vi, a.label_en)) for a in WorkflowAction),
+        *((a.name, (a.value, a.label_vi, a.label_en)) for a in SideAction),
+    ],
+)
+EventAction.__doc__ = "What an event of the history records: a submission, a step, a side step."
+
+
+class Disclosure(StrEnum):
+    """What the reporter (and the public history of a published report) sees of an event."""
+
+    INTERNAL = "INTERNAL"  # staff only: the agency's and the centre's own business
+    STEP = "STEP"  # that it happened, when, for which agency; not what was written
+    STEP_AND_COMMENT = "STEP_AND_COMMENT"  # and what was written: owed to the reporter
+
+
+_D = Disclosure
+DISCLOSURE: dict[str, Disclosure] = {
+    SUBMIT: _D.STEP_AND_COMMENT,
+    WorkflowAction.REJECT: _D.STEP_AND_COMMENT,  # the reason is owed to the citizen
+    WorkflowAction.MARK_DUPLICATE: _D.STEP_AND_COMMENT,  # which report it repeats
+    WorkflowAction.REQUEST_INFO: _D.STEP_AND_COMMENT,  # the question itself
+    WorkflowAction.PROVIDE_INFO: _D.STEP_AND_COMMENT,
+    WorkflowAction.WITHDRAW: _D.STEP_AND_COMMENT,
+    WorkflowAction.ASSIGN: _D.STEP,  # routed to an agency; instructions stay internal
+    WorkflowAction.ACCEPT: _D.STEP,
+    WorkflowAction.RETURN: _D.INTERNAL,  # between the agency and the centre
+    WorkflowAction.SUBMIT_RESULT: _D.INTERNAL,  # the result is shown once approved (result)
+    WorkflowAction.APPROVE_RESULT: _D.STEP,
+    WorkflowAction.REQUEST_REWORK: _D.INTERNAL,
+    WorkflowAction.RATE: _D.STEP_AND_COMMENT,
+    WorkflowAction.CLOSE: _D.STEP_AND_COMMENT,
+    WorkflowAction.REOPEN: _D.STEP_AND_COMMENT,
+    SideAction.COMMENT: _D.INTERNAL,  # unless the author made it public (event.public)
+    SideAction.PUBLISH: _D.STEP,
+    SideAction.REQUEST_EXTENSION: _D.INTERNAL,
+    SideAction.APPROVE_EXTENSION: _D.STEP_AND_COMMENT,  # the new deadline is the reporter's too
+    SideAction.DENY_EXTENSION: _D.INTERNAL,
+    SideAction.ASK_INFO: _D.STEP_AND_COMMENT,  # a question to the reporter
+    SideAction.ANSWER_INFO: _D.STEP_AND_COMMENT,
+}
+del _D
+
+
+def disclosure(action: str, public: bool) -> Disclosure:
+    """Of one event: by its action, or by the author's choice for a public comment."""
+    if public:
+        return Disclosure.STEP_AND_COMMENT
+    return DISCLOSURE.get(action, Disclosure.INTERNAL)
+
+
 _VI = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng")
 _EN = ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")
 RATING_LABELS_VI: dict[int, str] = dict(enumerate(_VI, start=1))
@@ -234,7 +301,19 @@ REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED; the reporter may reopen wi
 REASON_CODES: dict[WorkflowAction, type[Labelled]] = {
     WorkflowAction.REJECT: RejectReason,
     WorkflowAction.RETURN: ReturnReason,
+    WorkflowAction.APPROVE_RESULT: Outcome,  # recorded on the report too (report.outcome)
+    WorkflowAction.MARK_DUPLICATE: RejectReason,  # always DUPLICATE
 }
+
+
+def permission_of(action: WorkflowAction) -> Action:
+    """The one permission an action needs, whichever state it leaves (checked at import)."""
+    (permission,) = {t.permission for t in TRANSITIONS if t.action is action}
+    return permission
+
+
+for _action in WorkflowAction:
+    permission_of(_action)
 _FREE_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 

@@ -25,6 +25,7 @@ from core.ids import new_id
 from permissions.scope import Scope
 from permissions.service import install_templates
 from permissions.session import apply_scope, tenant_transaction
+from permissions.store import policy_changed, store
 from permissions.templates import TENANT_ADMIN
 from tenants.coverage import check_coverage, check_tenant_code_free
 from tenants.models import (
@@ -329,7 +330,10 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
                 [replace(d, field=f"admin.{d.field}" if d.field else None) for d in error.details]
             ) from error
         await grant_role_unchecked(tenant_id, admin.id, TENANT_ADMIN)
-    await apply_scope(
-        connections.get("default"), scope
-    )  # back to the caller's own settings for the rest of the request
+    conn = connections.get("default")
+    await apply_scope(conn, scope)  # back to the caller's own settings for the rest of the request
+    # Provincial Scopes (in every process) now cover one more tenant: whoever onboarded it,
+    # over GraphQL or the CLI, every cached Scope goes.
+    await policy_changed(conn, None)
+    store.invalidate()
     return OnboardingResult(tenant, admin.username, generated)

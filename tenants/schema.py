@@ -271,12 +271,7 @@ class TenantMutation:
                 errors=errors,
             )
 
-        result = await run_mutation(info, work, payload)
-        if result.tenant is not None:
-            from permissions.store import store
-
-            store.invalidate()  # the provincial scope now covers one more tenant
-        return result
+        return await run_mutation(info, work, payload)
 
     @strawberry.mutation(
         extensions=requires(Action.TENANT_ONBOARD), description="Suspend or reactivate a tenant."

@@ -244,6 +244,13 @@ async def pilot(database: DatabaseUrls) -> dict[str, Any]:
     return {"accounts": accounts, "tenants": tenants, "password": DEMO_PASSWORD}
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def demo_world(pilot: dict[str, Any]) -> dict[str, Any]:
+    """The demo pilot exists before any test runs, whatever order they run in: a test that only
+    names "sa-pa" in a header must not depend on an earlier test having loaded it."""
+    return pilot
+
+
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
     """A real uvicorn server in this process for ``app`` (lifespan on: listeners run); yields

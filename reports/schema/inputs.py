@@ -12,7 +12,10 @@ from strawberry.scalars import JSON
 from reports import queries
 from reports import workflow as wf
 from reports.schema.types import (
+    RejectReason,
     ReportState,
+    ResultOutcome,
+    ReturnReason,
     Urgency,
 )
 from tenants import sla
@@ -61,12 +64,30 @@ class TransitionInput:
     comment: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A step with a reason: the comment is required.")
 class ReasonedTransitionInput:
     id: relay.GlobalID
     version: int
-    reason_code: str | None = None
+    reason_code: str | None = strawberry.field(
+        default=None, description="The tenant's own code, if it uses one (upper-case)."
+    )
     comment: str | None = None
+
+
+@strawberry.input(description="Không tiếp nhận: the reason is chosen from the list.")
+class RejectReportInput:
+    id: relay.GlobalID
+    version: int
+    reason: RejectReason
+    comment: str = strawberry.field(description="Explained to the reporter.")
+
+
+@strawberry.input(description="Trả lại: why the agency is not the one to handle it.")
+class ReturnReportInput:
+    id: relay.GlobalID
+    version: int
+    reason: ReturnReason
+    comment: str
 
 
 @strawberry.input
@@ -99,9 +120,7 @@ class SubmitResultInput:
 class ApproveResultInput:
     id: relay.GlobalID
     version: int
-    outcome: str = strawberry.field(
-        default=wf.Outcome.FIXED.value, description="FIXED, CANNOT_FIX or NOT_RESPONSIBLE."
-    )
+    outcome: ResultOutcome = strawberry.field(default=wf.Outcome.FIXED)
     comment: str | None = None
 
 

@@ -1,9 +1,15 @@
-"""Report mutations: submission and the workflow steps (one thin resolver each)."""
+"""Report mutations: submission and one mutation per workflow action.
+
+The plain steps are derived from the workflow table (``STEPS``): each row names the action, its
+GraphQL field and input; its permission directive is the action's permission in
+``reports.workflow.TRANSITIONS``. Adding a plain step is one row here (plus its test); the steps
+that carry more than a reason and a comment (assignment, a result with photos, an outcome, a
+rating, a master) have a resolver of their own below."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -12,10 +18,8 @@ from strawberry import relay
 from core.errors import DomainError
 from core.graphql import Info, UserError, run_mutation
 from core.relay import decode
-from permissions.actions import Action
 from permissions.graphql import requires
-from permissions.scope import Scope
-from reports import models, queries, service
+from reports import models, service
 from reports import workflow as wf
 from reports.schema.inputs import (
     ApproveResultInput,
@@ -23,6 +27,8 @@ from reports.schema.inputs import (
     MarkDuplicateInput,
     RateReportInput,
     ReasonedTransitionInput,
+    RejectReportInput,
+    ReturnReportInput,
     SubmitReportInput,
     SubmitResultInput,
     TransitionInput,
@@ -30,9 +36,8 @@ from reports.schema.inputs import (
 from reports.schema.pages import PossibleDuplicate
 from reports.schema.types import Report
 from reports.uploads import read_uploads
-from tenants.models import Field as FieldRow
 
-# --- payloads -------------------------------------------------------------------------------
+A = wf.WorkflowAction
 
 
 @strawberry.type
@@ -55,9 +60,6 @@ def _report_payload(row: models.Report | None, errors: list[UserError]) -> Repor
     return ReportPayload(report=Report.from_row(row) if row else None, errors=errors)
 
 
-# --- mutations ------------------------------------------------------------------------------
-
-
 def _transition(
     info: Info, gid: relay.GlobalID, action: wf.WorkflowAction, version: int, **kwargs: Any
 ) -> Callable[[], Awaitable[models.Report]]:
@@ -69,40 +71,72 @@ def _transition(
     return work
 
 
-def _answers(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise DomainError(
-            "INVALID_ANSWER",
-            "Câu trả lời phải là một đối tượng.",
-            "Answers must be an object {key: value}.",
-            "answers",
-        )
-    return value
+# --- the plain steps, from the table ----------------------------------------------------------
 
 
-async def _duplicates_view(
-    scope: Scope, field_id: uuid.UUID, result: service.SubmitResult
-) -> list[PossibleDuplicate]:
-    """Staff see exact distances. Citizens see them rounded to 100 m, and nothing at all in
-    sensitive fields, so that repeated submissions cannot locate someone else's report."""
-    staff = queries.is_staff(scope)
-    if not staff and await FieldRow.filter(id=field_id, sensitive=True).exists():
-        return []
-    return [
-        PossibleDuplicate(
-            code=r.code,
-            title=r.title,
-            state=r.state,
-            distance_m=d if staff else round(d, -2),
+@dataclass(frozen=True)
+class Step:
+    action: wf.WorkflowAction
+    field: str
+    input: type
+    description: str
+
+
+STEPS: tuple[Step, ...] = (
+    Step(A.REJECT, "reject_report", RejectReportInput,
+         "Không tiếp nhận: reject, with a reason from the list, explained to the reporter."),
+    Step(A.REQUEST_INFO, "request_info", TransitionInput,
+         "Ask the reporter for more information (the question is the comment)."),
+    Step(A.PROVIDE_INFO, "provide_info", TransitionInput,
+         "The reporter answers a request for information."),
+    Step(A.ACCEPT, "accept_report", TransitionInput, "Nhận xử lý: the lead agency accepts."),
+    Step(A.RETURN, "return_report", ReturnReportInput,
+         "Trả lại: the agency is not the one to handle it (reason required)."),
+    Step(A.REQUEST_REWORK, "request_rework", ReasonedTransitionInput,
+         "Yêu cầu xử lý lại: send the result back for rework (comment required)."),
+    Step(A.REOPEN, "reopen_report", ReasonedTransitionInput,
+         "Phản ánh lại: reopen a resolved report (comment required)."),
+    Step(A.CLOSE, "close_report", ReasonedTransitionInput,
+         "Close (a reopened report needs a comment)."),
+    Step(A.WITHDRAW, "withdraw_report", TransitionInput,
+         "The reporter withdraws a report not yet routed."),
+)  # fmt: skip
+
+
+def _reason(input: Any) -> str | None:
+    reason = getattr(input, "reason", None)
+    if reason is not None:
+        return str(reason.value)
+    return getattr(input, "reason_code", None)
+
+
+def _step_mutation(step: Step) -> Any:
+    async def resolve(self: Any, info: Info, input: Any) -> ReportPayload:
+        work = _transition(
+            info,
+            input.id,
+            step.action,
+            input.version,
+            reason_code=_reason(input),
+            comment=input.comment,
         )
-        for r, d in result.possible_duplicates
-    ]
+        return await run_mutation(info, work, _report_payload)
+
+    # Real types, not strings: strawberry reads the resolver's annotations.
+    resolve.__annotations__ = {"info": Info, "input": step.input, "return": ReportPayload}
+    resolve.__name__ = step.field
+    return strawberry.mutation(
+        resolver=resolve,
+        extensions=requires(wf.permission_of(step.action)),
+        description=step.description,
+    )
+
+
+# --- the steps that carry more ---------------------------------------------------------------
 
 
 @strawberry.type
-class WorkflowMutation:
+class _Submission:
     @strawberry.mutation(
         description="Submit a report (citizens; operators with onBehalf; "
         "anonymous with the X-Paht-Tenant header). Idempotent on idempotencyKey."
@@ -131,11 +165,9 @@ class WorkflowMutation:
                 media=media,
                 answers=_answers(input.answers),
             )
-            result = await service.submit_report(ctx.scope, data, ctx.services.storage)
-            return result, await _duplicates_view(ctx.scope, data.field_id, result)
+            return await service.submit_report(ctx.scope, data, ctx.services.storage)
 
-        def payload(outcome: Any, errors: list[UserError]) -> SubmitReportPayload:
-            result, duplicates = outcome if outcome else (None, [])
+        def payload(result: Any, errors: list[UserError]) -> SubmitReportPayload:
             if result is None:
                 return SubmitReportPayload(
                     report=None, tracking_code=None, possible_duplicates=[], errors=errors
@@ -143,71 +175,35 @@ class WorkflowMutation:
             return SubmitReportPayload(
                 report=Report.from_row(result.report),
                 tracking_code=result.tracking_code,
-                possible_duplicates=duplicates,
+                possible_duplicates=[
+                    PossibleDuplicate(
+                        code=d.code, title=d.title, state=d.state, distance_m=d.distance_m
+                    )
+                    for d in result.shown_duplicates
+                ],
                 errors=errors,
             )
 
         return await run_mutation(info, work, payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.REPORT_SCREEN),
-        description="Không tiếp nhận: reject with a reason code.",
-    )
-    async def reject_report(self, info: Info, input: ReasonedTransitionInput) -> ReportPayload:
-        work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.REJECT,
-            input.version,
-            reason_code=input.reason_code,
-            comment=input.comment,
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_SCREEN),
-        description="Mark as a duplicate of an earlier report.",
+        extensions=requires(wf.permission_of(A.MARK_DUPLICATE)),
+        description="Mark as a duplicate of an earlier report (its master).",
     )
     async def mark_duplicate(self, info: Info, input: MarkDuplicateInput) -> ReportPayload:
         async def work() -> models.Report:
-            scope = info.context.scope
-            master = await queries.report_by_id(
-                scope, decode(input.master_id, "Report", "masterId")
-            )
-            comment = (input.comment or "").strip() or f"Trùng với {master.code}"
-            return await _transition(
-                info,
-                input.id,
-                wf.WorkflowAction.MARK_DUPLICATE,
+            return await service.mark_duplicate(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
                 input.version,
-                reason_code="DUPLICATE",
-                comment=f"{comment} [{master.code}]",
-            )()
+                decode(input.master_id, "Report", "masterId"),
+                input.comment,
+            )
 
         return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.REPORT_SCREEN),
-        description="Ask the reporter for more information (comment required).",
-    )
-    async def request_info(self, info: Info, input: TransitionInput) -> ReportPayload:
-        work = _transition(
-            info, input.id, wf.WorkflowAction.REQUEST_INFO, input.version, comment=input.comment
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_PROVIDE_INFO),
-        description="The reporter answers a request for information.",
-    )
-    async def provide_info(self, info: Info, input: TransitionInput) -> ReportPayload:
-        work = _transition(
-            info, input.id, wf.WorkflowAction.PROVIDE_INFO, input.version, comment=input.comment
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_ASSIGN),
+        extensions=requires(wf.permission_of(A.ASSIGN)),
         description="Route to a lead agency with coordinating agencies.",
     )
     async def assign_report(self, info: Info, input: AssignReportInput) -> ReportPayload:
@@ -221,43 +217,13 @@ class WorkflowMutation:
                 urgency=str(input.urgency.value) if input.urgency else None,
             )
             return await _transition(
-                info,
-                input.id,
-                wf.WorkflowAction.ASSIGN,
-                input.version,
-                comment=input.comment,
-                assign=assign,
+                info, input.id, A.ASSIGN, input.version, comment=input.comment, assign=assign
             )()
 
         return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.REPORT_ACCEPT),
-        description="Nhận xử lý: the lead agency accepts.",
-    )
-    async def accept_report(self, info: Info, input: TransitionInput) -> ReportPayload:
-        work = _transition(
-            info, input.id, wf.WorkflowAction.ACCEPT, input.version, comment=input.comment
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_ACCEPT),
-        description="Trả lại: not competent (reason required).",
-    )
-    async def return_report(self, info: Info, input: ReasonedTransitionInput) -> ReportPayload:
-        work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.RETURN,
-            input.version,
-            reason_code=input.reason_code,
-            comment=input.comment,
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_SUBMIT_RESULT),
+        extensions=requires(wf.permission_of(A.SUBMIT_RESULT)),
         description="Post the result with after-photos.",
     )
     async def submit_result(self, info: Info, input: SubmitResultInput) -> ReportPayload:
@@ -268,7 +234,7 @@ class WorkflowMutation:
             return await _transition(
                 info,
                 input.id,
-                wf.WorkflowAction.SUBMIT_RESULT,
+                A.SUBMIT_RESULT,
                 input.version,
                 comment=input.comment,
                 media=media,
@@ -278,101 +244,44 @@ class WorkflowMutation:
         return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.REPORT_REVIEW),
-        description="Approve the result (outcome: FIXED, CANNOT_FIX, NOT_RESPONSIBLE).",
+        extensions=requires(wf.permission_of(A.APPROVE_RESULT)),
+        description="Approve the result with its outcome; the reporter may then see and rate it.",
     )
     async def approve_result(self, info: Info, input: ApproveResultInput) -> ReportPayload:
-        try:
-            outcome = wf.Outcome(input.outcome).value
-        except ValueError:
-            return ReportPayload(
-                report=None,
-                errors=[
-                    UserError(
-                        code="INVALID_CHOICE",
-                        field="outcome",
-                        message="Unknown outcome."
-                        if info.context.lang == "en"
-                        else "Kết quả không hợp lệ.",
-                    )
-                ],
-            )
         work = _transition(
             info,
             input.id,
-            wf.WorkflowAction.APPROVE_RESULT,
+            A.APPROVE_RESULT,
             input.version,
-            reason_code=outcome,
+            reason_code=input.outcome.value,
             comment=input.comment,
         )
         return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.REPORT_REVIEW),
-        description="Yêu cầu xử lý lại: send back for rework (reason required).",
-    )
-    async def request_rework(self, info: Info, input: ReasonedTransitionInput) -> ReportPayload:
-        work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.REQUEST_REWORK,
-            input.version,
-            reason_code=input.reason_code,
-            comment=input.comment,
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_REOPEN),
-        description="Phản ánh lại: reopen a resolved report (reason required).",
-    )
-    async def reopen_report(self, info: Info, input: ReasonedTransitionInput) -> ReportPayload:
-        work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.REOPEN,
-            input.version,
-            reason_code=input.reason_code,
-            comment=input.comment,
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_CLOSE),
-        description="Close (a reopened report needs a reason).",
-    )
-    async def close_report(self, info: Info, input: ReasonedTransitionInput) -> ReportPayload:
-        work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.CLOSE,
-            input.version,
-            reason_code=input.reason_code,
-            comment=input.comment,
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_WITHDRAW),
-        description="The reporter withdraws a report not yet routed.",
-    )
-    async def withdraw_report(self, info: Info, input: TransitionInput) -> ReportPayload:
-        work = _transition(
-            info, input.id, wf.WorkflowAction.WITHDRAW, input.version, comment=input.comment
-        )
-        return await run_mutation(info, work, _report_payload)
-
-    @strawberry.mutation(
-        extensions=requires(Action.REPORT_RATE),
-        description="The reporter rates the result 1–5; this closes the report.",
+        extensions=requires(wf.permission_of(A.RATE)),
+        description="The reporter rates the approved result 1–5; this closes the report.",
     )
     async def rate_report(self, info: Info, input: RateReportInput) -> ReportPayload:
         work = _transition(
-            info,
-            input.id,
-            wf.WorkflowAction.RATE,
-            input.version,
-            comment=input.comment,
-            rating=input.rating,
+            info, input.id, A.RATE, input.version, comment=input.comment, rating=input.rating
         )
         return await run_mutation(info, work, _report_payload)
+
+
+def _answers(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise DomainError(
+            "INVALID_ANSWER",
+            "Câu trả lời phải là một đối tượng.",
+            "Answers must be an object {key: value}.",
+            "answers",
+        )
+    return value
+
+
+WorkflowMutation = strawberry.type(
+    type("WorkflowMutation", (_Submission,), {s.field: _step_mutation(s) for s in STEPS})
+)

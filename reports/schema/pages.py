@@ -90,10 +90,13 @@ class ReportStats:
 
 @strawberry.type(description="An open report of the same field nearby: maybe the same problem.")
 class PossibleDuplicate:
-    code: str
-    title: str
+    code: str | None = strawberry.field(
+        description="Null for citizens unless that report is published: no one else's "
+        "unpublished report is read this way."
+    )
+    title: str | None
     state: ReportState
-    distance_m: float
+    distance_m: float = strawberry.field(description="Rounded to 100 m for citizens.")
 
 
 @strawberry.type(description="One tenant's numbers in the provincial overview.")

@@ -24,6 +24,10 @@ from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
 ReportState = labelled_enum(wf.ReportState, "ReportState")
 WorkflowAction = labelled_enum(wf.WorkflowAction, "WorkflowAction")
+EventAction = labelled_enum(wf.EventAction, "EventAction")
+RejectReason = labelled_enum(wf.RejectReason, "RejectReason")
+ReturnReason = labelled_enum(wf.ReturnReason, "ReturnReason")
+ResultOutcome = labelled_enum(wf.Outcome, "ResultOutcome")
 
 
 # The deadline that is running in each state; none while the reporter or the centre holds it.

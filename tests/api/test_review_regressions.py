@@ -44,7 +44,7 @@ PUBLIC_REPORTS = "{ publicReports(first: 1) { edges { node { code } } } }"
 REPORTS = "{ reports(first: 1) { edges { node { id } } } }"
 SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
   report { id code state version } errors { code field } } }"""
-REJECT = """mutation($i: ReasonedTransitionInput!) { rejectReport(input: $i) {
+REJECT = """mutation($i: RejectReportInput!) { rejectReport(input: $i) {
   report { id state version } errors { code field } } }"""
 REPORT_STATE = "query($id: ID!) { report(id: $id) { id state version } }"
 
@@ -223,7 +223,7 @@ async def test_websocket_operations_see_a_revoked_grant_at_once(
             "i": {
                 "id": report["id"],
                 "version": report["version"],
-                "reasonCode": "OUT_OF_SCOPE",
+                "reason": "OUT_OF_SCOPE",
                 "comment": "Không thuộc phạm vi.",
             }
         }

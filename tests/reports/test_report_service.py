@@ -161,8 +161,8 @@ async def test_happy_path_to_closed(sapa: dict[str, Any]) -> None:
     ]
     assert history[3].comment == "Đã thu gom rác."
     assert history[1].actor_user_id == sapa["operator"].user_id
-    # Staff steps are internal: their comments never reach the reporter or the public.
-    assert [e.public for e in history[1:]] == [False] * 5
+    # What staff write on the way is internal; why a report is closed is owed to its reporter.
+    assert [e.public for e in history[1:]] == [False, False, False, False, True]
 
 
 async def test_invalid_transition_changes_nothing(sapa: dict[str, Any]) -> None:

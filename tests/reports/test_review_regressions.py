@@ -169,13 +169,13 @@ async def test_an_anonymous_key_returns_the_report_only_to_the_same_request(
 async def test_files_of_a_rolled_back_request_are_deleted(
     gql: GraphQLClient, env: Env, fields: dict[str, str], settings: Settings
 ) -> None:
-    query = """mutation($i: SubmitReportInput!, $r: ReasonedTransitionInput!) {
+    query = """mutation($i: SubmitReportInput!, $r: RejectReportInput!) {
       a: submitReport(input: $i) { report { id } errors { code } }
       b: rejectReport(input: $r) { report { id } errors { code } } }"""
     data = report_input(fields[FOOD], SAPA_POINT, attachments=[None])
     # The citizen may submit (a succeeds, its photo is stored) but may not reject: b raises a
     # GraphQL error and the whole request's transaction rolls back.
-    reject = {"id": "not-a-global-id", "version": 1, "reasonCode": "OUT_OF_SCOPE"}
+    reject = {"id": "not-a-global-id", "version": 1, "reason": "OUT_OF_SCOPE", "comment": "x"}
     before = media_files(settings)
     body = await multipart(
         gql,
@@ -243,7 +243,9 @@ async def test_an_overlong_report_code_is_simply_not_found(gql: GraphQLClient, e
     assert body == {"data": {"reportByCode": None}}, body
 
 
-async def test_an_overlong_tracking_code_is_simply_not_found(gql: GraphQLClient) -> None:
+async def test_an_overlong_tracking_code_is_simply_not_found(
+    gql: GraphQLClient, pilot: dict[str, Any]
+) -> None:
     query = "query($c: String!) { trackReport(trackingCode: $c) { code } }"
     response = await post(gql, query, {"c": "A" * 40}, tenant="sa-pa")
     assert response.status_code == 200, response.text
@@ -283,6 +285,21 @@ async def test_citizens_see_rounded_duplicate_distances(
     expected = haversine_m(hotline[0], hotline[1], base[0], base[1])
     assert staff[first["report"]["code"]] == pytest.approx(expected, abs=0.01)
     assert staff[first["report"]["code"]] % 100 != 0
+
+
+async def test_others_unpublished_reports_are_only_counted(
+    gql: GraphQLClient, env: Env, fields: dict[str, str]
+) -> None:
+    """Someone else submitting nearby learns that a report exists, never its code or text."""
+    citizen = env.token("citizen")
+    base = (22.3389, 103.8441)
+    first = await submit(gql, report_input(fields[FOOD], base), token=citizen)
+    assert first["errors"] == [], first
+    anonymous = await submit(gql, report_input(fields[FOOD], north(base, 20)), tenant="sa-pa")
+    assert anonymous["errors"] == [], anonymous
+    shown = anonymous["possibleDuplicates"]
+    assert shown and all(d["code"] is None and d["title"] is None for d in shown), shown
+    assert {"SUBMITTED"} <= {d["state"] for d in shown}
 
 
 async def test_citizens_see_no_duplicates_in_a_sensitive_field(

@@ -146,13 +146,13 @@ def report_input(env: Env, **overrides: Any) -> dict[str, Any]:
 
 
 INPUT_TYPES = {
-    "rejectReport": "ReasonedTransitionInput",
+    "rejectReport": "RejectReportInput",
     "markDuplicate": "MarkDuplicateInput",
     "requestInfo": "TransitionInput",
     "provideInfo": "TransitionInput",
     "assignReport": "AssignReportInput",
     "acceptReport": "TransitionInput",
-    "returnReport": "ReasonedTransitionInput",
+    "returnReport": "ReturnReportInput",
     "submitResult": "SubmitResultInput",
     "approveResult": "ApproveResultInput",
     "requestRework": "ReasonedTransitionInput",
@@ -639,7 +639,7 @@ P = Action
 CASES = [
     Case(
         "reject", "rejectReport", "SUBMITTED", CENTRE, P.REPORT_SCREEN, "REJECTED",
-        lambda e, r: _v(r, reasonCode="OUT_OF_SCOPE", comment="Không thuộc phạm vi."),
+        lambda e, r: _v(r, reason="OUT_OF_SCOPE", comment="Không thuộc phạm vi."),
     ),
     Case(
         "mark-duplicate", "markDuplicate", "SUBMITTED", CENTRE, P.REPORT_SCREEN, "DUPLICATE",
@@ -671,7 +671,7 @@ CASES = [
     ),
     Case(
         "return", "returnReport", "ASSIGNED", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
-        "RETURNED", lambda e, r: _v(r, reasonCode="NOT_COMPETENT", comment="Không đúng."),
+        "RETURNED", lambda e, r: _v(r, reason="NOT_COMPETENT", comment="Không đúng."),
     ),
     Case(
         "submit-result", "submitResult", "IN_PROGRESS", frozenset({HANDLER, LEADER}),
@@ -791,7 +791,7 @@ async def test_lao_cai_users_cannot_touch_a_sa_pa_report(gql: GraphQLClient, env
     before = await snapshot(env, report.id)
     rid = gid("Report", report.id)
     attempts = [
-        ("intake-operator", "rejectReport", _v(report, reasonCode="OUT_OF_AREA", comment="x")),
+        ("intake-operator", "rejectReport", _v(report, reason="OUT_OF_AREA", comment="x")),
         ("intake-operator", "addComment", {"id": rid, "text": "Không thuộc Lào Cai."}),
         ("intake-operator", "markDuplicate", _v(report, masterId=rid)),
         ("handler", "submitResult", _v(report, comment="Xong.")),

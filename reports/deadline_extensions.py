@@ -19,17 +19,16 @@ from core.errors import DomainError, NotFound, PermissionDenied, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
-from reports.side import (
-    SideAction,
+from reports.records import (
     clean_text,
     is_reporter,
     load_report,
     record_event,
     require_state,
+    tenant_rules,
     update_report,
 )
-from reports.submission import tenant_rules
-from reports.workflow import ActorKind, ReportState, WorkflowAction
+from reports.workflow import ActorKind, ReportState, SideAction, WorkflowAction
 from tenants.sla import Urgency, extend_due_for_pause
 
 REASON_MAX = 2000
@@ -185,10 +184,9 @@ async def decide_extension(
         await update_report(report, now, resolve_due_at=new_due)
         data |= {"resolve_due_at": new_due, "previous_resolve_due_at": previous}
     action = SideAction.APPROVE_EXTENSION if approve else SideAction.DENY_EXTENSION
-    # The new deadline is public (the reporter is told); a denial is internal.
-    await record_event(
-        scope, report, action, ActorKind.STAFF, at=now, comment=text, public=approve, data=data
-    )
+    # The new deadline is public (the reporter is told); a denial is internal (the workflow's
+    # disclosure of each action).
+    await record_event(scope, report, action, ActorKind.STAFF, at=now, comment=text, data=data)
     return await ExtensionRequest.get(tenant_id=report.tenant_id, id=extension.id)
 
 
