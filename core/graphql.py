@@ -32,6 +32,8 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     caller: Any = None  # api.auth.Caller: the token's session and expiry (WebSocket watchdog)
     client_address: str = ""  # for per-address limits (behind a proxy: its forwarded address)
+    # Reports whose reporter the caller proved to be, by their tracking code (trackReport).
+    tracked_reports: set[Any] = field(default_factory=set)
 
     def loader(self, name: str, factory: Callable[[Context], Any]) -> Any:
         """One DataLoader per request and name: batches within a request, never across."""

@@ -28,7 +28,14 @@ from reports.records import (
     tenant_rules,
     update_report,
 )
-from reports.workflow import ActorKind, ReportState, SideAction, WorkflowAction
+from reports.workflow import (
+    ActorKind,
+    ExtensionStatus,
+    InfoRequestStatus,
+    ReportState,
+    SideAction,
+    WorkflowAction,
+)
 from tenants.sla import Urgency, extend_due_for_pause
 
 REASON_MAX = 2000
@@ -162,7 +169,7 @@ async def decide_extension(
     extension = await ExtensionRequest.get_or_none(tenant_id=report.tenant_id, report_id=report.id)
     if extension is None:
         raise NotFound("extension request", "reportId")
-    if extension.status != "pending":
+    if extension.status != ExtensionStatus.PENDING:
         raise _already_decided()
     v = Validator()
     text = v.text("comment", comment, max_len=REASON_MAX, required=not approve) or None
@@ -170,9 +177,9 @@ async def decide_extension(
     if approve:
         require_state(report, _DECIDABLE, "INVALID_STATE")
     now = clock.now()
-    status = "approved" if approve else "denied"
+    status = ExtensionStatus.APPROVED if approve else ExtensionStatus.DENIED
     decided = await ExtensionRequest.filter(
-        tenant_id=report.tenant_id, id=extension.id, status="pending"
+        tenant_id=report.tenant_id, id=extension.id, status=ExtensionStatus.PENDING
     ).update(status=status, decided_by=scope.require_user(), decided_at=now, decision_comment=text)
     if decided != 1:
         raise _already_decided()
@@ -221,7 +228,8 @@ async def request_info(scope: Scope, report_id: uuid.UUID, question: str) -> Inf
         "An information request is still open for this report.",
         "reportId",
     )
-    if await InfoRequest.exists(tenant_id=report.tenant_id, report_id=report.id, status="open"):
+    open_ = InfoRequestStatus.OPEN
+    if await InfoRequest.exists(tenant_id=report.tenant_id, report_id=report.id, status=open_):
         raise already
     now = clock.now()  # the pause starts here (``created_at``), and the event says so
     try:
@@ -255,7 +263,7 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
         scope.require_user()
         raise PermissionDenied(Action.REPORT_PROVIDE_INFO.value)
     info = await InfoRequest.get_or_none(
-        tenant_id=report.tenant_id, report_id=report.id, status="open"
+        tenant_id=report.tenant_id, report_id=report.id, status=InfoRequestStatus.OPEN
     )
     if info is None:
         raise NotFound("information request", "reportId")
@@ -264,8 +272,8 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     v.check()
     now = clock.now()
     answered = await InfoRequest.filter(
-        tenant_id=report.tenant_id, id=info.id, status="open"
-    ).update(status="answered", answer=text, answered_at=now)
+        tenant_id=report.tenant_id, id=info.id, status=InfoRequestStatus.OPEN
+    ).update(status=InfoRequestStatus.ANSWERED, answer=text, answered_at=now)
     if answered != 1:
         raise NotFound("information request", "reportId")
     data: dict[str, object] = {"info_request_id": info.id, "paused_from": info.created_at}

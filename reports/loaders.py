@@ -54,14 +54,27 @@ async def _last_events(report_ids: Sequence[uuid.UUID]) -> list[ReportEvent | No
     return [by_report.get(i) for i in report_ids]
 
 
+_ATTACHMENTS = """
+SELECT a.*, e.action AS event_action FROM attachment a
+LEFT JOIN report_event e ON e.tenant_id = a.tenant_id AND e.id = a.event_id
+WHERE a.report_id = ANY($1::uuid[]) {tenant}
+ORDER BY a.created_at, a.id
+"""
+
+
 async def _attachments(
     tenant_id: uuid.UUID | None, report_ids: Sequence[uuid.UUID]
 ) -> list[list[Attachment]]:
+    """With the action of the step each file came with (``event_action``): what a file is
+    (a result's photo, added information) is known without loading the history."""
+    sql = _ATTACHMENTS.format(tenant="AND a.tenant_id = $2" if tenant_id else "")
+    params: list[object] = [list(report_ids)] + ([tenant_id] if tenant_id else [])
     grouped: dict[uuid.UUID, list[Attachment]] = defaultdict(list)
-    for row in await Attachment.filter(
-        **_in_tenant(tenant_id, report_id__in=list(report_ids))
-    ).order_by("created_at"):
-        grouped[row.report_id].append(row)
+    for row in await connections.get("default").execute_query_dict(sql, params):
+        action = row.pop("event_action")
+        attachment = Attachment._init_from_db(**row)
+        attachment.event_action = action
+        grouped[attachment.report_id].append(attachment)
     return [grouped.get(i, []) for i in report_ids]
 
 

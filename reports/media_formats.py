@@ -8,9 +8,9 @@ that really parses it and refuses obvious impostors cheaply, but it proves nothi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from core.errors import DomainError
+from core.labels import Labelled
 
 MIB = 1024 * 1024
 FIELD = "attachments"
@@ -30,9 +30,9 @@ class MediaLimits:
     video_memory_bytes: int = 1024 * MIB
 
 
-class MediaKind(StrEnum):
-    IMAGE = "image"
-    VIDEO = "video"
+class MediaKind(Labelled):
+    IMAGE = "image", "ảnh", "photo"
+    VIDEO = "video", "video", "video"
 
 
 @dataclass(frozen=True)

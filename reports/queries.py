@@ -148,8 +148,19 @@ async def paginate(
     return Page(rows, has_next=more, has_previous=page.after is not None, order=order)
 
 
+def readable_reports(scope: Scope) -> QuerySet[Report]:
+    """What one report may be read as: those the caller sees as staff, and their own."""
+    tenant_id = scope.require_tenant()
+    own = Q(reporter_user_id=scope.require_user())
+    reaches = scope.reach.get(str(Action.REPORT_VIEW), frozenset())
+    query = Report.filter(tenant_id=tenant_id)
+    if any(r.unlimited for r in reaches):
+        return query
+    return query.filter(reduce(or_, [*(reach_condition(r) for r in reaches), own]))
+
+
 async def report_by_id(scope: Scope, report_id: uuid.UUID) -> Report:
-    report = await visible_reports(scope).get_or_none(id=report_id)
+    report = await readable_reports(scope).get_or_none(id=report_id)
     if report is None:
         raise NotFound("report")
     return report
@@ -159,7 +170,7 @@ async def report_by_code(scope: Scope, code: str) -> Report:
     code = code.strip().upper()
     if len(code) > 32:  # longer than any code: nothing to look up
         raise NotFound("report")
-    report = await visible_reports(scope).get_or_none(code=code)
+    report = await readable_reports(scope).get_or_none(code=code)
     if report is None:
         raise NotFound("report")
     return report

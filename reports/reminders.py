@@ -16,8 +16,8 @@ from core.ids import new_id
 from permissions.scope import Scope
 from reports.models import Notification, NotificationRead, Report
 from reports.records import tenant_rules
-from reports.workflow import ReportState
-from tenants.sla import Urgency, fraction_used
+from reports.workflow import RUNNING_STAGE, ReportState
+from tenants.sla import Stage, Urgency, fraction_used
 
 BATCH = 2000
 SCAN = 200
@@ -38,12 +38,14 @@ THRESHOLDS = (
 )
 
 # Who hears of each threshold, by the state whose deadline is running.
+AUDIENCE_OF_STAGE: dict[Stage, tuple[str, str, str]] = {
+    Stage.SCREEN: ("intake_operator", "intake_operator", "centre_supervisor"),
+    Stage.ACCEPT: ("agency_contact", "agency_leader", "centre_supervisor"),
+    Stage.RESOLVE: ("handler", "agency_leader", "centre_supervisor"),
+    Stage.REVIEW: ("centre_supervisor", "centre_supervisor", "centre_supervisor"),
+}
 AUDIENCE: dict[ReportState, tuple[str, str, str]] = {
-    ReportState.SUBMITTED: ("intake_operator", "intake_operator", "centre_supervisor"),
-    ReportState.REOPENED: ("intake_operator", "intake_operator", "centre_supervisor"),
-    ReportState.ASSIGNED: ("agency_contact", "agency_leader", "centre_supervisor"),
-    ReportState.IN_PROGRESS: ("handler", "agency_leader", "centre_supervisor"),
-    ReportState.RESULT_SUBMITTED: ("centre_supervisor", "centre_supervisor", "centre_supervisor"),
+    state: AUDIENCE_OF_STAGE[stage] for state, stage in RUNNING_STAGE.items()
 }
 
 _STARTS = """

@@ -18,6 +18,7 @@ from core.errors import DomainError, ErrorDetail
 from core.labels import Labelled
 from permissions.actions import Action
 from tenants.options import WorkflowOption
+from tenants.sla import Stage
 
 
 class ReportState(Labelled):
@@ -43,6 +44,16 @@ TERMINAL_STATES: frozenset[ReportState] = frozenset(
     {ReportState.CLOSED, ReportState.REJECTED, ReportState.DUPLICATE, ReportState.WITHDRAWN}
 )
 OPEN_STATES: frozenset[ReportState] = frozenset(ReportState) - TERMINAL_STATES
+# The stage whose deadline runs in each state; none while the reporter or the centre holds it.
+# The database keeps report.due_at by the same map (trigger report_running_due, migration 0004;
+# tests/reports/test_workflow.py holds the two together).
+RUNNING_STAGE: dict[ReportState, Stage] = {
+    ReportState.SUBMITTED: Stage.SCREEN,
+    ReportState.REOPENED: Stage.SCREEN,
+    ReportState.ASSIGNED: Stage.ACCEPT,
+    ReportState.IN_PROGRESS: Stage.RESOLVE,
+    ReportState.RESULT_SUBMITTED: Stage.REVIEW,
+}
 STATE_LABELS_VI: dict[ReportState, str] = {s: s.label_vi for s in ReportState}
 STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
 
@@ -287,6 +298,17 @@ def disclosure(action: str, public: bool) -> Disclosure:
     if public:
         return Disclosure.STEP_AND_COMMENT
     return DISCLOSURE.get(action, Disclosure.INTERNAL)
+
+
+class ExtensionStatus(Labelled):
+    PENDING = "pending", "chờ duyệt", "pending"
+    APPROVED = "approved", "đã duyệt", "approved"
+    DENIED = "denied", "không duyệt", "denied"
+
+
+class InfoRequestStatus(Labelled):
+    OPEN = "open", "chờ trả lời", "awaiting the answer"
+    ANSWERED = "answered", "đã trả lời", "answered"
 
 
 _VI = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng")

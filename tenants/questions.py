@@ -9,22 +9,22 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from core.errors import Validator
+from core.labels import Labelled
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_QUESTIONS = 20
 MAX_TEXT = 1000
 
 
-class QuestionKind(StrEnum):
-    TEXT = "text"
-    NUMBER = "number"
-    BOOLEAN = "boolean"
-    CHOICE = "choice"
-    DATE = "date"
+class QuestionKind(Labelled):
+    TEXT = "text", "văn bản", "text"
+    NUMBER = "number", "số", "number"
+    BOOLEAN = "boolean", "có / không", "yes or no"
+    CHOICE = "choice", "chọn một", "one of a list"
+    DATE = "date", "ngày", "date"
 
 
 @dataclass(frozen=True)

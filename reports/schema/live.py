@@ -15,10 +15,11 @@ from permissions.graphql import login_required
 from permissions.scope import Scope
 from permissions.session import scoped_transaction
 from permissions.store import store
-from reports import queries
+from reports import queries, views
+from reports import workflow as wf
 from reports.live import Notice, bus
 from reports.models import ReportEvent
-from reports.schema.types import ReportState
+from reports.schema.types import EventAction, ReportState
 
 
 @strawberry.type(description="A new step in a report's history. Fetch details with `report`.")
@@ -26,7 +27,7 @@ class ReportActivity:
     report_id: relay.GlobalID
     code: str
     state: ReportState
-    action: str
+    action: EventAction
     public: bool
     created_at: datetime.datetime
 
@@ -38,21 +39,19 @@ async def _current_scope(scope: Scope) -> Scope:
 
 
 async def _activity(scope: Scope, notice: Notice) -> ReportActivity | None:
-    staff = queries.is_staff(scope)
     async with scoped_transaction(scope):  # one short transaction per event
-        reports = queries.visible_reports(scope) if staff else queries.own_reports(scope)
-        report = await reports.get_or_none(id=notice.report_id)
+        report = await queries.readable_reports(scope).get_or_none(id=notice.report_id)
         event = await ReportEvent.get_or_none(id=notice.event_id) if report else None
     if report is None or event is None:
         return None
-    # Reporters hear of state changes and public notes, never of internal ones.
-    if not (staff or event.public or event.from_state != event.to_state):
+    # Staff hear of everything they may see; a reporter of the steps disclosed to them.
+    if not views.history([event], views.viewer_of(scope, report)):
         return None
     return ReportActivity(
         report_id=relay.GlobalID("Report", str(report.id)),
         code=report.code,
         state=ReportState(report.state),
-        action=event.action,
+        action=wf.EventAction(event.action),
         public=event.public,
         created_at=event.created_at,
     )

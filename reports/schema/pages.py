@@ -7,7 +7,7 @@ import datetime
 import strawberry
 from strawberry import relay
 
-from reports.schema.types import Location, Report, ReportState
+from reports.schema.types import Attachment, Location, Report, ReportState
 from tenants.types import Field, Tenant
 
 
@@ -26,7 +26,10 @@ class PublicReport:
     resolved_at: datetime.datetime | None
     resolve_due_at: datetime.datetime | None
     rating: int | None
-    result: str | None = strawberry.field(description="The published result (Kết quả xử lý).")
+    result: str | None = strawberry.field(description="The approved result (Kết quả xử lý).")
+    photos: list[Attachment] = strawberry.field(
+        description="The report's and the approved result's photos; none in sensitive fields."
+    )
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from core.relay import decode, decode_optional
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from permissions.scope import Scope
-from reports import loaders, models, queries, reminders, stats
+from reports import loaders, models, public, queries, reminders, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
 from reports.schema.pages import (
@@ -28,9 +28,8 @@ from reports.schema.pages import (
     StateCount,
     TenantStats,
 )
-from reports.schema.types import BLUR_DECIMALS, Location, Report
+from reports.schema.types import Attachment, Location, Report
 from tenants import catalog as tenant_catalog
-from tenants.models import Field as FieldRow
 from tenants.models import Tenant as TenantRow
 from tenants.types import Field, Tenant
 
@@ -88,24 +87,13 @@ def _connection(page: queries.Page) -> ReportConnection:
     )
 
 
-async def _public(rows: list[models.Report], lang: str) -> list[PublicReport]:
+async def _public(rows: list[models.Report], info: Info) -> list[PublicReport]:
     """Public views resolved eagerly: they carry no relation a client could walk further."""
-    fields = {f.id: f for f in await FieldRow.filter(id__in={r.field_id for r in rows})}
-    results = {
-        e.report_id: e.comment
-        for e in await models.ReportEvent.filter(
-            report_id__in=[r.id for r in rows], action=wf.WorkflowAction.SUBMIT_RESULT.value
-        ).order_by("created_at")
-    }
-    views = []
-    for r in rows:
-        field = fields.get(r.field_id)
-        blur = field is not None and field.sensitive
-        lat, lng = r.latitude, r.longitude
-        if blur:
-            lat, lng = round(lat, BLUR_DECIMALS), round(lng, BLUR_DECIMALS)
-        state = wf.ReportState(r.state)
-        views.append(
+    lang = info.context.lang
+    result = []
+    for v in await public.public_views(rows):
+        r, state = v.report, wf.ReportState(v.report.state)
+        result.append(
             PublicReport(
                 id=relay.GlobalID("Report", str(r.id)),
                 code=r.code,
@@ -113,17 +101,20 @@ async def _public(rows: list[models.Report], lang: str) -> list[PublicReport]:
                 description=r.description,
                 state=state,
                 state_label=state.label(lang),
-                field_name=(field.name_en if lang == "en" else field.name_vi) if field else None,
-                location=Location(latitude=lat, longitude=lng, precise=not blur),
-                address="" if blur else r.address,
+                field_name=(v.field.name_en if lang == "en" else v.field.name_vi)
+                if v.field
+                else None,
+                location=Location(latitude=v.latitude, longitude=v.longitude, precise=v.precise),
+                address=r.address if v.precise else "",
                 created_at=r.created_at,
                 resolved_at=r.resolved_at,
                 resolve_due_at=r.resolve_due_at,
                 rating=r.rating,
-                result=results.get(r.id),
+                result=v.result,
+                photos=[Attachment.from_row(a, origin, info) for a, origin in v.photos],
             )
         )
-    return views
+    return result
 
 
 async def _stats(info: Info) -> ReportStats:
@@ -174,8 +165,9 @@ class ReportQuery:
         return _connection(result)
 
     @strawberry.field(
-        extensions=requires(Action.REPORT_VIEW),
-        description="A report by ID; null when not found or not visible.",
+        extensions=login_required(),
+        description="A report by ID, as staff with report:view see it or as its reporter; null "
+        "when not found or not visible.",
     )
     async def report(self, info: Info, id: relay.GlobalID) -> Report | None:
         try:
@@ -188,8 +180,8 @@ class ReportQuery:
             raise
 
     @strawberry.field(
-        extensions=requires(Action.REPORT_VIEW),
-        description="A report by its human code, e.g. SP-2026-000123.",
+        extensions=login_required(),
+        description="A report by its human code, e.g. SP-2026-000123 (staff, or its reporter).",
     )
     async def report_by_code(self, info: Info, code: str) -> Report | None:
         try:
@@ -272,7 +264,7 @@ class ReportQuery:
         page = await queries.paginate(
             queries.published_reports(info.context.scope), _page(info, first, after, None, None)
         )
-        views = await _public(page.rows, info.context.lang)
+        views = await _public(page.rows, info)
         edges = [
             PublicReportEdge(cursor=page.cursor(r), node=v)
             for r, v in zip(page.rows, views, strict=True)
@@ -287,8 +279,11 @@ class ReportQuery:
             ),
         )
 
-    @strawberry.field(description="Follow an anonymous report by its tracking code.")
-    async def track_report(self, info: Info, tracking_code: str) -> PublicReport | None:
+    @strawberry.field(
+        description="Follow an anonymous report by its tracking code: the reporter's own view "
+        "(the history owed to them, questions, the approved result)."
+    )
+    async def track_report(self, info: Info, tracking_code: str) -> Report | None:
         try:
             row = await queries.tracked_report(
                 info.context.scope, tracking_code, info.context.client_address
@@ -297,4 +292,5 @@ class ReportQuery:
             if error.code == "NOT_FOUND":
                 return None
             raise
-        return (await _public([row], info.context.lang))[0]
+        info.context.tracked_reports.add(row.id)  # the code proves who is asking
+        return Report.from_row(row)

@@ -14,7 +14,7 @@ from core.graphql import Info, UserError, run_mutation
 from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
-from reports import models, queries, reminders, service
+from reports import models, queries, reminders, service, views
 from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.uploads import read_uploads
 
@@ -115,7 +115,9 @@ class SideMutation:
             info,
             work,
             lambda e, errors: CommentPayload(
-                event=ReportEvent.from_row(e, staff=staff) if e else None, errors=errors
+                # Its author reads their own comment; the data is for staff.
+                event=ReportEvent.from_view(views.EventView(e, True, staff)) if e else None,
+                errors=errors,
             ),
         )
 

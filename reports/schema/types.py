@@ -12,145 +12,48 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from core import clock
-from core.graphql import Info, labelled_enum
+from core.graphql import Info
 from permissions.actions import Action
 from permissions.graphql import sensitive
-from reports import loaders, models, queries
+from reports import loaders, models, queries, views
 from reports import workflow as wf
+from reports.schema.parts import (
+    Attachment,
+    EventAction,
+    ExtensionRequest,
+    InfoRequest,
+    Location,
+    RejectReason,
+    ReporterContact,
+    ReportEvent,
+    ReportResult,
+    ReportState,
+    ResultOutcome,
+    ReturnReason,
+    WorkflowAction,
+)
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants import catalog as tenant_catalog
 from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
-ReportState = labelled_enum(wf.ReportState, "ReportState")
-WorkflowAction = labelled_enum(wf.WorkflowAction, "WorkflowAction")
-EventAction = labelled_enum(wf.EventAction, "EventAction")
-RejectReason = labelled_enum(wf.RejectReason, "RejectReason")
-ReturnReason = labelled_enum(wf.ReturnReason, "ReturnReason")
-ResultOutcome = labelled_enum(wf.Outcome, "ResultOutcome")
-
-
-# The deadline that is running in each state; none while the reporter or the centre holds it.
-RUNNING_DEADLINE = {
-    wf.ReportState.SUBMITTED: "screen_due_at",
-    wf.ReportState.REOPENED: "screen_due_at",
-    wf.ReportState.ASSIGNED: "accept_due_at",
-    wf.ReportState.IN_PROGRESS: "resolve_due_at",
-    wf.ReportState.RESULT_SUBMITTED: "review_due_at",
-}
-BLUR_DECIMALS = 2  # ~1 km: the public (and non-privileged) view of a sensitive location
-
-
-@strawberry.type(
-    description="Where the problem is. Blurred (~1 km) for sensitive fields unless "
-    "the caller holds report:view_reporter."
-)
-class Location:
-    latitude: float
-    longitude: float
-    precise: bool
-
-
-@strawberry.type(description="The reporter's contact. Personal data: centre staff only.")
-class ReporterContact:
-    name: str
-    phone: str | None
-    email: str | None
-
-
-@strawberry.type
-class Attachment:
-    id: relay.GlobalID
-    kind: str
-    content_type: str
-    url: str
-    thumbnail_url: str | None
-    width: int | None
-    height: int | None
-    size: int
-
-    @classmethod
-    def from_row(cls, row: models.Attachment, info: Info) -> Self:
-        storage = info.context.services.storage
-        return cls(
-            id=relay.GlobalID("Attachment", str(row.id)),
-            kind=row.kind,
-            content_type=row.content_type,
-            url=storage.url(row.storage_key),
-            thumbnail_url=storage.url(row.thumbnail_key) if row.thumbnail_key else None,
-            width=row.width,
-            height=row.height,
-            size=row.size,
-        )
-
-
-@strawberry.type(description="Gia hạn: one extension per report, decided by the centre.")
-class ExtensionRequest:
-    status: str = strawberry.field(description="pending, approved or denied.")
-    reason: str
-    requested_due_at: datetime.datetime
-    decision_comment: str | None
-    created_at: datetime.datetime
-    decided_at: datetime.datetime | None
-
-    @classmethod
-    def from_row(cls, row: models.ExtensionRequest) -> Self:
-        return cls(
-            status=row.status,
-            reason=row.reason,
-            requested_due_at=row.requested_due_at,
-            decision_comment=row.decision_comment,
-            created_at=row.created_at,
-            decided_at=row.decided_at,
-        )
-
-
-@strawberry.type(description="A question from the agency to the reporter (pauses its clock).")
-class InfoRequest:
-    question: str
-    answer: str | None
-    status: str = strawberry.field(description="open, answered or expired.")
-    created_at: datetime.datetime
-    answered_at: datetime.datetime | None
-
-    @classmethod
-    def from_row(cls, row: models.InfoRequest) -> Self:
-        return cls(
-            question=row.question,
-            answer=row.answer,
-            status=row.status,
-            created_at=row.created_at,
-            answered_at=row.answered_at,
-        )
-
-
-@strawberry.type(description="One step of the history (append-only).")
-class ReportEvent:
-    id: relay.GlobalID
-    action: str
-    from_state: ReportState | None
-    to_state: ReportState
-    actor_role: str
-    reason_code: str | None
-    comment: str | None
-    public: bool
-    data: JSON | None
-    created_at: datetime.datetime
-
-    @classmethod
-    def from_row(cls, row: models.ReportEvent, *, staff: bool) -> Self:
-        return cls(
-            id=relay.GlobalID("ReportEvent", str(row.id)),
-            action=row.action,
-            from_state=wf.ReportState(row.from_state) if row.from_state else None,
-            to_state=wf.ReportState(row.to_state),
-            actor_role=row.actor_role if staff else "",
-            reason_code=row.reason_code,
-            comment=row.comment if staff or row.public else None,
-            public=row.public,
-            data=row.data if staff else None,
-            created_at=row.created_at,
-        )
+__all__ = [
+    "Attachment",
+    "EventAction",
+    "ExtensionRequest",
+    "InfoRequest",
+    "Location",
+    "RejectReason",
+    "Report",
+    "ReportEvent",
+    "ReportResult",
+    "ReportState",
+    "ReporterContact",
+    "ResultOutcome",
+    "ReturnReason",
+    "Urgency",
+    "WorkflowAction",
+]
 
 
 def _is_uuid(value: str) -> bool:
@@ -159,10 +62,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_staff(info: Info) -> bool:
-    return queries.is_staff(info.context.scope)
 
 
 @strawberry.type(description="A field report (phản ánh hiện trường).")
@@ -224,11 +123,10 @@ class Report(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = list(node_ids)
-        try:
-            query = queries.visible_reports(info.context.scope)
-        except Exception:  # no report:view: nothing is visible through node()
-            return [None for _ in ids]
         scope = info.context.scope
+        if scope.user_id is None:  # anonymous callers follow a report by its tracking code
+            return [None for _ in ids]
+        query = queries.readable_reports(scope)
         if scope.tenant_id is not None:
             await tenant_catalog.load(scope.tenant_id)
         valid = [i for i in ids if _is_uuid(i)]  # a malformed id is simply not found
@@ -242,14 +140,22 @@ class Report(relay.Node):
             Action.REPORT_VIEW_REPORTER, self.row.lead_agency_id, self.row.field_id
         )
 
+    def _viewer(self, info: Info) -> views.Viewer:
+        ctx = info.context
+        return views.viewer_of(ctx.scope, self.row, ctx.tracked_reports)
+
+    async def _events(self, info: Info) -> list[views.EventView]:
+        rows = await loaders.events_loader(info.context).load(self.row.id)
+        return views.history(rows, self._viewer(info))
+
     @strawberry.field(description="State label in the request's language.")
     def state_label(self, info: Info) -> str:
         return self.state.label(info.context.lang)
 
     @strawberry.field(description="The deadline now running, if any.")
     def due_at(self) -> datetime.datetime | None:
-        column = RUNNING_DEADLINE.get(self.state)
-        return getattr(self.row, column) if column else None
+        stage = wf.RUNNING_STAGE.get(self.state)
+        return getattr(self.row, f"{stage.value}_due_at") if stage else None
 
     @strawberry.field(description="Seconds until the running deadline (negative when late).")
     def due_in(self) -> int | None:
@@ -319,11 +225,14 @@ class Report(relay.Node):
     @strawberry.field
     async def location(self, info: Info) -> Location:
         field = await loaders.field_loader(info.context).load(self.row.field_id)
-        precise = not (field and field.sensitive) or self._may_see_reporter(info)
-        lat, lng = self.row.latitude, self.row.longitude
-        if not precise:
-            lat, lng = round(lat, BLUR_DECIMALS), round(lng, BLUR_DECIMALS)
-        return Location(latitude=lat, longitude=lng, precise=precise)
+        precise = self._may_see_reporter(info) or self._own(info)
+        sensitive = bool(field and field.sensitive)
+        return Location.of(self.row.latitude, self.row.longitude, sensitive, precise)
+
+    def _own(self, info: Info) -> bool:
+        """The logged-in reporter of this report (they know where they stood)."""
+        scope = info.context.scope
+        return scope.user_id is not None and scope.user_id == self.row.reporter_user_id
 
     @strawberry.field(
         extensions=sensitive(Action.REPORT_VIEW_REPORTER),
@@ -342,31 +251,74 @@ class Report(relay.Node):
     def answers(self) -> JSON | None:
         return self.row.answers
 
-    @strawberry.field(description="The history, oldest first. Internal notes for staff only.")
+    @strawberry.field(
+        description="The history, oldest first. Staff see every step and note; the reporter the "
+        "steps and the words owed to them."
+    )
     async def events(self, info: Info) -> list[ReportEvent]:
-        staff = _is_staff(info)
-        rows = await loaders.events_loader(info.context).load(self.row.id)
-        return [ReportEvent.from_row(r, staff=staff) for r in rows]
+        return [ReportEvent.from_view(v) for v in await self._events(info)]
 
-    @strawberry.field(description="The latest step of the history.")
+    @strawberry.field(description="The latest step of the history the caller may see.")
     async def last_event(self, info: Info) -> ReportEvent | None:
-        row = await loaders.last_event_loader(info.context).load(self.row.id)
-        return ReportEvent.from_row(row, staff=_is_staff(info)) if row else None
+        if self._viewer(info) is views.Viewer.STAFF:  # one query for a whole page of reports
+            row = await loaders.last_event_loader(info.context).load(self.row.id)
+            return ReportEvent.from_view(views.EventView(row, True, True)) if row else None
+        shown = await self._events(info)
+        return ReportEvent.from_view(shown[-1]) if shown else None
 
-    @strawberry.field(description="The extension request, if the agency asked for one.")
+    @strawberry.field(description="The extension request, if the agency asked for one (staff).")
     async def extension(self, info: Info) -> ExtensionRequest | None:
+        if self._viewer(info) is not views.Viewer.STAFF:
+            return None
         row = await loaders.extension_loader(info.context).load(self.row.id)
         return ExtensionRequest.from_row(row) if row else None
 
-    @strawberry.field(description="Questions the agency asked the reporter.")
+    @strawberry.field(
+        description="Questions to the reporter and their answers, oldest first: the centre's "
+        "(requestInfo) and the agency's (askReporter)."
+    )
     async def info_requests(self, info: Info) -> list[InfoRequest]:
-        rows = await loaders.info_requests_loader(info.context).load(self.row.id)
-        return [InfoRequest.from_row(r) for r in rows]
+        events = await loaders.events_loader(info.context).load(self.row.id)
+        asked = await loaders.info_requests_loader(info.context).load(self.row.id)
+        return [InfoRequest(**vars(q)) for q in views.questions(events, asked)]
 
-    @strawberry.field
+    @strawberry.field(
+        description="Photos and videos the caller may see: staff all; the reporter those of the "
+        "report, of the approved result and of steps shown to them."
+    )
     async def attachments(self, info: Info) -> list[Attachment]:
         rows = await loaders.attachments_loader(info.context).load(self.row.id)
-        return [Attachment.from_row(r, info) for r in rows]
+        viewer = self._viewer(info)
+        if viewer is views.Viewer.STAFF:  # every file: no need for the history
+            return [Attachment.from_row(r, views.origin(r), info) for r in rows]
+        events = await loaders.events_loader(info.context).load(self.row.id)
+        shown = views.attachments(self.row, rows, events, viewer)
+        return [Attachment.from_row(r, origin, info) for r, origin in shown]
+
+    @strawberry.field(
+        description="The result: for the reporter and the public once the centre approved it, "
+        "with its photos; staff see one awaiting review too."
+    )
+    async def result(self, info: Info) -> ReportResult | None:
+        events = await loaders.events_loader(info.context).load(self.row.id)
+        viewer = self._viewer(info)
+        found = views.result(self.row, events, viewer)
+        if found is None:
+            return None
+        rows = await loaders.attachments_loader(info.context).load(self.row.id)
+        photos = [
+            Attachment.from_row(r, origin, info)
+            for r, origin in views.attachments(self.row, rows, events, viewer)
+            if r.event_id == found.event.id
+        ]
+        return ReportResult(
+            text=found.event.comment,
+            outcome=wf.Outcome(found.outcome) if found.outcome else None,
+            approved=found.approved,
+            submitted_at=found.event.created_at,
+            approved_at=found.approved_at,
+            attachments=photos,
+        )
 
     @strawberry.field(description="Workflow actions the caller may take now (drive the buttons).")
     def available_actions(self, info: Info) -> list[WorkflowAction]:

@@ -385,3 +385,21 @@ async def test_renamed_agency_shows_at_once(gql: GraphQLClient, pilot: dict[str,
     assert renamed["updateAgency"]["errors"] == [], renamed
     after = await gql.ok(query, token=operator)
     assert after["reports"]["nodes"] == [{"leadAgency": {"nameVi": "Phòng QLĐT mới"}}]
+
+
+async def test_the_database_runs_the_same_deadline_as_the_workflow(
+    database: Any,
+) -> None:
+    """report.due_at is kept by a trigger (migration 0004); dueAt reads RUNNING_STAGE. The
+    two must name the same deadline for every state."""
+    import re
+
+    from tortoise import connections
+
+    from reports.workflow import RUNNING_STAGE
+
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'report_running_due'"
+    )
+    pairs = dict(re.findall(r"WHEN '(\w+)' THEN NEW\.(\w+)_due_at", rows[0]["prosrc"]))
+    assert pairs == {state.value: stage.value for state, stage in RUNNING_STAGE.items()}

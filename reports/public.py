@@ -1,0 +1,46 @@
+"""The public feed: published reports as anyone may see them — no personal data, sensitive
+locations blurred, the approved result and its photos, the report's own photos (none at all in
+sensitive fields). One query per relation for a whole page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from reports import views
+from reports.models import Attachment, Report, ReportEvent
+from tenants.models import Field
+
+
+@dataclass(frozen=True)
+class PublicView:
+    report: Report
+    field: Field | None
+    latitude: float
+    longitude: float
+    precise: bool
+    result: str | None
+    photos: list[tuple[Attachment, views.AttachmentOrigin]] = field(default_factory=list)
+
+
+async def public_views(rows: list[Report]) -> list[PublicView]:
+    ids = [r.id for r in rows]
+    fields = {f.id: f for f in await Field.filter(id__in={r.field_id for r in rows})}
+    events: dict[object, list[ReportEvent]] = defaultdict(list)
+    for e in await ReportEvent.filter(report_id__in=ids).order_by("created_at", "id"):
+        events[e.report_id].append(e)
+    files: dict[object, list[Attachment]] = defaultdict(list)
+    for a in await Attachment.filter(report_id__in=ids).order_by("created_at"):
+        files[a.report_id].append(a)
+    out = []
+    for r in rows:
+        fld = fields.get(r.field_id)
+        sensitive = bool(fld and fld.sensitive)
+        lat, lng, precise = views.location(r.latitude, r.longitude, sensitive, False)
+        found = views.result(r, events[r.id], views.Viewer.PUBLIC)
+        photos = [] if sensitive else views.attachments(r, files[r.id], events[r.id],
+                                                        views.Viewer.PUBLIC)  # fmt: skip
+        out.append(
+            PublicView(r, fld, lat, lng, precise, found.event.comment if found else None, photos)
+        )
+    return out
