@@ -13,6 +13,7 @@ from tortoise import connections
 from tortoise.expressions import Subquery
 
 from core.ids import new_id
+from core.labels import Labelled
 from permissions.scope import Scope
 from reports.models import Notification, NotificationRead, Report
 from reports.records import tenant_rules
@@ -23,18 +24,30 @@ BATCH = 2000
 SCAN = 200
 
 
+class ReminderKind(Labelled):
+    DUE_HALF = "DUE_HALF", "Đã dùng một nửa thời hạn", "Half of the time is used"
+    DUE_SOON = "DUE_SOON", "Sắp đến hạn", "Due soon"
+    OVERDUE = "OVERDUE", "Đã quá hạn", "Overdue"
+
+
 @dataclass(frozen=True)
 class Threshold:
     fraction: float
-    kind: str
-    vi: str
-    en: str
+    kind: ReminderKind
+
+    @property
+    def vi(self) -> str:
+        return self.kind.label_vi.lower()
+
+    @property
+    def en(self) -> str:
+        return self.kind.label_en.lower()
 
 
 THRESHOLDS = (
-    Threshold(0.5, "DUE_HALF", "đã dùng một nửa thời hạn", "half of the time is used"),
-    Threshold(0.8, "DUE_SOON", "sắp đến hạn", "is due soon"),
-    Threshold(1.0, "OVERDUE", "đã quá hạn", "is overdue"),
+    Threshold(0.5, ReminderKind.DUE_HALF),
+    Threshold(0.8, ReminderKind.DUE_SOON),
+    Threshold(1.0, ReminderKind.OVERDUE),
 )
 
 # Who hears of each threshold, by the state whose deadline is running.
@@ -109,7 +122,7 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
                     report.lead_agency_id,
                     report.field_id,
                     audience,
-                    threshold.kind,
+                    threshold.kind.value,
                     state.value,
                     report.due_at,
                     f"Phản ánh {report.code} ({label}) {threshold.vi}.",

@@ -18,7 +18,7 @@ from permissions.graphql import requires
 from tenants import models, onboarding, queries, service
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
-from tenants.types import Agency, AgencyKind, Field, Tenant, TenantStatus, UnitKind
+from tenants.types import Agency, AgencyKind, Field, QuestionKind, Tenant, TenantStatus, UnitKind
 
 # --- inputs and payloads --------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ class FieldQuestionInput:
     key: str
     label_vi: str
     label_en: str
-    kind: str = strawberry.field(description="text, number, boolean, choice or date.")
+    kind: QuestionKind
     required: bool = False
     choices: list[str] = strawberry.field(default_factory=list)
     private: bool = False
@@ -64,7 +64,7 @@ class FieldQuestionInput:
             "key": self.key,
             "label_vi": self.label_vi,
             "label_en": self.label_en,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "required": self.required,
             "choices": list(self.choices),
             "private": self.private,

@@ -18,6 +18,7 @@ from tenants.loaders import agency_loader
 from tenants.models import AgencyKind as AgencyKindEnum
 from tenants.models import TenantStatus as TenantStatusEnum
 from tenants.models import UnitKind as UnitKindEnum
+from tenants.questions import QuestionKind as QuestionKindEnum
 from tenants.questions import parse_questions
 from tenants.sla import Urgency as UrgencyEnum
 
@@ -25,8 +26,12 @@ TenantStatus = labelled_enum(TenantStatusEnum, "TenantStatus")
 AgencyKind = labelled_enum(AgencyKindEnum, "AgencyKind")
 UnitKind = labelled_enum(UnitKindEnum, "UnitKind")
 Urgency = labelled_enum(
-    UrgencyEnum, "Urgency", "Mức độ: urgent reports run on calendar time, 24/7."
+    UrgencyEnum,
+    "Urgency",
+    "Mức độ xử lý; khẩn tính theo giờ liên tục, kể cả ngày nghỉ — urgent reports run on "
+    "calendar time, 24/7.",
 )
+QuestionKind = labelled_enum(QuestionKindEnum, "QuestionKind", "Kiểu câu trả lời — answer type.")
 
 
 def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
@@ -116,7 +121,7 @@ class FieldQuestion:
     key: str
     label_vi: str
     label_en: str
-    kind: str = strawberry.field(description="text, number, boolean, choice or date.")
+    kind: QuestionKind
     required: bool
     choices: list[str]
     private: bool = strawberry.field(description="The answer is for staff only.")
@@ -145,7 +150,7 @@ class Field(relay.Node):
                 key=q.key,
                 label_vi=q.label_vi,
                 label_en=q.label_en,
-                kind=q.kind.value,
+                kind=q.kind,
                 required=q.required,
                 choices=list(q.choices),
                 private=q.private,

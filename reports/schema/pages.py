@@ -7,8 +7,12 @@ import datetime
 import strawberry
 from strawberry import relay
 
+from core.graphql import labelled_enum
+from reports import reminders
 from reports.schema.types import Attachment, Location, Report, ReportState
 from tenants.types import Field, Tenant
+
+ReminderKind = labelled_enum(reminders.ReminderKind, "ReminderKind")
 
 
 @strawberry.type(description="A published report in the public feed: no personal data.")
@@ -115,7 +119,7 @@ class TenantStats:
 class Notification:
     id: relay.GlobalID
     report_id: relay.GlobalID
-    kind: str = strawberry.field(description="DUE_HALF, DUE_SOON or OVERDUE.")
+    kind: ReminderKind
     message: str
     due_at: datetime.datetime
     created_at: datetime.datetime

@@ -236,7 +236,7 @@ class ReportQuery:
             Notification(
                 id=relay.GlobalID("Notification", str(n.id)),
                 report_id=relay.GlobalID("Report", str(n.report_id)),
-                kind=n.kind,
+                kind=reminders.ReminderKind(n.kind),
                 message=n.message_en if lang == "en" else n.message_vi,
                 due_at=n.due_at,
                 created_at=n.created_at,

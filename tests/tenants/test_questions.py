@@ -88,7 +88,7 @@ def as_input(question: dict[str, Any]) -> dict[str, Any]:
         "key": question["key"],
         "labelVi": question["label_vi"],
         "labelEn": question["label_en"],
-        "kind": question["kind"],
+        "kind": question["kind"].upper(),  # the GraphQL enum QuestionKind
         "required": question.get("required", False),
         "choices": question.get("choices", []),
         "private": question.get("private", False),
