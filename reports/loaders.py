@@ -10,15 +10,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 from tortoise import connections
 
+from accounts.models import User
 from core.graphql import Context
 from reports.models import (
     Attachment,
     ExtensionRequest,
     InfoRequest,
+    Report,
     ReporterContact,
     ReportEvent,
 )
@@ -78,9 +81,31 @@ async def _attachments(
     return [grouped.get(i, []) for i in report_ids]
 
 
-async def _contacts(report_ids: Sequence[uuid.UUID]) -> list[ReporterContact | None]:
-    rows = {r.report_id: r for r in await ReporterContact.filter(report_id__in=list(report_ids))}
-    return [rows.get(i) for i in report_ids]
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str | None
+    email: str | None
+
+
+async def _contacts(report_ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+    """The contact given with the report (a hotline caller's, or what the citizen typed), else
+    the reporting account's own details, unless the report was made anonymously."""
+    found = {
+        r.report_id: Contact(r.name, r.phone, r.email)
+        for r in await ReporterContact.filter(report_id__in=list(report_ids))
+    }
+    missing = [i for i in report_ids if i not in found]
+    if missing:
+        owners = dict(
+            await Report.filter(id__in=missing, anonymous=False, reporter_user_id__isnull=False)
+            .values_list("id", "reporter_user_id")
+        )
+        users = {u.id: u for u in await User.filter(id__in=set(owners.values()))}
+        for report_id, user_id in owners.items():
+            if (user := users.get(user_id)) is not None:
+                found[report_id] = Contact(user.full_name, user.phone, user.email)
+    return [found.get(i) for i in report_ids]
 
 
 def events_loader(ctx: Context) -> DataLoader[uuid.UUID, list[ReportEvent]]:
@@ -101,7 +126,7 @@ def attachments_loader(ctx: Context) -> DataLoader[uuid.UUID, list[Attachment]]:
     )
 
 
-def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, ReporterContact | None]:
+def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, Contact | None]:
     return ctx.loader("report.contact", lambda _: DataLoader(_contacts))
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
+from PIL import ExifTags, Image
 from strawberry import relay
 
 from accounts.credentials import login_candidates
@@ -245,3 +247,20 @@ async def assign_report_as(
         token=token,
     )
     assert data["assignReport"]["errors"] == [], data
+
+
+def jpeg(
+    color: tuple[int, int, int] = (40, 140, 60), size: tuple[int, int] = (96, 64), gps: bool = True
+) -> bytes:
+    """A small JPEG photo; with the phone's GPS position in its EXIF unless ``gps`` is false."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PahtPhone"
+    if gps:
+        position = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        position[ExifTags.GPS.GPSLatitudeRef] = "N"
+        position[ExifTags.GPS.GPSLatitude] = (22.0, 19.0, 55.2)
+        position[ExifTags.GPS.GPSLongitudeRef] = "E"
+        position[ExifTags.GPS.GPSLongitude] = (103.0, 50.0, 31.2)
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()

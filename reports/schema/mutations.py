@@ -33,17 +33,11 @@ from reports.schema.inputs import (
     SubmitResultInput,
     TransitionInput,
 )
-from reports.schema.pages import PossibleDuplicate
+from reports.schema.pages import PossibleDuplicate, ReportPayload
 from reports.schema.types import Report
 from reports.uploads import read_uploads
 
 A = wf.WorkflowAction
-
-
-@strawberry.type
-class ReportPayload:
-    report: Report | None
-    errors: list[UserError]
 
 
 @strawberry.type

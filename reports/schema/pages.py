@@ -7,7 +7,7 @@ import datetime
 import strawberry
 from strawberry import relay
 
-from core.graphql import labelled_enum
+from core.graphql import UserError, labelled_enum
 from reports import reminders
 from reports.schema.types import Attachment, Location, Report, ReportState
 from tenants.types import Field, Tenant
@@ -124,3 +124,9 @@ class Notification:
     due_at: datetime.datetime
     created_at: datetime.datetime
     read: bool
+
+
+@strawberry.type(description="The report after a step, or why the step was refused.")
+class ReportPayload:
+    report: Report | None
+    errors: list[UserError]

@@ -15,6 +15,7 @@ from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from reports import models, queries, reminders, service, views
+from reports.schema.pages import ReportPayload
 from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.uploads import read_uploads
 
@@ -41,12 +42,6 @@ class PublishReportInput:
     published: bool = True
 
 
-@strawberry.type
-class ReportPayloadSide:
-    report: Report | None
-    errors: list[UserError]
-
-
 @strawberry.input
 class RequestExtensionInput:
     id: relay.GlobalID
@@ -69,13 +64,13 @@ class ExtensionPayload:
 
 @strawberry.input
 class AskReporterInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description="The report the question is about.")
     question: str
 
 
 @strawberry.input
 class AnswerInfoRequestInput:
-    id: relay.GlobalID
+    id: relay.GlobalID = strawberry.field(description="The report: its open question is answered.")
     answer: str
 
 
@@ -125,14 +120,14 @@ class SideMutation:
         extensions=requires(Action.REPORT_PUBLISH),
         description="Công khai: publish (or unpublish) a resolved report.",
     )
-    async def publish_report(self, info: Info, input: PublishReportInput) -> ReportPayloadSide:
+    async def publish_report(self, info: Info, input: PublishReportInput) -> ReportPayload:
         async def work() -> models.Report:
             return await service.publish(info.context.scope, _report_id(input.id), input.published)
 
         return await run_mutation(
             info,
             work,
-            lambda r, errors: ReportPayloadSide(
+            lambda r, errors: ReportPayload(
                 report=Report.from_row(r) if r else None, errors=errors
             ),
         )

@@ -37,7 +37,7 @@ from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.clock import MOMENTS, access_token, moment_id, stop_clock, vn
 from tests.conftest import GraphQLClient
-from tests.factories import user_named
+from tests.factories import jpeg, user_named
 from tests.reports.test_report_queries import gid
 
 SAPA_POINT = (22.332, 103.842)  # inside Phường Sa Pa (unit 03001)
@@ -60,23 +60,6 @@ EVENTS = "events { action fromState toState actorRole reasonCode comment public 
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def jpeg(
-    color: tuple[int, int, int] = (40, 140, 60), size: tuple[int, int] = (96, 64), gps: bool = True
-) -> bytes:
-    """A small JPEG photo; with the phone's GPS position in its EXIF unless ``gps`` is false."""
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "PahtPhone"
-    if gps:
-        position = exif.get_ifd(ExifTags.IFD.GPSInfo)
-        position[ExifTags.GPS.GPSLatitudeRef] = "N"
-        position[ExifTags.GPS.GPSLatitude] = (22.0, 19.0, 55.2)
-        position[ExifTags.GPS.GPSLongitudeRef] = "E"
-        position[ExifTags.GPS.GPSLongitude] = (103.0, 50.0, 31.2)
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG", exif=exif, quality=90)
-    return out.getvalue()
 
 
 def headers(token: str | None = None, tenant: str | None = None) -> dict[str, str]:
