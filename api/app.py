@@ -24,14 +24,15 @@ from api.auth import TENANT_HEADER
 from api.database import tortoise_config
 from api.db_connect import asyncpg_dsn
 from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
-from api.media_files import MediaHeaders
+from api.media_files import MediaAccess, MediaHeaders
 from api.observability import RequestContextMiddleware, metrics
-from api.services import MEDIA_PATH, Services
+from api.services import Services
 from api.settings import Settings
 from core.db import close_side_pool, open_side_pool
 from permissions.store import store
 from reports.jobs import run_forever
 from reports.live import bus as report_events
+from reports.media_links import MEDIA_PATH, MediaLinks
 from reports.storage import LocalStorage, Storage
 
 log = logging.getLogger("paht")
@@ -49,14 +50,16 @@ async def readyz(_: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-def media_files(storage: Storage) -> ASGIApp:
-    """Attachments under /media from whichever backend stores them, always with the safe
-    headers of api/media_files.py."""
+def media_files(storage: Storage, links: MediaLinks) -> ASGIApp:
+    """Attachments under /media from whichever backend stores them, to those who may fetch
+    them, always with the safe headers of api/media_files.py."""
     if isinstance(storage, LocalStorage):
-        return MediaHeaders(StaticFiles(directory=storage.root, check_dir=False))
-    from api.media_s3 import S3MediaFiles
+        files: ASGIApp = StaticFiles(directory=storage.root, check_dir=False)
+    else:
+        from api.media_s3 import S3MediaFiles
 
-    return MediaHeaders(S3MediaFiles(storage))  # type: ignore[arg-type]
+        files = S3MediaFiles(storage)  # type: ignore[arg-type]
+    return MediaHeaders(MediaAccess(files, links))
 
 
 def create_app(
@@ -124,7 +127,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            Mount(MEDIA_PATH, media_files(services.storage)),
+            Mount(MEDIA_PATH, media_files(services.storage, services.media_links)),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

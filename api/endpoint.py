@@ -178,6 +178,15 @@ class PahtGraphQL(GraphQL[Context, None]):
 
     # --- context and results ------------------------------------------------------------------
 
+    def public_origin(self, request: Any) -> str:
+        """Where clients reach the API: the configured public URL, else the origin this request
+        came to (for a WebSocket, its HTTP counterpart)."""
+        if self.services.settings.public_url:
+            return str(self.services.settings.public_url)
+        url = request.base_url
+        scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+        return f"{scheme}://{url.netloc}"
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.scope.get("state") or {}
         client = request.scope.get("client")
@@ -186,6 +195,7 @@ class PahtGraphQL(GraphQL[Context, None]):
             lang=request_language(request.headers.get("accept-language")),
             request=request,
             services=self.services,
+            media=self.services.media_links.at(self.public_origin(request)),
             caller=state.get("paht_caller"),
             client_address=str(client[0]) if client else "",
         )

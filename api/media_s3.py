@@ -37,11 +37,15 @@ class S3MediaFiles:
         if byte_range and "," in byte_range:
             byte_range = None  # several ranges: answer with the whole file, as allowed
         try:
-            stored = await self.storage.open(key, byte_range)
+            stored = await self.storage.open(
+                key, byte_range, if_none_match=request.headers.get("if-none-match")
+            )
         except RangeNotSatisfiable:
             return PlainTextResponse("Range Not Satisfiable", 416)
         if stored is None:
             return PlainTextResponse("Not Found", 404)
+        if stored.status == 304:
+            return Response(status_code=304, headers=stored.headers)
         if request.method == "HEAD":
             await asyncio.to_thread(stored.body.close)
             return Response(status_code=stored.status, headers=stored.headers)

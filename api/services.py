@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from accounts.tokens import TokenService
 from api.settings import Settings
 from reports.media import MediaLimits
+from reports.media_links import MediaLinks
 from reports.storage import LocalStorage, Storage
-
-MEDIA_PATH = "/media"
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -26,9 +25,8 @@ def make_storage(settings: Settings) -> Storage:
             secret_access_key=secret.get_secret_value() if secret else None,
             path_style=settings.s3_path_style,
             prefix=settings.s3_prefix,
-            base_url=MEDIA_PATH,
         )
-    return LocalStorage(settings.media_dir(), base_url=MEDIA_PATH)
+    return LocalStorage(settings.media_dir())
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,7 @@ class Services:
     tokens: TokenService
     storage: Storage
     media_limits: MediaLimits
+    media_links: MediaLinks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -49,4 +48,5 @@ class Services:
                 max_video_bytes=settings.max_video_bytes,
                 max_video_seconds=settings.max_video_seconds,
             ),
+            media_links=MediaLinks(settings.media_link_secret(), settings.media_link_ttl_seconds),
         )

@@ -4,6 +4,8 @@ Secrets are `SecretStr` so they never appear in logs or reprs."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +117,15 @@ class Settings(BaseSettings):
     ``false`` for virtual-hosted ``https://bucket.host/key``."""
     s3_prefix: str = ""
     """Key prefix inside the bucket (e.g. ``paht/``) when the bucket is shared."""
+    public_url: str | None = None
+    """The API's address as clients reach it (``https://paht.laocai.gov.vn``): media links
+    start with it. Unset: the origin each request came to."""
+    media_secret: SecretStr | None = None
+    """Signs the expiring links to media that is not public; every process must share it.
+    Unset: derived from the HS256 JWT secret (with an asymmetric JWT key, a random one is kept
+    in the data folder, which suits one host only)."""
+    media_link_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    """How long a signed media link lasts, at least (at most twice as long)."""
     max_image_bytes: int = 10 * 1024 * 1024
     max_video_bytes: int = 50 * 1024 * 1024
     max_video_seconds: float = 120
@@ -172,11 +183,25 @@ class Settings(BaseSettings):
             'python -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
 
+    def media_link_secret(self) -> bytes:
+        if self.media_secret is not None:
+            return self.media_secret.get_secret_value().encode()
+        if self.jwt_algorithm.upper().startswith("HS"):
+            base = self.signing_secret().encode()
+        else:
+            base = self._data_secret("media-secret").encode()
+        # A key of its own: a media link's signature is never a token's.
+        return hmac.new(base, b"paht media links", hashlib.sha256).digest()
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development a random one persisted under the data folder."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "jwt-secret"
+        return self._data_secret("jwt-secret")
+
+    def _data_secret(self, name: str) -> str:
+        """A random secret persisted under the data folder (development, one host)."""
+        path = self.data_dir / name
         if path.exists():
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)

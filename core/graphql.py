@@ -32,6 +32,7 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     caller: Any = None  # api.auth.Caller: the token's session and expiry (WebSocket watchdog)
     client_address: str = ""  # for per-address limits (behind a proxy: its forwarded address)
+    media: Any = None  # reports.media_links.MediaLinker: this request's links to media
     # Reports whose reporter the caller proved to be, by their tracking code (trackReport).
     tracked_reports: set[Any] = field(default_factory=set)
 

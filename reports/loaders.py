@@ -98,8 +98,9 @@ async def _contacts(report_ids: Sequence[uuid.UUID]) -> list[Contact | None]:
     missing = [i for i in report_ids if i not in found]
     if missing:
         owners = dict(
-            await Report.filter(id__in=missing, anonymous=False, reporter_user_id__isnull=False)
-            .values_list("id", "reporter_user_id")
+            await Report.filter(
+                id__in=missing, anonymous=False, reporter_user_id__isnull=False
+            ).values_list("id", "reporter_user_id")
         )
         users = {u.id: u for u in await User.filter(id__in=set(owners.values()))}
         for report_id, user_id in owners.items():

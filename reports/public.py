@@ -4,9 +4,13 @@ sensitive fields). One query per relation for a whole page."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from tortoise.expressions import Q
+
+from permissions.session import tenant_transaction
 from reports import views
 from reports.models import Attachment, Report, ReportEvent
 from tenants.models import Field
@@ -44,3 +48,21 @@ async def public_views(rows: list[Report]) -> list[PublicView]:
             PublicView(r, fld, lat, lng, precise, found.event.comment if found else None, photos)
         )
     return out
+
+
+async def is_public_media(key: str) -> bool:
+    """Whether the stored file ``key`` (or the thumbnail of one) is one of the public feed's
+    photos at this moment. Read in the key's own tenant, its first segment (reports.storage)."""
+    try:
+        tenant_id = uuid.UUID(key.split("/", 1)[0])
+    except ValueError:
+        return False
+    async with tenant_transaction(tenant_id):
+        row = await Attachment.filter(Q(storage_key=key) | Q(thumbnail_key=key)).first()
+        if row is None:
+            return False
+        report = await Report.filter(id=row.report_id, published=True).first()
+        if report is None:
+            return False
+        (view,) = await public_views([report])
+    return any(photo.id == row.id for photo, _ in view.photos)

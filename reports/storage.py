@@ -36,8 +36,6 @@ class Storage(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
-    def url(self, key: str) -> str: ...
-
 
 def validate_key(key: str) -> str:
     """Refuse anything but ``seg/seg/...`` relative keys; raises ``ValueError``."""
@@ -53,12 +51,6 @@ def validate_key(key: str) -> str:
         if not _SEGMENT.fullmatch(segment):
             raise ValueError(f"invalid storage key segment {segment!r} in {key!r}")
     return key
-
-
-def media_url(base_url: str, key: str) -> str:
-    """The one place a client-facing media URL is built, whatever the backend: the API serves
-    every backend under ``base_url`` with the same headers (api/media_files.py)."""
-    return f"{base_url.rstrip('/')}/{validate_key(key)}"
 
 
 def make_key(
@@ -113,15 +105,14 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class LocalStorage:
-    """Files under ``root``, served by the web server (or a static route) at ``base_url``.
+    """Files under ``root``, served by the API's media route (api/media_files.py).
 
     ``content_type`` is not recorded: the key's extension, derived from the sniffed type, is
     what a static file server uses.
     """
 
-    def __init__(self, root: Path, base_url: str = "/media") -> None:
+    def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
-        self.base_url = base_url.rstrip("/")
 
     def _path(self, key: str) -> Path:
         """Map a key to its file; blocking (resolves symlinks), so call it in the worker thread."""
@@ -144,6 +135,3 @@ class LocalStorage:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(lambda: self._path(key).is_file())
-
-    def url(self, key: str) -> str:
-        return media_url(self.base_url, key)

@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from reports.storage import media_url, validate_key
+from reports.storage import validate_key
 
 CHUNK_BYTES = 64 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -57,13 +57,11 @@ class S3Storage:
         secret_access_key: str | None = None,
         path_style: bool = True,
         prefix: str = "",
-        base_url: str = "/media",
     ) -> None:
         if not bucket:
             raise ValueError("PAHT_S3_BUCKET is required with PAHT_STORAGE=s3")
         self.bucket = bucket
         self.prefix = prefix
-        self.base_url = base_url.rstrip("/")
         self._client = boto3.session.Session().client(
             "s3",
             # Empty settings (compose passes unset variables as "") mean "not given".
@@ -115,13 +113,15 @@ class S3Storage:
             raise
         return True
 
-    def url(self, key: str) -> str:
-        return media_url(self.base_url, key)
-
-    async def open(self, key: str, byte_range: str | None = None) -> StoredObject | None:
-        """The object (or ``byte_range``, an HTTP ``Range`` value), None when missing."""
+    async def open(
+        self, key: str, byte_range: str | None = None, if_none_match: str | None = None
+    ) -> StoredObject | None:
+        """The object (or ``byte_range``, an HTTP ``Range`` value), None when missing; status
+        304 without a body when ``if_none_match`` names its ETag."""
         name = self._key(key)
         extra = {"Range": byte_range} if byte_range else {}
+        if if_none_match:
+            extra["IfNoneMatch"] = if_none_match
         try:
             answer = await asyncio.to_thread(
                 self._client.get_object, Bucket=self.bucket, Key=name, **extra
@@ -129,6 +129,8 @@ class S3Storage:
         except ClientError as error:
             if _code(error) in _MISSING:
                 return None
+            if _code(error) in ("304", "NotModified"):
+                return StoredObject(304, {"etag": if_none_match or ""}, None)
             if _code(error) == "InvalidRange":
                 raise RangeNotSatisfiable() from error
             raise

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 from PIL import ExifTags, Image
@@ -19,8 +20,11 @@ from strawberry import relay
 
 from accounts.credentials import login_candidates
 from accounts.models import User
+from api.settings import Settings
+from core import clock
 from permissions.scope import Scope
 from permissions.session import scoped_transaction, tenant_transaction
+from reports.media_links import MediaLinks
 from tests.conftest import GraphQLClient
 
 PASSWORD = "mat-khau-dai-du-2026"
@@ -264,3 +268,14 @@ def jpeg(
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "JPEG", exif=exif, quality=90)
     return out.getvalue()
+
+
+def media_key(url: str) -> str:
+    """The storage key of a media link (absolute or not, signed or not)."""
+    return urlsplit(url).path.split("/media/", 1)[1]
+
+
+def signed_media_path(settings: Settings, key: str) -> str:
+    """A working signed link to ``key``, as the API would hand it out now (path only)."""
+    links = MediaLinks(settings.media_link_secret(), settings.media_link_ttl_seconds)
+    return links.at("").signed(key, clock.now())

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from core import clock
 from core.graphql import Info, labelled_enum
 from reports import loaders, models, views
 from reports import workflow as wf
@@ -58,22 +59,38 @@ class Attachment:
         description="What it came with: the report, the result, added information…"
     )
     content_type: str
-    url: str
-    thumbnail_url: str | None
+    url: str = strawberry.field(
+        description="Absolute. Not a public photo: signed, and working for one to two hours."
+    )
+    thumbnail_url: str | None = strawberry.field(description="As url; null for videos.")
     width: int | None
     height: int | None
     size: int
 
     @classmethod
-    def from_row(cls, row: models.Attachment, origin: views.AttachmentOrigin, info: Info) -> Self:
-        storage = info.context.services.storage
+    def from_row(
+        cls,
+        row: models.Attachment,
+        origin: views.AttachmentOrigin,
+        info: Info,
+        *,
+        public: bool = False,
+    ) -> Self:
+        """``public``: one of the public feed's photos, linked plainly; anything else gets
+        signed, expiring links."""
+        media = info.context.media
+        now = clock.now()
+
+        def link(key: str) -> str:
+            return media.public(key) if public else media.signed(key, now)
+
         return cls(
             id=relay.GlobalID("Attachment", str(row.id)),
             kind=MediaKindEnum(row.kind),
             origin=origin,
             content_type=row.content_type,
-            url=storage.url(row.storage_key),
-            thumbnail_url=storage.url(row.thumbnail_key) if row.thumbnail_key else None,
+            url=link(row.storage_key),
+            thumbnail_url=link(row.thumbnail_key) if row.thumbnail_key else None,
             width=row.width,
             height=row.height,
             size=row.size,

@@ -111,7 +111,9 @@ async def _public(rows: list[models.Report], info: Info) -> list[PublicReport]:
                 resolve_due_at=r.resolve_due_at,
                 rating=r.rating,
                 result=v.result,
-                photos=[Attachment.from_row(a, origin, info) for a, origin in v.photos],
+                photos=[
+                    Attachment.from_row(a, origin, info, public=True) for a, origin in v.photos
+                ],
             )
         )
     return result

@@ -611,7 +611,9 @@ async def test_the_administration_runs_on_a_new_locality(
     assert refreshed["refreshToken"] != session["refreshToken"]
     logged_out = await ui.run("Logout", {"refreshToken": refreshed["refreshToken"]})
     assert logged_out["logout"]["ok"] is True
-    await ui.run("Refresh", {"refreshToken": refreshed["refreshToken"]}, refused="INVALID_REFRESH_TOKEN")
+    await ui.run(
+        "Refresh", {"refreshToken": refreshed["refreshToken"]}, refused="INVALID_REFRESH_TOKEN"
+    )
 
     # The regulation: calendar, deadlines, options.
     regulation = (await ui.run("Regulation", token=admin))["regulation"]

@@ -19,7 +19,7 @@ OBJECT = UUID("22222222-2222-4222-8222-222222222222")
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "media", base_url="https://cdn.example.vn/media/")
+    return LocalStorage(tmp_path / "media")
 
 
 def key() -> str:
@@ -34,7 +34,6 @@ async def test_round_trip(store: LocalStorage) -> None:
     assert await store.exists(k)
     assert await store.read(k) == b"\xff\xd8\xffdata"
     assert (store.root / k).read_bytes() == b"\xff\xd8\xffdata"
-    assert store.url(k) == f"https://cdn.example.vn/media/{k}"
 
 
 async def test_overwrite_is_atomic_and_leaves_no_temp_files(store: LocalStorage) -> None:
@@ -95,8 +94,6 @@ async def test_path_traversal_and_odd_keys_are_refused(store: LocalStorage, bad:
     for call in (store.read, store.delete, store.exists):
         with pytest.raises(ValueError):
             await call(bad)
-    with pytest.raises(ValueError):
-        store.url(bad)
     assert not (store.root.parent / "secret.jpg").exists()
 
 

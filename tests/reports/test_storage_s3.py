@@ -18,7 +18,7 @@ from api.services import make_storage
 from api.settings import Settings
 from reports.storage import Storage, make_key
 from reports.storage_s3 import S3Storage
-from tests.reports.test_workflow_graphql import jpeg
+from tests.factories import jpeg, media_key, signed_media_path
 from tests.support.citizen import submit_photo
 from tests.support.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
@@ -57,7 +57,6 @@ async def test_round_trip(store: S3Storage, s3_server: S3Server, bucket: str) ->
     assert stored_names(s3_server, bucket) == [f"paht/{key}"]  # under the prefix
     head = s3_server.client().head_object(Bucket=bucket, Key=f"paht/{key}")
     assert head["ContentType"] == "image/jpeg"
-    assert store.url(key) == f"/media/{key}"
 
     await store.delete(key)
     assert not await store.exists(key)
@@ -108,41 +107,43 @@ async def s3_client(
 
 
 async def test_media_are_served_from_the_store_with_the_safe_headers(
-    s3_client: httpx.AsyncClient, s3_server: S3Server, bucket: str
+    s3_client: httpx.AsyncClient, s3_server: S3Server, bucket: str, settings: Settings
 ) -> None:
     key = make_key(TENANT, uuid4(), "jpg")
+    link = signed_media_path(settings, key)
     photo = jpeg()
     s3_server.client().put_object(Bucket=bucket, Key=key, Body=photo, ContentType="text/html")
-    whole = await s3_client.get(f"/media/{key}")
+    whole = await s3_client.get(link)
     assert whole.status_code == 200 and whole.content == photo
     assert whole.headers["content-type"] == "image/jpeg"  # from the key, not the store's word
     assert whole.headers["x-content-type-options"] == "nosniff"
     assert whole.headers["content-security-policy"] == MEDIA_CSP
     assert whole.headers["content-disposition"] == f'inline; filename="{key.rsplit("/", 1)[1]}"'
 
-    part = await s3_client.get(f"/media/{key}", headers={"Range": "bytes=0-9"})
+    part = await s3_client.get(link, headers={"Range": "bytes=0-9"})
     assert part.status_code == 206 and part.content == photo[:10]
     assert part.headers["content-range"] == f"bytes 0-9/{len(photo)}"
-    head = await s3_client.head(f"/media/{key}")
+    head = await s3_client.head(link)
     assert head.status_code == 200 and head.headers["content-length"] == str(len(photo))
-    outside = await s3_client.get(f"/media/{key}", headers={"Range": f"bytes={len(photo) + 5}-"})
+    outside = await s3_client.get(link, headers={"Range": f"bytes={len(photo) + 5}-"})
     assert outside.status_code == 416
 
 
 async def test_unsafe_names_and_missing_files(
-    s3_client: httpx.AsyncClient, s3_server: S3Server, bucket: str
+    s3_client: httpx.AsyncClient, s3_server: S3Server, bucket: str, settings: Settings
 ) -> None:
     page = make_key(TENANT, uuid4(), "html")
     s3_server.client().put_object(Bucket=bucket, Key=page, Body=b"<script>alert(1)</script>")
-    served = await s3_client.get(f"/media/{page}")
+    served = await s3_client.get(signed_media_path(settings, page))
     assert served.status_code == 200
     assert served.headers["content-type"] == "application/octet-stream"
     assert served.headers["content-disposition"] == "attachment"
-    for path in (f"/media/{make_key(TENANT, uuid4(), 'jpg')}", "/media/.hidden/x.jpg"):
+    missing_file = signed_media_path(settings, make_key(TENANT, uuid4(), "jpg"))
+    for path in (missing_file, "/media/.hidden/x.jpg"):
         missing = await s3_client.get(path)
         assert missing.status_code == 404
         assert missing.headers["x-content-type-options"] == "nosniff"
-    assert (await s3_client.post(f"/media/{page}")).status_code == 405
+    assert (await s3_client.post(signed_media_path(settings, page))).status_code == 405
 
 
 async def test_a_photo_submitted_through_graphql_lands_in_the_store(
@@ -151,7 +152,7 @@ async def test_a_photo_submitted_through_graphql_lands_in_the_store(
     url = await submit_photo(s3_client, "sa-pa", title=f"s3-{uuid.uuid4().hex[:8]}")
     names = stored_names(s3_server, bucket)
     assert len(names) == 2  # the photo and its thumbnail, nothing on local disk
-    assert url.removeprefix("/media/") in names
+    assert media_key(url) in names
     served = await s3_client.get(url)
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
     assert served.content[:3] == b"\xff\xd8\xff"

@@ -14,6 +14,7 @@ import pytest
 
 from api.settings import Settings
 from tests.conftest import GraphQLClient
+from tests.factories import media_key, signed_media_path
 from tests.reports.test_uploads_graphql import reports_with_key, submit
 from tests.reports.test_workflow_graphql import Env, jpeg, make_env, media_files
 from tests.reports.video_samples import (
@@ -87,7 +88,7 @@ async def fetch(http: httpx.AsyncClient, url: str) -> httpx.Response:
 def assert_inline(response: httpx.Response, url: str, content_type: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == content_type
-    name = url.rsplit("/", 1)[-1]
+    name = media_key(url).rsplit("/", 1)[-1]
     assert response.headers["content-disposition"] == f'inline; filename="{name}"'
 
 
@@ -103,13 +104,14 @@ async def test_a_stored_video_is_clean_and_served_inline_without_sniffing(
     [attachment] = payload["report"]["attachments"]
     assert attachment["contentType"] == "video/quicktime"
     assert (attachment["width"], attachment["height"]) == (48, 64)  # shown upright
-    assert attachment["url"].endswith(".mov") and attachment["thumbnailUrl"].endswith("-thumb.jpg")
+    assert media_key(attachment["url"]).endswith(".mov")
+    assert media_key(attachment["thumbnailUrl"]).endswith("-thumb.jpg")
 
     stored = await fetch(gql.http, attachment["url"])
     assert_inline(stored, attachment["url"], "video/quicktime")
     assert stored.content.startswith(b"\0\0\0\x14ftypqt  ")
     assert HANOI.encode() not in stored.content and b"\xa9xyz" not in stored.content
-    on_disk = settings.media_dir() / attachment["url"].removeprefix("/media/")
+    on_disk = settings.media_dir() / media_key(attachment["url"])
     assert stored.content == on_disk.read_bytes()
     # Players fetch videos in ranges; those answers carry the same headers.
     part = await gql.http.get(attachment["url"], headers={"Range": "bytes=0-99"})
@@ -148,13 +150,14 @@ async def test_a_page_in_the_media_folder_is_only_ever_a_download(
     (folder / "notes.html").write_bytes(page)
     (folder / "clip.mp4").write_bytes(ftyp_html_polyglot())
     try:
-        html = await fetch(gql.http, "/media/planted/notes.html")
+        html = await fetch(gql.http, signed_media_path(settings, "planted/notes.html"))
         assert html.status_code == 200 and html.content == page
         assert html.headers["content-type"] == "application/octet-stream"
         assert html.headers["content-disposition"] == "attachment"
         # Under a video name it keeps the video type, and nosniff stops the browser guessing.
-        polyglot = await fetch(gql.http, "/media/planted/clip.mp4")
-        assert_inline(polyglot, "/media/planted/clip.mp4", "video/mp4")
+        clip = signed_media_path(settings, "planted/clip.mp4")
+        polyglot = await fetch(gql.http, clip)
+        assert_inline(polyglot, clip, "video/mp4")
         # A name that is not a stored name is never echoed into a header.
         odd = await fetch(gql.http, '/media/planted/a"b;c.jpg')
         assert odd.status_code == 404 and odd.headers["content-disposition"] == "attachment"

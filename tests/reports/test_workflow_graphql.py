@@ -37,7 +37,7 @@ from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
 from tests.clock import MOMENTS, access_token, moment_id, stop_clock, vn
 from tests.conftest import GraphQLClient
-from tests.factories import jpeg, user_named
+from tests.factories import jpeg, media_key, user_named
 from tests.reports.test_report_queries import gid
 
 SAPA_POINT = (22.332, 103.842)  # inside Phường Sa Pa (unit 03001)
@@ -414,8 +414,8 @@ async def test_demo_story_from_photo_to_rating(
     assert attachment["contentType"] == "image/jpeg"
     assert (attachment["width"], attachment["height"]) == (96, 64)
     assert attachment["thumbnailUrl"] and attachment["thumbnailUrl"] != attachment["url"]
-    assert attachment["url"].startswith(f"/media/{env.tenant.id}/")
-    stored_path = settings.media_dir() / attachment["url"].removeprefix("/media/")
+    assert attachment["url"].startswith(f"http://paht.test/media/{env.tenant.id}/")  # absolute
+    stored_path = settings.media_dir() / media_key(attachment["url"])
     stored = stored_path.read_bytes()
     assert stored.startswith(b"\xff\xd8\xff") and b"Exif" not in stored
     assert b"PahtPhone" not in stored
