@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from accounts.models import Membership, User
 from core.errors import DomainError, NotFound
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.models import Role
 from permissions.scope import Scope
@@ -42,9 +43,9 @@ async def grant_role_unchecked(
         # agency or field of another tenant: to the caller it does not exist.
         text = str(error)
         if "membership_agency_fk" in text:
-            raise NotFound("agency", "agencyId") from error
+            raise NotFound(Term.AGENCY, "agencyId") from error
         if "membership_field_fk" in text:
-            raise NotFound("field", "fieldId") from error
+            raise NotFound(Term.FIELD, "fieldId") from error
         raise
     await add_grant_rule(tenant_id, user_id, role, agency_id, field_id)
     return membership
@@ -75,7 +76,7 @@ async def grant_role(scope: Scope, data: GrantInput) -> Membership:
     # Only accounts of this tenant: another tenant's user (and their contact details) cannot be
     # pulled in by knowing an id.
     if not await User.exists(id=data.user_id, is_active=True, default_tenant_id=tenant_id):
-        raise NotFound("user", "userId")
+        raise NotFound(Term.USER, "userId")
     if await Membership.exists(
         tenant_id=tenant_id,
         user_id=data.user_id,
@@ -99,7 +100,7 @@ async def revoke_membership(scope: Scope, membership_id: uuid.UUID) -> None:
     tenant_id = scope.require_tenant()
     membership = await Membership.get_or_none(id=membership_id, tenant_id=tenant_id)
     if membership is None:
-        raise NotFound("membership", "id")
+        raise NotFound(Term.MEMBERSHIP, "id")
     await remove_grant_rule(
         tenant_id, membership.user_id, membership.role, membership.agency_id, membership.field_id
     )

@@ -26,6 +26,7 @@ from accounts.sessions import (
 from core import throttle
 from core.clock import now as clock_now
 from core.errors import DomainError, NotFound, TooManyAttempts
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 
@@ -99,7 +100,7 @@ async def reset_tenant_user_password(scope: Scope, user_id: uuid.UUID) -> Reset:
     scope.require(Action.TENANT_MANAGE)
     user = await User.get_or_none(id=user_id, default_tenant_id=scope.require_tenant())
     if user is None:
-        raise NotFound("user", "userId")
+        raise NotFound(Term.USER, "userId")
     if user.id == scope.user_id:
         raise DomainError(
             "CANNOT_RESET_SELF",

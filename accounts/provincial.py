@@ -19,6 +19,7 @@ from accounts.password_policy import generate_password
 from accounts.service import NewUser, create_user, validate_new_user
 from accounts.sessions import revoke_user_sessions
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.adapter import PROVINCE_DOMAIN
 from permissions.models import CasbinRule
@@ -33,7 +34,7 @@ log = logging.getLogger("paht.auth")
 def _require(scope: Scope) -> None:
     scope.require(Action.PROVINCE_MANAGE_ADMINS)
     if not scope.provincial:  # only the provincial role grants it; RLS needs the path too
-        raise PermissionDenied(Action.PROVINCE_MANAGE_ADMINS.value)
+        raise PermissionDenied(Action.PROVINCE_MANAGE_ADMINS)
 
 
 async def _admin_ids() -> list[uuid.UUID]:
@@ -58,7 +59,7 @@ async def provincial_admin(scope: Scope, user_id: uuid.UUID, field: str = "id") 
     if user_id in await _admin_ids():
         user = await User.get_or_none(id=user_id, default_tenant_id=None)
     if user is None:
-        raise NotFound("user", field)
+        raise NotFound(Term.USER, field)
     return user
 
 
@@ -66,7 +67,7 @@ async def provincial_admin_named(scope: Scope, username: str) -> User:
     _require(scope)
     user = await User.get_or_none(username=username.strip().lower(), default_tenant_id=None)
     if user is None or user.id not in await _admin_ids():
-        raise NotFound("user", "username")
+        raise NotFound(Term.USER, "username")
     return user
 
 

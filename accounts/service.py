@@ -15,6 +15,7 @@ from accounts.password_policy import password_problems
 from accounts.passwords import hash_password
 from accounts.sessions import revoke_user_sessions
 from core.errors import DomainError, NotFound, Validator
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.store import policy_changed, store
@@ -87,7 +88,7 @@ async def tenant_user(scope: Scope, user_id: uuid.UUID) -> User:
     member = await Membership.exists(tenant_id=tenant_id, user_id=user_id)
     user = await User.get_or_none(id=user_id) if member else None
     if user is None:
-        raise NotFound("user")
+        raise NotFound(Term.USER)
     return user
 
 
@@ -116,7 +117,7 @@ async def update_user(scope: Scope, user_id: uuid.UUID, patch: UserPatch) -> Use
     scope.require(Action.TENANT_MANAGE)
     user = await User.get_or_none(id=user_id, default_tenant_id=scope.require_tenant())
     if user is None:
-        raise NotFound("user", "id")
+        raise NotFound(Term.USER, "id")
     v = Validator()
     if patch.full_name is not None:
         user.full_name = v.text("fullName", patch.full_name, max_len=200) or user.full_name

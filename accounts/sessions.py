@@ -29,6 +29,7 @@ from accounts.tokens import TokenService, hash_refresh_token, new_refresh_token
 from core import throttle
 from core.clock import now as clock_now
 from core.errors import DomainError, NotFound, TooManyAttempts
+from core.glossary import Term
 from core.tenancy import TenantRef, tenant_by_code, tenant_by_id
 from permissions.session import act_as_user
 from permissions.store import store
@@ -85,7 +86,7 @@ class RefreshOutcome:
 async def _tenant_by_code(code: str) -> TenantRef:
     tenant = await tenant_by_code(code)
     if tenant is None or not tenant.active:
-        raise NotFound("tenant", "tenantCode")
+        raise NotFound(Term.TENANT, "tenantCode")
     return tenant
 
 

@@ -86,7 +86,8 @@ def _owner_url(urls: DatabaseUrls) -> str:
     if not urls.owner:
         raise StartupRefused(
             "OWNER_URL_REQUIRED",
-            "Cần DATABASE_OWNER_URL (DSN của vai trò sở hữu, ví dụ paht_owner) để chạy migration.",
+            "Cần `DATABASE_OWNER_URL` (DSN của vai trò sở hữu, ví dụ `paht_owner`) để chạy "
+            "migration.",
             "DATABASE_OWNER_URL (the owner role's DSN, e.g. paht_owner) is required to migrate.",
         )
     return urls.owner
@@ -100,7 +101,7 @@ def _ready(settings: Settings, urls: DatabaseUrls, migrate_first: bool) -> None:
     if not urls.app:
         raise StartupRefused(
             "APP_URL_REQUIRED",
-            "Cần DATABASE_URL (DSN của vai trò ứng dụng, ví dụ paht_app).",
+            "Cần `DATABASE_URL` (DSN của vai trò ứng dụng, ví dụ `paht_app`).",
             "DATABASE_URL (the application role's DSN, e.g. paht_app) is required.",
         )
     asyncio.run(

@@ -41,15 +41,15 @@ def reported_errors() -> Iterator[None]:
     except DatabaseUnreachable as error:
         say(
             f"không kết nối được cơ sở dữ liệu {error.url} sau {error.waited:.0f} giây "
-            f"({error.reason}); kiểm tra máy chủ PostgreSQL và PAHT_DB_CONNECT_TIMEOUT_SECONDS.",
+            f"({error.reason}); kiểm tra máy chủ PostgreSQL và `PAHT_DB_CONNECT_TIMEOUT_SECONDS`.",
             f"cannot reach the database {error.url} after {error.waited:.0f} s ({error.reason}); "
-            "check the PostgreSQL server and PAHT_DB_CONNECT_TIMEOUT_SECONDS.",
+            "check the PostgreSQL server and `PAHT_DB_CONNECT_TIMEOUT_SECONDS`.",
         )
         raise typer.Exit(EXIT_DATABASE) from None
     except EmbeddedUnavailable:
         say(
-            "DATABASE_URL chưa được đặt và PostgreSQL nhúng chưa được cài "
-            "(máy phát triển: pip install 'paht[dev]'; máy chủ: đặt DATABASE_URL).",
+            "`DATABASE_URL` chưa được đặt và PostgreSQL nhúng chưa được cài "
+            "(máy phát triển: pip install 'paht[dev]'; máy chủ: đặt `DATABASE_URL`).",
             "DATABASE_URL is unset and the embedded PostgreSQL is not installed "
             "(development machine: pip install 'paht[dev]'; server: set DATABASE_URL).",
         )

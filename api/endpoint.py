@@ -44,8 +44,27 @@ class RequestRefused(DomainError):
         self.status = status
 
 
+# What strawberry's own refusals say, in Vietnamese (the English is strawberry's text).
+_BAD_REQUEST_VI = {
+    "GraphQL only supports GET and POST requests.": "GraphQL chỉ nhận yêu cầu GET và POST.",
+    "Not Found": "Không tìm thấy.",
+    "Unable to parse request body as JSON": "Nội dung yêu cầu không phải JSON hợp lệ.",
+    "No GraphQL query found in the request": "Yêu cầu không có truy vấn GraphQL.",
+    "File(s) missing in form data": "Thiếu tệp trong dữ liệu gửi lên.",
+    "Unable to parse the multipart body": "Không đọc được nội dung multipart.",
+    "Unsupported content type": "Kiểu nội dung (Content-Type) không được hỗ trợ.",
+    "Batching is not enabled": "Mỗi yêu cầu chỉ gửi một thao tác GraphQL.",
+    "Too many operations": "Mỗi yêu cầu chỉ gửi một thao tác GraphQL.",
+}
+
+
 def _bad_request(message_en: str) -> RequestRefused:
-    return RequestRefused(400, "BAD_REQUEST", f"Yêu cầu không hợp lệ: {message_en}", message_en)
+    message_vi = _BAD_REQUEST_VI.get(message_en)
+    if message_vi is None and message_en.startswith("The GraphQL operation's"):
+        message_vi = "Yêu cầu GraphQL sai định dạng (query, variables hoặc extensions)."
+    return RequestRefused(
+        400, "BAD_REQUEST", message_vi or "Yêu cầu không hợp lệ.", message_en or "Bad request."
+    )
 
 
 def _invalid_multipart() -> RequestRefused:

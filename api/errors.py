@@ -7,6 +7,7 @@ only unexpected errors are logged at ERROR, with their traceback."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -20,17 +21,24 @@ log = logging.getLogger("paht.errors")
 _INVALID_ID = DomainError("INVALID_ID", "Mã định danh không hợp lệ.", "Invalid ID.")
 
 
+_VARIABLE = re.compile(r"Variable '\$(\w+)'(?:.*? at '([^']+)')?")
+
+
 def _client_error(error: GraphQLError) -> tuple[str, str, str]:
     """Code and messages for errors raised by graphql-core itself (syntax, validation,
     variable coercion): the English text is graphql-core's, precise enough for developers."""
     text = error.message
+    where = ""
+    if error.locations:
+        where = f" (dòng {error.locations[0].line}, cột {error.locations[0].column})"
     if isinstance(error, GraphQLSyntaxError):
         if "more than" in text and "tokens" in text:
-            return "TOO_MANY_TOKENS", "Truy vấn có quá nhiều token.", text
-        return "GRAPHQL_PARSE_FAILED", f"Truy vấn sai cú pháp: {text}", text
-    if text.startswith("Variable '$"):
-        return "BAD_USER_INPUT", f"Giá trị biến không hợp lệ: {text}", text
-    return "GRAPHQL_VALIDATION_FAILED", f"Truy vấn không hợp lệ: {text}", text
+            return "TOO_MANY_TOKENS", "Truy vấn có quá nhiều ký hiệu.", text
+        return "GRAPHQL_PARSE_FAILED", f"Truy vấn sai cú pháp{where}.", text
+    if variable := _VARIABLE.match(text):
+        at = f" tại «{variable.group(2)}»" if variable.group(2) else ""
+        return "BAD_USER_INPUT", f"Giá trị của biến «${variable.group(1)}» không hợp lệ{at}.", text
+    return "GRAPHQL_VALIDATION_FAILED", f"Truy vấn không khớp với lược đồ{where}.", text
 
 
 def classify(error: GraphQLError) -> DomainError | None:

@@ -118,14 +118,15 @@ async def check_database(app_url: str, *, timeout_seconds: float, allow_unsafe_r
         if not allow_unsafe_role:
             raise StartupRefused(
                 "UNSAFE_DATABASE_ROLE",
-                f"Vai trò CSDL '{role}' của DATABASE_URL {why_vi}: nó vượt qua bảo mật theo dòng "
-                "(RLS) nên dữ liệu các đơn vị không còn được tách biệt. Hãy dùng vai trò ứng dụng "
-                "(NOSUPERUSER NOBYPASSRLS, thành viên của paht_api); chỉ khi khẩn cấp mới đặt "
-                "PAHT_ALLOW_UNSAFE_DATABASE_ROLE=true.",
+                f"Vai trò CSDL '{role}' của `DATABASE_URL` {why_vi}: nó vượt qua bảo mật theo dòng "
+                "(RLS) nên dữ liệu các đơn vị triển khai không còn được tách biệt. Hãy dùng vai "
+                "trò ứng dụng (NOSUPERUSER NOBYPASSRLS, thành viên của `paht_api`); chỉ khi khẩn "
+                "cấp mới đặt "
+                "`PAHT_ALLOW_UNSAFE_DATABASE_ROLE=true`.",
                 f"The database role '{role}' of DATABASE_URL {why_en}: it bypasses row-level "
                 "security, so tenants are no longer kept apart. Use the application role "
                 "(NOSUPERUSER NOBYPASSRLS, a member of paht_api); only in an emergency set "
-                "PAHT_ALLOW_UNSAFE_DATABASE_ROLE=true.",
+                "`PAHT_ALLOW_UNSAFE_DATABASE_ROLE=true`.",
             )
         log.warning(
             "UNSAFE DATABASE ROLE '%s' (%s): row-level security does NOT isolate tenants in "
@@ -138,7 +139,7 @@ async def check_database(app_url: str, *, timeout_seconds: float, allow_unsafe_r
         raise StartupRefused(
             "MIGRATIONS_PENDING",
             f"Cơ sở dữ liệu chưa được cập nhật ({len(pending)} migration chưa áp dụng: {names}). "
-            "Chạy `paht migrate` (với DATABASE_OWNER_URL) rồi khởi động lại.",
+            "Chạy `paht migrate` (với `DATABASE_OWNER_URL`) rồi khởi động lại.",
             f"The database schema is behind ({len(pending)} migrations pending: {names}). "
             "Run `paht migrate` (with DATABASE_OWNER_URL), then start again.",
         )

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 import asyncpg
 from tortoise.exceptions import DBConnectionError
 
+from core.glossary import Term
+from core.labels import Labelled
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -82,22 +85,25 @@ class DomainError(Exception):
 class NotFound(DomainError):
     """The object does not exist *or* lies outside the caller's scope: never say which."""
 
-    def __init__(self, what: str = "object", field: str | None = None) -> None:
+    def __init__(self, what: Term = Term.OBJECT, field: str | None = None) -> None:
         super().__init__(
             "NOT_FOUND",
-            "Không tìm thấy đối tượng.",
-            f"The {what} was not found.",
+            f"Không tìm thấy {what.label_vi}.",
+            f"The {what.label_en} was not found.",
             field,
         )
 
 
 class PermissionDenied(DomainError):
-    def __init__(self, action: str | None = None) -> None:
-        suffix = f" ({action})" if action else ""
+    """``action``: the permission missing (a labelled action), named in the message."""
+
+    def __init__(self, action: Labelled | None = None) -> None:
+        vi = f" («{action.label_vi}»)" if action is not None else ""
+        en = f" ({action.value}: {action.label_en})" if action is not None else ""
         super().__init__(
             "FORBIDDEN",
-            f"Bạn không có quyền thực hiện thao tác này{suffix}.",
-            f"You are not allowed to do this{suffix}.",
+            f"Bạn không có quyền thực hiện thao tác này{vi}.",
+            f"You are not allowed to do this{en}.",
         )
 
 

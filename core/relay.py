@@ -9,6 +9,7 @@ from typing import Any
 from strawberry import relay
 
 from core.errors import DomainError, NotFound
+from core.glossary import Term
 
 
 def decode(gid: relay.GlobalID | str, expected: str, field_name: str) -> uuid.UUID:
@@ -16,7 +17,7 @@ def decode(gid: relay.GlobalID | str, expected: str, field_name: str) -> uuid.UU
     try:
         parsed = gid if isinstance(gid, relay.GlobalID) else relay.GlobalID.from_id(str(gid))
         if parsed.type_name != expected:
-            raise NotFound(expected.lower(), field_name)
+            raise NotFound(Term.of_type(expected), field_name)
         return uuid.UUID(parsed.node_id)
     except (ValueError, TypeError) as exc:
         raise DomainError(
@@ -33,5 +34,5 @@ def in_order(ids: Iterable[str], rows: Iterable[Any], required: bool) -> list[An
     by_id = {str(row.id): row for row in rows}
     result = [by_id.get(i) for i in ids]
     if required and any(r is None for r in result):
-        raise NotFound("node")
+        raise NotFound(Term.OBJECT)
     return result

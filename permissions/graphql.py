@@ -12,6 +12,7 @@ from strawberry.schema_directive import Location
 
 from core.errors import PermissionDenied, Unauthenticated
 from core.graphql import Info
+from permissions.actions import Action
 
 
 @strawberry.schema_directive(
@@ -46,7 +47,9 @@ class HasAction(BasePermission):
             return True
         if self.silent:
             return False
-        raise Unauthenticated() if not scope.authenticated else PermissionDenied(self.action)
+        raise (
+            Unauthenticated() if not scope.authenticated else PermissionDenied(Action(self.action))
+        )
 
 
 class IsAuthenticated(BasePermission):

@@ -87,7 +87,7 @@ class Scope:
         if not self.allows(action):
             if self.user_id is None:
                 raise Unauthenticated()
-            raise PermissionDenied(str(action))
+            raise PermissionDenied(Action(action))
 
     def require_on(
         self, action: Action | str, agency_id: uuid.UUID | None, field_id: uuid.UUID | None
@@ -95,7 +95,7 @@ class Scope:
         if not self.allows_on(action, agency_id, field_id):
             if self.user_id is None:
                 raise Unauthenticated()
-            raise PermissionDenied(str(action))
+            raise PermissionDenied(Action(action))
 
 
 ANONYMOUS = Scope(user_id=None, tenant_id=None)

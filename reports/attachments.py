@@ -17,6 +17,7 @@ from datetime import datetime
 
 from core import clock, rollback
 from core.errors import DomainError, NotFound
+from core.glossary import Term
 from core.ids import new_id
 from permissions.scope import Scope
 from reports.media import FIELD, MediaLimits, ProcessedMedia, check_counts
@@ -146,7 +147,7 @@ async def store_media(
     if not media:
         return []
     if not await Report.exists(tenant_id=tenant_id, id=report_id):
-        raise NotFound("report")
+        raise NotFound(Term.REPORT)
     mine = WrittenFiles(storage)
     try:
         rows = await _write(tenant_id, report_id, event_id, media, mine, now or clock.now())

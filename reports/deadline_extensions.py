@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
@@ -168,7 +169,7 @@ async def decide_extension(
     scope.require_on(Action.EXTENSION_APPROVE, report.lead_agency_id, report.field_id)
     extension = await ExtensionRequest.get_or_none(tenant_id=report.tenant_id, report_id=report.id)
     if extension is None:
-        raise NotFound("extension request", "reportId")
+        raise NotFound(Term.EXTENSION, "reportId")
     if extension.status != ExtensionStatus.PENDING:
         raise _already_decided()
     v = Validator()
@@ -261,12 +262,12 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     report = await load_report(scope, report_id)
     if not (is_reporter(scope, report) and scope.allows(Action.REPORT_PROVIDE_INFO)):
         scope.require_user()
-        raise PermissionDenied(Action.REPORT_PROVIDE_INFO.value)
+        raise PermissionDenied(Action.REPORT_PROVIDE_INFO)
     info = await InfoRequest.get_or_none(
         tenant_id=report.tenant_id, report_id=report.id, status=InfoRequestStatus.OPEN
     )
     if info is None:
-        raise NotFound("information request", "reportId")
+        raise NotFound(Term.INFO_REQUEST, "reportId")
     v = Validator()
     text = clean_text(v, "answer", answer, ANSWER_MAX)
     v.check()
@@ -275,7 +276,7 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
         tenant_id=report.tenant_id, id=info.id, status=InfoRequestStatus.OPEN
     ).update(status=InfoRequestStatus.ANSWERED, answer=text, answered_at=now)
     if answered != 1:
-        raise NotFound("information request", "reportId")
+        raise NotFound(Term.INFO_REQUEST, "reportId")
     data: dict[str, object] = {"info_request_id": info.id, "paused_from": info.created_at}
     due = report.resolve_due_at
     if report.state == ReportState.IN_PROGRESS.value and due is not None:

@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 
 from core import clock, throttle
 from core.errors import NotFound, PermissionDenied
+from core.glossary import Term
 from core.pagination import Cursor, PageRequest
 from permissions.actions import Action
 from permissions.scope import Reach, Scope
@@ -48,7 +49,7 @@ def visible_reports(scope: Scope, action: str = Action.REPORT_VIEW) -> QuerySet[
     reaches = scope.reach.get(str(action), frozenset())
     if not reaches:
         scope.require(action)  # raises UNAUTHENTICATED or FORBIDDEN
-        raise PermissionDenied(str(action))
+        raise PermissionDenied(Action(action))
     query = Report.filter(tenant_id=tenant_id)
     if any(r.unlimited for r in reaches):
         return query
@@ -162,17 +163,17 @@ def readable_reports(scope: Scope) -> QuerySet[Report]:
 async def report_by_id(scope: Scope, report_id: uuid.UUID) -> Report:
     report = await readable_reports(scope).get_or_none(id=report_id)
     if report is None:
-        raise NotFound("report")
+        raise NotFound(Term.REPORT)
     return report
 
 
 async def report_by_code(scope: Scope, code: str) -> Report:
     code = code.strip().upper()
     if len(code) > 32:  # longer than any code: nothing to look up
-        raise NotFound("report")
+        raise NotFound(Term.REPORT)
     report = await readable_reports(scope).get_or_none(code=code)
     if report is None:
-        raise NotFound("report")
+        raise NotFound(Term.REPORT)
     return report
 
 
@@ -193,8 +194,8 @@ async def tracked_report(scope: Scope, tracking_code: str, client_address: str) 
     await throttle.take(TRACKING_LOOKUPS, client_address, clock.now(), "trackingCode")
     tracking_code = tracking_code.strip().upper()
     if len(tracking_code) > 32:
-        raise NotFound("report", "trackingCode")
+        raise NotFound(Term.REPORT, "trackingCode")
     report = await Report.get_or_none(tenant_id=scope.require_tenant(), tracking_code=tracking_code)
     if report is None:
-        raise NotFound("report", "trackingCode")
+        raise NotFound(Term.REPORT, "trackingCode")
     return report

@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.expressions import F
 
 from core.errors import DomainError, NotFound, Validator
+from core.glossary import Term
 from permissions.scope import Scope
 from reports.models import Report, ReportEvent
 from reports.workflow import ActorKind, Disclosure, ReportState, disclosure
@@ -63,7 +64,7 @@ async def load_report(scope: Scope, report_id: uuid.UUID, field: str = "reportId
     tenant_id = scope.require_tenant()
     report = await Report.get_or_none(tenant_id=tenant_id, id=report_id)
     if report is None:
-        raise NotFound("report", field)
+        raise NotFound(Term.REPORT, field)
     return report
 
 

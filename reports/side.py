@@ -34,7 +34,7 @@ def _comment_capacity(scope: Scope, report: Report) -> ActorKind:
     if is_reporter(scope, report):
         return ActorKind.REPORTER
     scope.require_user()
-    raise PermissionDenied(Action.REPORT_COMMENT.value)
+    raise PermissionDenied(Action.REPORT_COMMENT)
 
 
 async def add_comment(

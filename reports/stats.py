@@ -96,7 +96,7 @@ async def province_stats(scope: Scope) -> list[TenantStats]:
     This is the audited cross-tenant read path: the request's transaction lists the tenants in
     ``app.tenant_ids`` (RLS), and each query also names them."""
     if not scope.provincial:
-        raise PermissionDenied(Action.STATS_VIEW.value)
+        raise PermissionDenied(Action.STATS_VIEW)
     scope.require(Action.STATS_VIEW)
     tenants = sorted(scope.readable_tenant_ids)
     conn = connections.get("default")

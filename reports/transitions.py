@@ -12,6 +12,7 @@ from typing import Any
 
 from core import clock
 from core.errors import DomainError, NotFound, PermissionDenied, Validator
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
@@ -89,7 +90,10 @@ def _authorise(scope: Scope, t: Transition, report: Report) -> ActorKind:
 async def _assignment(report: Report, assign: AssignInput | None) -> dict[str, Any]:
     if assign is None:
         raise DomainError(
-            "REQUIRED", "Cần chọn đơn vị xử lý.", "A lead agency is required.", "leadAgencyId"
+            "REQUIRED",
+            "Cần chọn cơ quan chủ trì xử lý.",
+            "A lead agency is required.",
+            "leadAgencyId",
         )
     v = Validator()
     wanted = {assign.lead_agency_id, *assign.coordinating_agency_ids}
@@ -178,7 +182,7 @@ async def transition(
         ) from None
     report = await Report.get_or_none(tenant_id=tenant_id, id=report_id)
     if report is None:
-        raise NotFound("report")
+        raise NotFound(Term.REPORT)
     if report.version != expected_version:
         raise stale_error()
     rules = await tenant_rules(tenant_id)
@@ -290,7 +294,7 @@ async def mark_duplicate(
         Action.REPORT_VIEW, master.lead_agency_id, master.field_id
     )
     if master is None or not visible or master.id == report_id:
-        raise NotFound("report", "masterId")
+        raise NotFound(Term.REPORT, "masterId")
     text = (comment or "").strip() or f"Trùng với phản ánh {master.code}."
     return await transition(
         scope,

@@ -25,15 +25,15 @@ class ReportState(Labelled):
     SUBMITTED = "SUBMITTED", "Chờ tiếp nhận", "Awaiting intake"
     NEED_INFO = "NEED_INFO", "Chờ bổ sung", "Awaiting information"
     ASSIGNED = "ASSIGNED", "Đã chuyển xử lý", "Assigned"
-    RETURNED = "RETURNED", "Đơn vị trả lại", "Returned by agency"
+    RETURNED = "RETURNED", "Cơ quan trả lại", "Returned by the agency"
     IN_PROGRESS = "IN_PROGRESS", "Đang xử lý", "In progress"
     RESULT_SUBMITTED = "RESULT_SUBMITTED", "Chờ duyệt kết quả", "Result awaiting review"
     RESOLVED = "RESOLVED", "Đã xử lý", "Resolved"
     REOPENED = "REOPENED", "Phản ánh lại", "Reopened"
-    CLOSED = "CLOSED", "Đóng", "Closed"
+    CLOSED = "CLOSED", "Đã đóng", "Closed"
     REJECTED = "REJECTED", "Không tiếp nhận", "Rejected"
-    DUPLICATE = "DUPLICATE", "Trùng", "Duplicate"
-    WITHDRAWN = "WITHDRAWN", "Rút", "Withdrawn"
+    DUPLICATE = "DUPLICATE", "Trùng lặp", "Duplicate"
+    WITHDRAWN = "WITHDRAWN", "Đã rút", "Withdrawn"
 
     @property
     def is_terminal(self) -> bool:
@@ -60,7 +60,7 @@ STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
 
 class WorkflowAction(Labelled):
     REJECT = "REJECT", "Không tiếp nhận", "Reject"
-    MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng", "Mark as duplicate"
+    MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng lặp", "Mark as duplicate"
     REQUEST_INFO = "REQUEST_INFO", "Yêu cầu bổ sung", "Request information"
     PROVIDE_INFO = "PROVIDE_INFO", "Bổ sung thông tin", "Provide information"
     ASSIGN = "ASSIGN", "Chuyển xử lý", "Assign"
@@ -184,8 +184,8 @@ def find_transition(
     if t is None or not _enabled(t, options):
         raise DomainError(
             "INVALID_TRANSITION",
-            f"Không thể thực hiện thao tác «{action.label_vi}» ({action.value}) khi phản ánh "
-            f"đang ở trạng thái «{state.label_vi}» ({state.value}).",
+            f"Không thể thực hiện thao tác «{action.label_vi}» khi phản ánh đang ở trạng thái "
+            f"«{state.label_vi}».",
             f"Action {action.value} ({action.label_en}) is not allowed in state "
             f"{state.value} ({state.label_en}).",
             None,
@@ -219,7 +219,7 @@ class RejectReason(Labelled):
 
 class ReturnReason(Labelled):
     NOT_COMPETENT = "NOT_COMPETENT", "Không đúng thẩm quyền", "Not within the agency's competence"
-    WRONG_AREA = "WRONG_AREA", "Không thuộc địa bàn của đơn vị", "Outside the agency's area"
+    WRONG_AREA = "WRONG_AREA", "Không thuộc địa bàn của cơ quan", "Outside the agency's area"
     INSUFFICIENT_INFO = "INSUFFICIENT_INFO", "Thiếu thông tin để xử lý", "Insufficient information"
 
 

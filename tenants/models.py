@@ -33,7 +33,7 @@ class AgencyKind(Labelled):
 
 
 class Tenant(Model):
-    """A deployment organisation (đơn vị triển khai), e.g. "UBND Thị xã Sa Pa".
+    """A deployment organisation (đơn vị triển khai), e.g. "UBND thị xã Sa Pa".
 
     Not RLS-protected: it is the registry every request resolves its tenant from; the API only
     exposes rows the caller's Scope covers."""

@@ -116,24 +116,56 @@ def validate_code(v: Validator, name: str, value: str) -> str:
     return cleaned
 
 
+# What shapely's explain_validity reports, in Vietnamese (its first words name the problem).
+_GEOMETRY_PROBLEMS_VI = {
+    "Self-intersection": "đường biên tự cắt nhau",
+    "Ring Self-intersection": "đường biên tự cắt nhau",
+    "Too few points": "có quá ít điểm",
+    "Hole lies outside shell": "có lỗ nằm ngoài vùng",
+    "Nested shells": "có vùng lồng trong vùng",
+    "Interior is disconnected": "phần trong bị chia cắt",
+    "Invalid Coordinate": "có toạ độ không hợp lệ",
+    "Nested holes": "có lỗ lồng trong lỗ",
+}
+
+
+def _boundary_problem(boundary: Any) -> tuple[str, str] | None:
+    """Why a boundary is unusable, in Vietnamese and English; None when it is a valid area."""
+    if not isinstance(boundary, dict) or boundary.get("type") not in ("Polygon", "MultiPolygon"):
+        return (
+            "phải là một vùng («Polygon» hoặc «MultiPolygon»)",
+            "type must be Polygon or MultiPolygon",
+        )
+    try:
+        geometry = shape(boundary)
+    except Exception as exc:  # shapely raises many types for malformed GeoJSON
+        return "cấu trúc GeoJSON sai (toạ độ của vùng)", str(exc) or type(exc).__name__
+    if not geometry.is_valid:
+        why = explain_validity(geometry)
+        vi = next(
+            (v for en, v in _GEOMETRY_PROBLEMS_VI.items() if why.startswith(en)),
+            "hình học không hợp lệ",
+        )
+        return vi, why
+    minx, miny, maxx, maxy = geometry.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        return (
+            "toạ độ ngoài phạm vi (kinh độ từ -180 đến 180, vĩ độ từ -90 đến 90)",
+            "coordinates out of range (lon, lat)",
+        )
+    return None
+
+
 def validate_boundary(v: Validator, name: str, boundary: dict[str, Any] | None) -> None:
     if boundary is None:
         return
-    try:
-        if boundary.get("type") not in ("Polygon", "MultiPolygon"):
-            raise ValueError("type must be Polygon or MultiPolygon")
-        geometry = shape(boundary)
-        if not geometry.is_valid:
-            raise ValueError(explain_validity(geometry))
-        minx, miny, maxx, maxy = geometry.bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise ValueError("coordinates out of range (lon, lat)")
-    except Exception as exc:  # shapely raises many types for malformed GeoJSON
+    if (problem := _boundary_problem(boundary)) is not None:
+        vi, en = problem
         v.add(
             "INVALID_GEOJSON",
             name,
-            f"Ranh giới GeoJSON không hợp lệ: {exc}",
-            f"Invalid GeoJSON boundary: {exc}",
+            f"Ranh giới không hợp lệ: {vi}.",
+            f"Invalid GeoJSON boundary: {en}",
         )
 
 
@@ -184,7 +216,7 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
             v.add(
                 "INVALID_KIND",
                 f"administrativeUnits[{i}].kind",
-                "Loại đơn vị không hợp lệ.",
+                "Loại đơn vị hành chính không hợp lệ (phường, xã hoặc thị trấn).",
                 "Unknown unit kind.",
             )
         validate_boundary(v, f"administrativeUnits[{i}].boundary", unit.boundary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from core.errors import NotFound
+from core.glossary import Term
 from permissions.scope import Scope
 from tenants.models import AdministrativeUnit, Agency, Field, Tenant
 
@@ -15,10 +16,10 @@ async def visible_tenants(scope: Scope) -> list[Tenant]:
 
 async def tenant(scope: Scope, tenant_id: uuid.UUID) -> Tenant:
     if tenant_id not in scope.readable_tenant_ids:
-        raise NotFound("tenant", "id")
+        raise NotFound(Term.TENANT, "id")
     found = await Tenant.get_or_none(id=tenant_id)
     if found is None:
-        raise NotFound("tenant", "id")
+        raise NotFound(Term.TENANT, "id")
     return found
 
 

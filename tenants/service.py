@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, NotFound, Validator
+from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.store import policy_changed, store
@@ -65,11 +66,11 @@ async def _config_changed(tenant_id: uuid.UUID) -> None:
     store.invalidate(tenant_id)
 
 
-def _duplicate(what_vi: str, what_en: str) -> DomainError:
+def _duplicate(what: Term) -> DomainError:
     return DomainError(
         "DUPLICATE_CODE",
-        f"Mã {what_vi} đã tồn tại trong đơn vị.",
-        f"This {what_en} code already exists in the tenant.",
+        f"Mã {what.label_vi} này đã có trong đơn vị triển khai.",
+        f"This {what.label_en} code already exists in the locality.",
         "code",
     )
 
@@ -83,7 +84,7 @@ async def create_agency(scope: Scope, data: AgencyInput) -> Agency:
     name_en = v.text("nameEn", data.name_en, max_len=200)
     v.check()
     if await Agency.exists(tenant_id=tenant_id, code=code):
-        raise _duplicate("cơ quan", "agency")
+        raise _duplicate(Term.AGENCY)
     if data.is_coordination_centre and await Agency.exists(
         tenant_id=tenant_id, is_coordination_centre=True
     ):
@@ -109,7 +110,7 @@ async def update_agency(scope: Scope, agency_id: uuid.UUID, patch: AgencyPatch) 
     scope.require(Action.TENANT_MANAGE)
     agency = await Agency.get_or_none(id=agency_id, tenant_id=scope.require_tenant())
     if agency is None:
-        raise NotFound("agency", "id")
+        raise NotFound(Term.AGENCY, "id")
     v = Validator()
     if patch.name_vi is not None:
         agency.name_vi = v.text("nameVi", patch.name_vi, max_len=200) or agency.name_vi
@@ -137,9 +138,9 @@ async def create_field(scope: Scope, data: FieldInput) -> Field:
     if data.default_agency_id and not await Agency.exists(
         id=data.default_agency_id, tenant_id=tenant_id
     ):
-        raise NotFound("agency", "defaultAgencyId")
+        raise NotFound(Term.AGENCY, "defaultAgencyId")
     if await Field.exists(tenant_id=tenant_id, code=code):
-        raise _duplicate("lĩnh vực", "field")
+        raise _duplicate(Term.FIELD)
     order = await Field.filter(tenant_id=tenant_id).count()
     field = await Field.create(
         tenant_id=tenant_id,
@@ -161,7 +162,7 @@ async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> 
     tenant_id = scope.require_tenant()
     field = await Field.get_or_none(id=field_id, tenant_id=tenant_id)
     if field is None:
-        raise NotFound("field", "id")
+        raise NotFound(Term.FIELD, "id")
     v = Validator()
     if patch.name_vi is not None:
         field.name_vi = v.text("nameVi", patch.name_vi, max_len=200) or field.name_vi
@@ -170,7 +171,7 @@ async def update_field(scope: Scope, field_id: uuid.UUID, patch: FieldPatch) -> 
     v.check()
     if patch.default_agency_id is not None:
         if not await Agency.exists(id=patch.default_agency_id, tenant_id=tenant_id):
-            raise NotFound("agency", "defaultAgencyId")
+            raise NotFound(Term.AGENCY, "defaultAgencyId")
         field.default_agency_id = patch.default_agency_id
     for name in ("sensitive", "quick_fix", "active"):
         if (value := getattr(patch, name)) is not None:
@@ -186,7 +187,7 @@ async def set_tenant_status(scope: Scope, tenant_id: uuid.UUID, status: TenantSt
     scope.require(Action.TENANT_ONBOARD)
     tenant = await Tenant.get_or_none(id=tenant_id)
     if tenant is None or tenant_id not in scope.readable_tenant_ids:
-        raise NotFound("tenant", "id")
+        raise NotFound(Term.TENANT, "id")
     tenant.status = status
     await tenant.save(update_fields=["status", "updated_at"])
     async with in_transaction() as conn:

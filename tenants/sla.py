@@ -112,7 +112,11 @@ class SlaDuration:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SlaDuration:
         if not isinstance(config, Mapping) or "amount" not in config or "unit" not in config:
-            raise _invalid(None, "Cần có amount và unit.", "Both amount and unit are required.")
+            raise _invalid(
+                None,
+                "Cần có thời lượng và đơn vị tính thời gian.",
+                "Both amount and unit are required.",
+            )
         return cls(config["amount"], _enum(DurationUnit, config["unit"], "unit"))
 
 

@@ -28,10 +28,12 @@ UnitKind = labelled_enum(UnitKindEnum, "UnitKind")
 Urgency = labelled_enum(
     UrgencyEnum,
     "Urgency",
-    "Mức độ xử lý; khẩn tính theo giờ liên tục, kể cả ngày nghỉ — urgent reports run on "
-    "calendar time, 24/7.",
+    description="Mức độ xử lý; khẩn tính theo giờ liên tục, kể cả ngày nghỉ — urgent reports "
+    "run on calendar time, 24/7.",
 )
-QuestionKind = labelled_enum(QuestionKindEnum, "QuestionKind", "Kiểu câu trả lời — answer type.")
+QuestionKind = labelled_enum(
+    QuestionKindEnum, "QuestionKind", description="Kiểu câu trả lời — answer type."
+)
 
 
 def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:

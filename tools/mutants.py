@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -116,7 +117,12 @@ def main() -> int:
         for m in chosen:
             print(f"{m.name:44} {m.path:32} {' '.join(m.tests)}")
         return 0
-    stale = [m.name for m in chosen if (ROOT / m.path).read_text().count(m.old) != 1]
+
+    def matches(m: Any) -> bool:
+        path = ROOT / m.path
+        return path.is_file() and path.read_text().count(m.old) == 1
+
+    stale = [m.name for m in chosen if not matches(m)]
     if stale or args.check:
         for name in stale:
             print(f"STALE   {name}: its snippet no longer matches exactly once")

@@ -73,27 +73,31 @@ class Step:
     action: wf.WorkflowAction
     field: str
     input: type
-    description: str
+    description: str  # in English; the SDL leads with the action's Vietnamese name
+
+    @property
+    def documentation(self) -> str:
+        return f"{self.action.label_vi} — {self.description}"
 
 
 STEPS: tuple[Step, ...] = (
     Step(A.REJECT, "reject_report", RejectReportInput,
-         "Không tiếp nhận: reject, with a reason from the list, explained to the reporter."),
+         "reject, with a reason from the list, explained to the reporter."),
     Step(A.REQUEST_INFO, "request_info", TransitionInput,
-         "Ask the reporter for more information (the question is the comment)."),
+         "ask the reporter for more information (the question is the comment)."),
     Step(A.PROVIDE_INFO, "provide_info", TransitionInput,
-         "The reporter answers a request for information."),
-    Step(A.ACCEPT, "accept_report", TransitionInput, "Nhận xử lý: the lead agency accepts."),
+         "the reporter answers a request for information."),
+    Step(A.ACCEPT, "accept_report", TransitionInput, "the lead agency accepts."),
     Step(A.RETURN, "return_report", ReturnReportInput,
-         "Trả lại: the agency is not the one to handle it (reason required)."),
+         "the agency is not the one to handle it (reason required)."),
     Step(A.REQUEST_REWORK, "request_rework", ReasonedTransitionInput,
-         "Yêu cầu xử lý lại: send the result back for rework (comment required)."),
+         "send the result back for rework (comment required)."),
     Step(A.REOPEN, "reopen_report", ReasonedTransitionInput,
-         "Phản ánh lại: reopen a resolved report (comment required)."),
+         "reopen a resolved report (comment required)."),
     Step(A.CLOSE, "close_report", ReasonedTransitionInput,
-         "Close (a reopened report needs a comment)."),
+         "close (a reopened report needs a comment)."),
     Step(A.WITHDRAW, "withdraw_report", TransitionInput,
-         "The reporter withdraws a report not yet routed."),
+         "the reporter withdraws a report not yet routed."),
 )  # fmt: skip
 
 
@@ -122,7 +126,7 @@ def _step_mutation(step: Step) -> Any:
     return strawberry.mutation(
         resolver=resolve,
         extensions=requires(wf.permission_of(step.action)),
-        description=step.description,
+        description=step.documentation,
     )
 
 

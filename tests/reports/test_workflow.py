@@ -100,8 +100,8 @@ def test_cross_product(state, action):
         assert info.value.code == "INVALID_TRANSITION"
         detail = info.value.details[0]
         assert detail.field is None
-        for message in (detail.message_vi, detail.message_en):
-            assert state.value in message and action.value in message
+        assert state.label_vi in detail.message_vi and action.label_vi in detail.message_vi
+        assert state.value in detail.message_en and action.value in detail.message_en
         assert action not in available_actions(state, options=ALL_OPTIONS)
     else:
         t = find_transition(state, action, options=ALL_OPTIONS)
@@ -254,13 +254,14 @@ def test_validate_reason(pair, code, comment, errors):
 
 def test_state_labels():
     assert [STATE_LABELS_VI[s] for s in ReportState] == [
-        "Chờ tiếp nhận", "Chờ bổ sung", "Đã chuyển xử lý", "Đơn vị trả lại", "Đang xử lý",
-        "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại", "Đóng", "Không tiếp nhận", "Trùng", "Rút",
+        "Chờ tiếp nhận", "Chờ bổ sung", "Đã chuyển xử lý", "Cơ quan trả lại", "Đang xử lý",
+        "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại", "Đã đóng", "Không tiếp nhận", "Trùng lặp",
+        "Đã rút",
     ]  # fmt: skip
     assert set(STATE_LABELS_EN) == set(ReportState)
     assert all(s.value == s.name for s in ReportState)
     assert S.RETURNED.label("en") == STATE_LABELS_EN[S.RETURNED]
-    assert S.RETURNED.label() == "Đơn vị trả lại"
+    assert S.RETURNED.label() == "Cơ quan trả lại"
 
 
 def test_reason_codes_and_outcomes():

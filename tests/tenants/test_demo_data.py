@@ -27,7 +27,7 @@ SCRIPT = ROOT / "bench" / "make_demo_boundaries.py"
 EXPECTED = {
     "lao-cai": {
         "file": "lao-cai.yaml",
-        "name_vi": "UBND Thành phố Lào Cai",
+        "name_vi": "UBND thành phố Lào Cai",
         "report_prefix": "LC",
         "district_code": "080",
         "counts": {"phuong": 10, "xa": 7},
@@ -35,7 +35,7 @@ EXPECTED = {
     },
     "sa-pa": {
         "file": "sa-pa.yaml",
-        "name_vi": "UBND Thị xã Sa Pa",
+        "name_vi": "UBND thị xã Sa Pa",
         "report_prefix": "SP",
         "district_code": "088",
         "counts": {"phuong": 6, "xa": 10},

@@ -541,7 +541,7 @@ def demo_document(code: str, *, own_units: bool = True) -> dict[str, Any]:
     """A copy of Sa Pa's document under another code; with ``own_units`` its units get codes
     and boundaries of their own (onboarding refuses units Sa Pa holds)."""
     doc = yaml.safe_load((DEMO / "sa-pa.yaml").read_text(encoding="utf-8"))
-    doc["tenant"].update(code=code, report_prefix="SQ", name_vi="UBND Thị xã Sa Pa (bản sao)")
+    doc["tenant"].update(code=code, report_prefix="SQ", name_vi="UBND thị xã Sa Pa (bản sao)")
     doc["admin"].update(username=f"{code}.admin", email=f"admin@{code}.example.vn")
     if own_units:
         for unit in doc["administrative_units"]:
@@ -770,8 +770,8 @@ async def test_create_field_with_duplicate_code_is_translated(
         assert [(e["code"], e["field"]) for e in result["errors"]] == [("DUPLICATE_CODE", "code")]
         messages[lang] = result["errors"][0]["message"]
     assert messages == {
-        "vi": "Mã lĩnh vực đã tồn tại trong đơn vị.",
-        "en": "This field code already exists in the tenant.",
+        "vi": "Mã lĩnh vực này đã có trong đơn vị triển khai.",
+        "en": "This field code already exists in the locality.",
     }
     after = (await gql.ok("{ fields(includeInactive: true) { code } }", token=admin))["fields"]
     assert after == before

@@ -49,7 +49,7 @@ SAMPLE = """\
 tenant:
   code: bac-ha
   report_prefix: BH
-  name_vi: UBND Huyện Bắc Hà
+  name_vi: UBND huyện Bắc Hà
   name_en: Bac Ha District People's Committee
   province_code: "99"
   district_code: "083"
