@@ -57,7 +57,7 @@ TENANT_TEMPLATES: tuple[RoleTemplate, ...] = (
     ),
     RoleTemplate(
         "agency_contact",
-        "Đầu mối đơn vị",
+        "Đầu mối cơ quan",
         "Agency contact",
         (A.REPORT_VIEW, A.REPORT_ACCEPT, A.REPORT_COMMENT),
         agency_bound=True,
@@ -65,14 +65,14 @@ TENANT_TEMPLATES: tuple[RoleTemplate, ...] = (
     RoleTemplate("handler", "Cán bộ xử lý", "Handler", _HANDLER, agency_bound=True),
     RoleTemplate(
         "agency_leader",
-        "Lãnh đạo đơn vị",
+        "Lãnh đạo cơ quan",
         "Agency leader",
         (*_HANDLER, A.REPORT_ACCEPT, A.STATS_VIEW),
         agency_bound=True,
     ),
     RoleTemplate(
         "coordinating_unit",
-        "Đơn vị phối hợp",
+        "Cơ quan phối hợp",
         "Coordinating unit",
         (A.REPORT_VIEW, A.REPORT_COMMENT),
         agency_bound=True,

@@ -201,7 +201,7 @@ class Report(relay.Node):
         row = await loaders.agency_loader(info.context).load(agency_id)
         return Agency.from_row(row) if row else None
 
-    @strawberry.field(description="Coordinating agencies (đơn vị phối hợp).")
+    @strawberry.field(description="Coordinating agencies (cơ quan phối hợp).")
     async def coordinating_agencies(self, info: Info) -> list[Agency]:
         rows = await loaders.agency_loader(info.context).load_many(
             list(self.row.coordinating_agency_ids or [])
