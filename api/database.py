@@ -1,6 +1,6 @@
 """Database bootstrap: the embedded PostgreSQL for development and tests, roles, migrations.
 
-Two roles, as DESIGN §2 asks:
+Two roles, as docs/architecture.md §2 describes:
 - ``paht_owner`` owns the tables and runs migrations (FORCE RLS applies to it too);
 - ``paht_app`` is what the API connects as: it owns nothing, is NOSUPERUSER and NOBYPASSRLS.
 Table privileges are granted by migrations to the group role ``paht_api``; the login role the API

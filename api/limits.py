@@ -4,8 +4,8 @@ complexity.
 Every limit is computed in time linear in the document. Fragments are measured once each and
 their measure is reused at every spread, so a document whose fragments each spread the next one
 twice (2^n expansions) costs n steps, not 2^n (strawberry's own depth and alias limiters expand
-every spread; stack notes, pitfall 19). The query text is measured before it is parsed, so a
-huge comment or string literal never reaches the parser (pitfall 20)."""
+every spread, exponentially). The query text is measured before it is parsed, so a huge comment
+or string literal never reaches the parser."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 - The database role of ``DATABASE_URL`` must be held to row-level security: a superuser, a
   BYPASSRLS role, the owner of the tables or a member of their owner would silently take down
-  the second wall of DESIGN §2 (FORCE RLS binds the owner's reads, but the owner can drop the
-  policies). Refused unless an operator overrides it explicitly, and then logged loudly.
+  the second wall of docs/architecture.md §2 (FORCE RLS binds the owner's reads, but the owner
+  can drop the policies). Refused unless an operator overrides it explicitly, then logged loudly.
 - Every migration on disk must be applied. In production `paht migrate` runs once before the
   replicas start (docker/compose.yaml); a replica never changes the schema by itself.
 """

@@ -7,7 +7,7 @@ from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
-# Row-level security, constraints and indexes (DESIGN §2, stack notes §4.4, §5). Same policy as
+# Row-level security, constraints and indexes (docs/architecture.md §2). Same policy as
 # 0001: a request sees its tenant (and, on the audited provincial path, app.tenant_ids) and
 # writes only to app.tenant_id.
 TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"

@@ -4,7 +4,7 @@ from core.ids import new_id
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
-# Side processes of a report (domain.md §3): deadline extensions and information requests, plus
+# Side processes of a report (docs/domain.md §3): deadline extensions and information requests, plus
 # the duplicate-suggestion index. Same RLS pattern as 0001/0002: per-command policies, reads may
 # span the readable tenants (provincial path), writes stay in the request's own tenant.
 TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"

@@ -1,4 +1,4 @@
-"""Role templates (domain notes §2). Onboarding installs them into each new tenant.
+"""Role templates (docs/domain.md §2). Onboarding installs them into each new tenant.
 
 Agency-bound roles get their agency from the grant: their template rules say "any agency" and a
 grant narrows them (a handler granted for the Phòng Y tế acts only on reports assigned to it)."""

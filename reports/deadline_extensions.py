@@ -1,4 +1,4 @@
-"""Side processes on a report in progress (domain.md §3–4): the deadline extension (gia hạn)
+"""Side processes on a report in progress (docs/domain.md §3–4): the deadline extension (gia hạn)
 and the agency's information request to the reporter, which pauses the agency clock.
 
 Neither changes the report's state. An extension is asked once per report by the handling agency

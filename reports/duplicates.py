@@ -1,4 +1,4 @@
-"""Duplicate suggestions: open reports of the same field near a point (domain.md §16).
+"""Duplicate suggestions: open reports of the same field near a point (docs/domain.md §16).
 
 SQL narrows the search to a bounding box on ``(tenant_id, field_id, latitude, longitude)`` (index
 ``report_field_position_idx``, migration 0003) and orders it by an equirectangular approximation;

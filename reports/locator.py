@@ -6,7 +6,7 @@ unit boundaries, built once per process and rebuilt when the units or the tenant
 each lookup runs one cheap query (row counts and latest timestamps) and compares it with the
 signature the index was built from. Onboarding may also call :func:`invalidate`.
 
-Units are temporal (domain.md §12): where several units cover a point (a code's old and new
+Units are temporal (docs/domain.md §12): where several units cover a point (a code's old and new
 boundary, or two tenants' overlapping drafts), units valid today come first, then the newest, and
 a caller's own tenant is preferred over others (``prefer_tenant``).
 """

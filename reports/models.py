@@ -1,9 +1,11 @@
-"""Reports, their append-only history, reporter contacts and attachments (DESIGN §2, §4).
+"""Reports, their append-only history, reporter contacts and attachments (docs/architecture.md
+§2 and §4).
 
 Every table is tenant-owned and RLS-protected (migration 0002). References between them carry
 ``tenant_id`` (composite foreign keys added in SQL), so no row can point into another tenant.
 States and urgencies are ``text`` + CHECK rather than enums: ``texteq`` is leakproof, so RLS keeps
-index use (stack notes §5.4). Only ``reports.service`` writes these tables."""
+index use (with a non-leakproof operator the planner filters rows after the policy). Only
+``reports.service`` writes these tables."""
 
 from __future__ import annotations
 
@@ -86,7 +88,7 @@ class ReportCounter(Model):
 
 
 class ReporterContact(Model):
-    """The reporter's personal data, kept apart from the report (privacy tiers, DESIGN §4)."""
+    """The reporter's personal data, kept apart from the report (docs/domain.md §7)."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(

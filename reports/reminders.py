@@ -1,5 +1,5 @@
 """Reminders on running deadlines: at 50 % and 80 % of the stage time, and at the breach
-(domain notes §4: handler → agency leader → centre). Produced by the job runner; each
+(docs/domain.md §4: handler → agency leader → centre). Produced by the job runner; each
 reminder exists once per report, deadline and threshold (a unique index), so several
 processes or repeated passes never duplicate one."""
 

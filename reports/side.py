@@ -1,4 +1,4 @@
-"""Steps beside the workflow: comments and the publication decision (domain.md §3, §8).
+"""Steps beside the workflow: comments and the publication decision (docs/domain.md §3, §8).
 
 A side step never changes the report's state: its event repeats the current state as both
 ``from_state`` and ``to_state`` and carries a ``SideAction``. The report's ``version`` is bumped
@@ -76,7 +76,7 @@ async def add_comment(
 
 # --- publication --------------------------------------------------------------------------------
 async def publish(scope: Scope, report_id: uuid.UUID, published: bool) -> Report:
-    """The centre's publication decision on a resolved (or closed) report (domain.md §8).
+    """The centre's publication decision on a resolved (or closed) report (docs/domain.md §8).
 
     Deciding what is already in force changes nothing and records nothing."""
     report = await load_report(scope, report_id)

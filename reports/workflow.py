@@ -1,4 +1,4 @@
-"""The report workflow as data (domain.md §3, DESIGN.md §4).
+"""The report workflow as data (docs/domain.md §3, docs/architecture.md §4).
 
 ``TRANSITIONS`` is the whole state machine: each entry names the action, the states it leaves, the
 state it enters, the permission it needs, who may take it, whether a reason and a comment are

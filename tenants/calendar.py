@@ -1,6 +1,6 @@
 """Working calendar of one tenant: office hours, weekends, public holidays and local day swaps.
 
-Working-time deadlines (domain.md §4-5) count only office-hour minutes on working days. Public
+Working-time deadlines (docs/domain.md §4-5) count only office-hour minutes on working days. Public
 holidays, including lunar Tết and Giỗ Tổ Hùng Vương, come from the ``holidays`` package; a tenant
 adds its own days off and make-up working days ("làm bù"). All arithmetic walks day by day, never
 minute by minute, and is done in UTC so that wall-clock quirks of the zone cannot skew durations.

@@ -54,7 +54,7 @@ class Tenant(Model):
     )
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
-    # Bumped on every permission change: part of the Scope cache key (issue 3).
+    # Bumped on every permission change: part of the Scope cache key.
     policy_version = fields.BigIntField(default=1, db_default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

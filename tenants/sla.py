@@ -1,4 +1,4 @@
-"""SLA table and deadline arithmetic for the workflow stages (domain.md §4).
+"""SLA table and deadline arithmetic for the workflow stages (docs/domain.md §4).
 
 Rules are configurable per tenant × field (lĩnh vực) × urgency (mức độ); the table carries a
 version that is stored on each report, so a later edit never moves existing deadlines. Urgent
@@ -165,7 +165,7 @@ _MIN, _WH, _WD = (
     DurationUnit.WORKING_DAYS,
 )
 
-#: domain.md §4 defaults. Urgent resolve is the 4 h first response; the full result is a
+#: docs/domain.md §4 defaults. Urgent resolve is the 4 h first response; the full result is a
 #: follow-up outside this table.
 DEFAULT_SLA_RULES: tuple[SlaRule, ...] = (
     _rule(_S, _U, 30, _MIN),
@@ -275,7 +275,7 @@ def compute_due(
 
     Urgent items always run on calendar time 24/7 and are never moved. Otherwise working units
     use the calendar; a calendar-minute deadline landing on a non-working day moves to the end of
-    the next working day (domain.md §4 clock rules)."""
+    the next working day (docs/domain.md §4 clock rules)."""
     _require_aware(start, "start")
     if urgency is Urgency.URGENT:
         return _calendar_add(calendar, start, duration.as_calendar_time())

@@ -1,4 +1,4 @@
-"""The workflow table against domain.md §3, §6, §9 (pure, no database)."""
+"""The workflow table against docs/domain.md §3, §6, §9 (pure, no database)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
 ALL_OPTIONS = frozenset({ALLOW_LATE_RETURN})
 
 # (state, action) -> (target, permission, actor, reason_required, comment_required, clock),
-# written out from domain.md §3 independently of TRANSITIONS.
+# written out from docs/domain.md §3 independently of TRANSITIONS.
 # fmt: off
 EXPECTED = {
     (S.SUBMITTED, A.REJECT):         (S.REJECTED, "report:screen", STAFF, True, True, C.STOP_ALL),

@@ -142,7 +142,7 @@ def test_naive_and_negative_inputs_are_programming_errors() -> None:
     [
         # Friday afternoon + 5: Mon 12 .. Fri 16
         (CAL, vn(2026, 1, 9, 15), 5, vn(2026, 1, 16, 17)),
-        # Huế example (domain.md §4): sent Tue 01/07/2025 16:28, 7 working days, due 10/07/2025
+        # Huế example (docs/domain.md §4): sent Tue 01/07/2025 16:28, 7 working days, due 10/07/2025
         (CAL, vn(2025, 7, 1, 16, 28), 7, vn(2025, 7, 10, 17)),
         # across Tết: Fri 13 Feb, then Mon 23 .. Thu 26
         (CAL, vn(2026, 2, 12, 10), 5, vn(2026, 2, 26, 17)),

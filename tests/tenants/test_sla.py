@@ -1,5 +1,5 @@
-"""SLA table and deadline arithmetic (domain.md §4). Expected values are computed by hand from the
-default calendar: Mon-Fri 07:30-11:30 and 13:30-17:00, Asia/Ho_Chi_Minh, Vietnamese holidays."""
+"""SLA table and deadline arithmetic (docs/domain.md §4). Expected values are computed by hand from
+the default calendar: Mon-Fri 07:30-11:30 and 13:30-17:00, Asia/Ho_Chi_Minh, Vietnamese holidays."""
 
 from __future__ import annotations
 
