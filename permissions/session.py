@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -18,10 +19,27 @@ from permissions.scope import Scope
 
 log = logging.getLogger("paht.audit")
 
-SET_SCOPE_SQL = (
+_SET_SCOPE_SQL = (
     "SELECT set_config('app.tenant_id', $1, true), set_config('app.tenant_ids', $2, true), "
     "set_config('app.province', $3, true), set_config('app.user_id', $4, true)"
 )
+
+
+async def set_rls_settings(
+    conn: BaseDBAsyncClient | asyncpg.Connection,
+    tenant: str = "",
+    tenants: str = "",
+    province: str = "",
+    user: str = "",
+) -> None:
+    """Set the transaction-local settings the RLS policies read, on a tortoise or a raw asyncpg
+    connection inside a transaction: the one place they are written. Requests use
+    ``scoped_transaction`` / ``tenant_transaction``; this is for side connections and probes."""
+    values = [tenant, tenants, province, user]
+    if isinstance(conn, asyncpg.Connection):
+        await conn.execute(_SET_SCOPE_SQL, *values)
+    else:
+        await conn.execute_query(_SET_SCOPE_SQL, values)
 
 
 def scope_settings(scope: Scope) -> list[str]:
@@ -49,7 +67,7 @@ async def apply_scope(conn: BaseDBAsyncClient, scope: Scope) -> None:
             "cross-tenant read",
             extra={"user_id": str(scope.user_id), "tenants": settings[1]},
         )
-    await conn.execute_query(SET_SCOPE_SQL, settings)
+    await set_rls_settings(conn, *settings)
 
 
 @asynccontextmanager
@@ -74,6 +92,6 @@ async def tenant_transaction(tenant_id: object) -> AsyncIterator[BaseDBAsyncClie
             "current_setting('app.user_id', true) AS u"
         )
         previous = [rows[0][k] or "" for k in ("t", "ts", "p", "u")]
-        await conn.execute_query(SET_SCOPE_SQL, [str(tenant_id), "", "", ""])
+        await set_rls_settings(conn, str(tenant_id))
         yield conn
-        await conn.execute_query(SET_SCOPE_SQL, previous)
+        await set_rls_settings(conn, *previous)

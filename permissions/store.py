@@ -27,7 +27,7 @@ from core.listen import listen_forever
 from core.tenancy import all_tenant_ids
 from permissions.adapter import PROVINCE_DOMAIN, TortoiseAdapter, load_rules
 from permissions.scope import Reach, Scope
-from permissions.session import SET_SCOPE_SQL
+from permissions.session import set_rls_settings
 from permissions.templates import PROVINCIAL_ADMIN
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ async def _fetch_tenant_rules(
 
     Never inside the caller's transaction: setting another tenant there would leak into it."""
     async with side_connection() as con, con.transaction(readonly=True):
-        await con.execute(SET_SCOPE_SQL, str(tenant_id), "", "", "")
+        await set_rls_settings(con, str(tenant_id))
         rows = await con.fetch(
             "SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule "
             "WHERE tenant_id = $1 OR tenant_id IS NULL ORDER BY ptype, id",

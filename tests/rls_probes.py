@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from api.database import DatabaseUrls
-from permissions.session import SET_SCOPE_SQL
+from permissions.session import set_rls_settings
 
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
@@ -76,7 +76,7 @@ async def attempt(
     savepoint = conn.transaction()
     await savepoint.start()
     try:
-        await conn.execute(SET_SCOPE_SQL, *scope, "")
+        await set_rls_settings(conn, *scope)
         return Outcome(await conn.execute(sql, *args), None)
     except asyncpg.PostgresError as error:
         return Outcome(None, error)
@@ -89,7 +89,7 @@ async def count(conn: asyncpg.Connection, scope: tuple[str, str, str], sql: str,
     savepoint = conn.transaction()
     await savepoint.start()
     try:
-        await conn.execute(SET_SCOPE_SQL, *scope, "")
+        await set_rls_settings(conn, *scope)
         return int(await conn.fetchval(sql, *args))
     finally:
         await savepoint.rollback()
@@ -147,7 +147,7 @@ class Probes:
     async def row(self, table: str, tenant: str) -> str:
         key = (table, tenant)
         if key not in self._rows:
-            await self.conn.execute(SET_SCOPE_SQL, tenant, "", "", "")
+            await set_rls_settings(self.conn, tenant)
             found = await self.conn.fetchval(
                 f"SELECT ctid::text FROM {table} WHERE tenant_id = $1::uuid LIMIT 1", tenant
             )
@@ -160,7 +160,7 @@ class Probes:
     async def copy(self, table: str, tenant: str) -> str:
         """The tenant's probe row as JSON with a fresh ``id``: a row claiming the tenant."""
         ctid = await self.row(table, tenant)
-        await self.conn.execute(SET_SCOPE_SQL, tenant, "", "", "")
+        await set_rls_settings(self.conn, tenant)
         record = json.loads(
             await self.conn.fetchval(
                 f"SELECT to_jsonb(t)::text FROM {table} t WHERE ctid = $1::text::tid", ctid
@@ -202,7 +202,7 @@ class Probes:
                 values[name] = literals.get(name) or _sample(table, name, sql_type)
         names = list(values)
         placeholders = ", ".join(f"CAST(${i}::text AS {types[n]})" for i, n in enumerate(names, 1))
-        await conn.execute(SET_SCOPE_SQL, tenant, "", "", "")
+        await set_rls_settings(conn, tenant)
         return await conn.fetchval(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) "
             "RETURNING ctid::text",
@@ -218,7 +218,7 @@ class Probes:
         )
         if has_tenant:
             ctid = await self.row(table, tenant)
-            await self.conn.execute(SET_SCOPE_SQL, tenant, "", "", "")
+            await set_rls_settings(self.conn, tenant)
             row = await self.conn.fetchrow(
                 f"SELECT {select} FROM {table} WHERE ctid = $1::text::tid", ctid
             )

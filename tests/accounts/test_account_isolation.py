@@ -15,7 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
-from permissions.session import SET_SCOPE_SQL
+from permissions.session import set_rls_settings
 from tests.conftest import GraphQLClient, unique
 from tests.factories import user_named
 
@@ -31,7 +31,7 @@ async def as_app(
     """A transaction with the request settings; always rolled back."""
     try:
         async with in_transaction() as conn:
-            await conn.execute_query(SET_SCOPE_SQL, [tenant, "", province, user])
+            await set_rls_settings(conn, tenant, "", province, user)
             yield conn
             raise Rollback
     except Rollback:

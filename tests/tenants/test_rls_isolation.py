@@ -1,7 +1,7 @@
 """Row-level security as the application role sees it: no query, however written, crosses tenants.
 
 Raw SQL on the RLS-bound ``paht_app`` connection, with the transaction-local settings the API
-sets (``SET_SCOPE_SQL``). Lào Cai's rows are the target, Sa Pa's scope the attacker."""
+sets (``set_rls_settings``). Lào Cai's rows are the target, Sa Pa's scope the attacker."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from core.db import root_client
-from permissions.session import SET_SCOPE_SQL, tenant_transaction
+from permissions.session import set_rls_settings, tenant_transaction
 from tenants.models import Agency, Field
 from tests.factories import user_named
 
@@ -81,7 +81,7 @@ async def scoped(
     tenant: str = "", tenants: str = "", province: str = ""
 ) -> AsyncIterator[BaseDBAsyncClient]:
     async with in_transaction() as conn:
-        await conn.execute_query(SET_SCOPE_SQL, [tenant, tenants, province, ""])
+        await set_rls_settings(conn, tenant, tenants, province)
         yield conn
 
 
@@ -195,7 +195,7 @@ async def test_settings_do_not_survive_the_transaction_on_a_pooled_connection(
 ) -> None:
     async with root_client().acquire_connection() as con:
         async with con.transaction():
-            await con.execute(SET_SCOPE_SQL, ids["lao_cai"], "", "", "")
+            await set_rls_settings(con, ids["lao_cai"])
             assert await con.fetchval("SELECT count(*) FROM agency") > 0
         # Same connection, next statement: the local setting is gone.
         assert await con.fetchval("SELECT count(*) FROM agency") == 0
