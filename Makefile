@@ -17,10 +17,11 @@ run: $(BIN)/.installed  ## install, then serve the API with the Lào Cai pilot d
 serve: $(BIN)/.installed
 	$(BIN)/paht serve
 
-test: $(BIN)/.installed  ## install, then lint, check the layers and the schema contract, run every test
+test: $(BIN)/.installed  ## install, then lint, check the layers and the types and the schema contract, run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/paht schema --check
 	$(BIN)/pytest -q -p no:cacheprovider
 

@@ -3,10 +3,16 @@ what they may do in a tenant comes from memberships (tenant-owned, RLS-protected
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from core.ids import new_id
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 class User(Model):
@@ -36,8 +42,14 @@ class Membership(Model):
     The permissions package mirrors each membership into a casbin grouping rule."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
-    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.RESTRICT)
-    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: UUID  # the column behind the relation
     role = fields.CharField(max_length=60)
     agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, agency_id) in SQL
     field_id = fields.UUIDField(null=True)  # composite FK (tenant_id, field_id) in SQL
@@ -53,7 +65,10 @@ class AuthSession(Model):
     (``sid``), so revoking the session ends both at once, in every process."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
-    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: UUID  # the column behind the relation
     tenant_id = fields.UUIDField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
@@ -72,7 +87,10 @@ class RefreshToken(Model):
     once). That pair is kept sealed with a key derived from the old token itself."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
-    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: UUID  # the column behind the relation
     tenant_id = fields.UUIDField(null=True)
     family_id = fields.UUIDField(db_index=True)  # the AuthSession (FK in SQL)
     token_hash = fields.CharField(max_length=64, unique=True)

@@ -124,7 +124,8 @@ async def _authenticate(
     """The first candidate the password opens. argon2 is deliberately slow (tens of ms), so it
     runs off the event loop; with no candidate a dummy hash is verified, so an unknown username
     takes as long as a wrong password."""
-    for candidate in candidates or [None]:
+    tried: list[credentials.LoginCandidate | None] = list(candidates) or [None]
+    for candidate in tried:
         stored = candidate.password_hash if candidate else None
         if await asyncio.to_thread(verify_password, stored, password) and candidate:
             return candidate

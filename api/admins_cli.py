@@ -9,7 +9,7 @@ printed once, to standard output only, and must be changed at the first login.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +18,7 @@ from api.database import migrate
 from api.settings import get_settings
 from core.errors import DomainError
 
-RunWithOrm = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+RunWithOrm = Callable[[str, Callable[[], Awaitable[Any]]], Coroutine[Any, Any, Any]]
 
 
 def _fail(error: DomainError) -> typer.Exit:

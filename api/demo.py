@@ -133,7 +133,7 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
     async with tenant_transaction(tenant.id):
         fields = {f.code: f for f in await Field.filter(tenant_id=tenant.id)}
 
-    async def submit(i: int, field: str, title: str, description: str, **extra: object) -> Any:
+    async def submit(i: int, field: str, title: str, description: str, **extra: Any) -> Any:
         scope = scopes["citizen"]
         async with scoped_transaction(scope):
             result = await submit_report(
@@ -147,7 +147,7 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
                     idempotency_key=f"demo-{code}-{i}",
                     **extra,
                 ),
-            )  # type: ignore[arg-type]
+            )
         return result.report
 
     async def step(role: str, report: Any, action: Step, **kwargs: object) -> Any:
@@ -168,6 +168,7 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
         contact=ContactInput("Người dân", "0912000111"),
     )
     food = fields["ve-sinh-attp"]
+    assert food.default_agency_id is not None  # the demo regulation routes food to one agency
     in_progress = await submit(
         2,
         "ve-sinh-attp",

@@ -321,7 +321,7 @@ def operation_complexity(
     defaults: dict[str, Any] = {}
     for definition in operation.variable_definitions or ():
         if isinstance(definition.default_value, IntValueNode):
-            defaults[definition.variable.variable.name.value] = int(definition.default_value.value)
+            defaults[definition.variable.name.value] = int(definition.default_value.value)
     costing = _Complexity(schema, fragments, variables or {}, defaults, limits)
     root = schema.get_root_type(operation.operation)
     return costing.selections(operation.selection_set, root)

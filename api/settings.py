@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     """Largest multipart request (photos or a video and the operation)."""
     max_request_bytes: int = 1024 * 1024
     """Largest JSON request: a query of at most ``max_query_bytes`` plus its variables."""
-    graceful_shutdown_seconds: float = 30
+    graceful_shutdown_seconds: int = 30
     """After SIGTERM, how long requests in flight may take to finish before their connections
     are closed (a client stalled mid-upload must not keep a stopping process alive)."""
 

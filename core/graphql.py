@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info as StrawberryInfo
+from strawberry.types.enum import has_enum_definition
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, ErrorDetail
@@ -90,10 +91,15 @@ async def run_mutation(
     return payload(result, [])
 
 
-def labelled_enum(cls: type[Labelled], name: str, description: str | None = None) -> Any:
-    """A GraphQL enum of a labelled set, each value documented in Vietnamese and English."""
+E = TypeVar("E", bound=Labelled)
+
+
+def labelled_enum(cls: type[E], name: str, description: str | None = None) -> type[E]:
+    """Make a labelled set a GraphQL enum, each value documented in Vietnamese and English.
+    strawberry marks the class itself, so modules annotate with the set (``X: TypeAlias = Set``)."""
     wrapped = strawberry.enum(cls, name=name, description=description)
+    assert has_enum_definition(wrapped)
     for value in wrapped.__strawberry_definition__.values:
         member = cls(value.value)
         value.description = f"{member.label_vi} — {member.label_en}"
-    return wrapped
+    return cls

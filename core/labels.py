@@ -12,7 +12,9 @@ class Labelled(StrEnum):
     label_vi: str
     label_en: str
 
-    def __new__(cls, value: str, label_vi: str, label_en: str) -> Labelled:
+    # The labels' defaults only let a type checker read a lookup by value (``Action("ACCEPT")``)
+    # for what it is; every member declares both (tests/test_wording.py checks).
+    def __new__(cls, value: str, label_vi: str = "", label_en: str = "") -> Labelled:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label_vi = label_vi

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from casbin.persist.adapters.asyncio import (
     AsyncAdapter,
@@ -40,7 +41,7 @@ def rule_tenant(ptype: str, rule: Sequence[str]) -> uuid.UUID | None:
     return uuid.UUID(rule[index])
 
 
-def _row_values(rule: Sequence[str]) -> dict[str, str]:
+def _row_values(rule: Sequence[str]) -> dict[str, Any]:  # Any: spread into Model.create
     if len(rule) > len(_COLUMNS):
         raise ValueError(f"a casbin rule has at most {len(_COLUMNS)} values")
     values = dict.fromkeys(_COLUMNS, "")
@@ -67,7 +68,7 @@ class TortoiseAdapter(AsyncAdapter, AsyncBatchAdapter, AsyncFilteredAdapter):
         self._filtered = False
 
     # casbin's CoreEnforcer calls is_filtered() without await, so it must be synchronous.
-    def is_filtered(self) -> bool:  # type: ignore[override]
+    def is_filtered(self) -> bool:
         return self._filtered
 
     async def load_policy(self, model) -> None:

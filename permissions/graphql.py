@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
@@ -39,7 +40,12 @@ class HasAction(BasePermission):
     def __init__(self, action: str, *, silent: bool = False) -> None:
         self.action = str(action)
         self.silent = silent  # for fail_silently fields: answer null instead of an error
-        self._schema_directive = RequiresPermission(action=self.action)
+        self._directive = RequiresPermission(action=self.action)
+
+    @property
+    def schema_directive(self) -> object:
+        # Per instance (strawberry's default is per class): each names its own action.
+        return self._directive
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         scope = info.context.scope
@@ -61,15 +67,15 @@ class IsAuthenticated(BasePermission):
         raise Unauthenticated()
 
 
-def requires(action: str) -> list[PermissionExtension]:
+def requires(action: str) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[HasAction(action)], use_directives=True)]
 
 
-def login_required() -> list[PermissionExtension]:
+def login_required() -> list[FieldExtension]:
     return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=True)]
 
 
-def sensitive(action: str) -> list[PermissionExtension]:
+def sensitive(action: str) -> list[FieldExtension]:
     """A nullable field that resolves to null for callers without ``action``."""
     return [
         PermissionExtension(

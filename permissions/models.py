@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
 
 from core.ids import new_id
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 
 class CasbinRule(Model):
@@ -33,7 +39,10 @@ class Role(Model):
     """A tenant's role: a template installed at onboarding or one the tenant admin made."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
-    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.RESTRICT)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
     code = fields.CharField(max_length=60)
     name_vi = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=200)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -51,7 +52,7 @@ async def install_provincial_template() -> None:
     from permissions.models import CasbinRule
 
     for action in PROVINCIAL_TEMPLATE.actions:
-        values = dict(
+        values: dict[str, Any] = dict(
             ptype="p", v0=PROVINCIAL_ADMIN, v1=PROVINCE_DOMAIN, v2=ANY, v3=ANY, v4=str(action)
         )
         if not await CasbinRule.exists(tenant_id=None, **values):
@@ -62,7 +63,7 @@ async def install_provincial_template() -> None:
 async def grant_provincial_admin(user_id: uuid.UUID) -> None:
     from permissions.models import CasbinRule
 
-    values = dict(
+    values: dict[str, Any] = dict(
         ptype="g", v0=str(user_id), v1=PROVINCIAL_ADMIN, v2=PROVINCE_DOMAIN, v3=ANY, v4=ANY
     )
     if not await CasbinRule.exists(tenant_id=None, **values):

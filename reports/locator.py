@@ -158,7 +158,8 @@ def _best(
     units: list[_Unit], prefer_tenant: uuid.UUID | None, today: date
 ) -> tuple[_Unit, Tenant | None] | None:
     """The most plausible (unit, tenant) among the units covering a point."""
-    candidates = [(u, t) for u in units for t in u.tenants] or [(u, None) for u in units]
+    candidates: list[tuple[_Unit, Tenant | None]] = [(u, t) for u in units for t in u.tenants]
+    candidates = candidates or [(u, None) for u in units]
     if not candidates:
         return None
 

@@ -10,6 +10,7 @@ index use (with a non-leakproof operator the planner filters rows after the poli
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
@@ -26,6 +27,7 @@ class Report(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     code = fields.CharField(max_length=32)  # "SP-2026-000123", unique per tenant
     title = fields.CharField(max_length=200)
     description = fields.TextField()
@@ -48,7 +50,8 @@ class Report(Model):
     accept_due_at = fields.DatetimeField(null=True)
     resolve_due_at = fields.DatetimeField(null=True)
     review_due_at = fields.DatetimeField(null=True)
-    answers = fields.JSONField(null=True)  # to the field's questions (tenants.questions)
+    # Answers to the field's questions (tenants.questions).
+    answers: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # The deadline running in the current state; kept by a trigger (migration 0004), so that
     # lists can sort by it and "overdue" is an index range, never a stored flag.
     due_at = fields.DatetimeField(null=True)
@@ -78,6 +81,7 @@ class ReportCounter(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     year = fields.SmallIntField()
     # Column "last"; the attribute name ``last`` is reserved by tortoise's Model.
     last_number = fields.IntField(source_field="last", default=0, db_default=0)
@@ -94,6 +98,7 @@ class ReporterContact(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     name = fields.CharField(max_length=200, default="", db_default="")
     phone = fields.CharField(max_length=32, null=True)
@@ -112,6 +117,7 @@ class ReportEvent(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     actor_user_id = fields.UUIDField(null=True)
     actor_role = fields.CharField(max_length=200, default="", db_default="")
@@ -123,7 +129,8 @@ class ReportEvent(Model):
     reason_code = fields.CharField(max_length=64, null=True)
     comment = fields.TextField(null=True)
     public = fields.BooleanField(default=False, db_default=False)
-    data = fields.JSONField(null=True)  # assignment, deadlines set by this step
+    # The assignment and deadlines set by this step; handed to GraphQL as JSON.
+    data: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -138,6 +145,7 @@ class Attachment(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     event_id = fields.UUIDField(null=True)  # composite FK (tenant_id, event_id) in SQL
     kind = fields.CharField(max_length=16)
@@ -162,6 +170,7 @@ class ExtensionRequest(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     requested_by = fields.UUIDField()  # FK app_user (id) in SQL
     reason = fields.TextField()
@@ -184,6 +193,7 @@ class InfoRequest(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     requested_by = fields.UUIDField()  # FK app_user (id) in SQL
     question = fields.TextField()
@@ -205,6 +215,7 @@ class Notification(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
     agency_id = fields.UUIDField(null=True)
     field_id = fields.UUIDField()
@@ -227,6 +238,7 @@ class NotificationRead(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: uuid.UUID  # the column behind the relation
     notification_id = fields.UUIDField()
     user_id = fields.UUIDField()
     read_at = fields.DatetimeField(auto_now_add=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from tortoise.expressions import Q
 
@@ -24,7 +25,7 @@ class PublicView:
     longitude: float
     precise: bool
     result: str | None
-    photos: list[tuple[Attachment, views.AttachmentOrigin]] = field(default_factory=list)
+    photos: list[tuple[Attachment, views.AttachmentOrigin]] = dataclass_field(default_factory=list)
 
 
 async def public_views(rows: list[Report]) -> list[PublicView]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from tortoise import connections
 from tortoise.expressions import Subquery
@@ -167,7 +168,7 @@ async def read_ids(scope: Scope, ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = await NotificationRead.filter(
         tenant_id=scope.require_tenant(), user_id=scope.require_user(), notification_id__in=ids
     ).values_list("notification_id", flat=True)
-    return set(rows)
+    return set(cast(list[uuid.UUID], rows))  # flat=True: values, not tuples
 
 
 async def mark_read(scope: Scope, ids: list[uuid.UUID]) -> int:

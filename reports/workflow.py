@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Flag, StrEnum, auto
+from typing import TYPE_CHECKING
 
 from core.errors import DomainError, ErrorDetail
 from core.labels import Labelled
@@ -246,14 +247,20 @@ class SideAction(Labelled):
 
 
 SUBMIT = "SUBMIT"  # the event a submission records (not a transition: nothing precedes it)
-EventAction = Labelled(
-    "EventAction",
-    [
-        ("SUBMIT", (SUBMIT, "Gửi phản ánh", "Submitted")),
-        *((a.name, (a.value, a.label_vi, a.label_en)) for a in WorkflowAction),
-        *((a.name, (a.value, a.label_vi, a.label_en)) for a in SideAction),
-    ],
-)
+if TYPE_CHECKING:  # a type checker cannot read members built from other sets
+
+    class EventAction(Labelled):
+        """What an event records: the submission, a transition or a side action."""
+
+else:
+    EventAction = Labelled(
+        "EventAction",
+        [
+            ("SUBMIT", (SUBMIT, "Gửi phản ánh", "Submitted")),
+            *((a.name, (a.value, a.label_vi, a.label_en)) for a in WorkflowAction),
+            *((a.name, (a.value, a.label_vi, a.label_en)) for a in SideAction),
+        ],
+    )
 EventAction.__doc__ = "What an event of the history records: a submission, a step, a side step."
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
@@ -52,6 +55,7 @@ class Tenant(Model):
     successor: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", null=True, related_name=False, on_delete=fields.RESTRICT
     )
+    successor_id: UUID | None  # the column behind the relation
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
     # Bumped on every permission change: part of the Scope cache key.
@@ -76,7 +80,8 @@ class AdministrativeUnit(Model):
     district_code = fields.CharField(max_length=8, default="", db_default="")
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
-    boundary = fields.JSONField(null=True)  # GeoJSON Polygon / MultiPolygon, lon-lat
+    # GeoJSON Polygon / MultiPolygon, lon-lat; handed to GraphQL as JSON.
+    boundary: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -91,6 +96,7 @@ class Agency(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
     code = fields.CharField(max_length=40)
     name_vi = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=200)
@@ -114,6 +120,7 @@ class Field(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
     code = fields.CharField(max_length=40)
     name_vi = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=200)
@@ -123,7 +130,7 @@ class Field(Model):
     quick_fix = fields.BooleanField(default=False, db_default=False)
     sort_order = fields.IntField(default=0, db_default=0)
     # Questions asked of the reporter in this field (tenants.questions); null = none.
-    questions = fields.JSONField(null=True)
+    questions: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -142,10 +149,11 @@ class TenantSettings(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT, unique=True
     )
-    calendar = fields.JSONField(default=dict)
-    sla_rules = fields.JSONField(default=list)
+    tenant_id: UUID  # the column behind the relation
+    calendar: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    sla_rules: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     sla_version = fields.IntField(default=1, db_default=1)
-    options = fields.JSONField(default=dict)
+    options: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

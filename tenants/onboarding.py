@@ -58,7 +58,7 @@ class UnitPlan:
     kind: str
     valid_from: date | None = None
     valid_to: date | None = None
-    boundary: dict[str, Any] | None = None
+    boundary: Any = None  # GeoJSON from a document or GraphQL, checked by _boundary_problem
 
 
 @dataclass

@@ -78,7 +78,7 @@ def parse_questions(
         label_vi = v.text(f"{name}.labelVi", item.get("label_vi"), max_len=300) or ""
         label_en = v.text(f"{name}.labelEn", item.get("label_en"), max_len=300) or ""
         try:
-            kind = QuestionKind(item.get("kind"))
+            kind = QuestionKind(str(item.get("kind")))
         except ValueError:
             v.add(
                 "INVALID_KIND",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import strawberry
 
@@ -21,9 +21,12 @@ from tenants.sla import SlaTable
 from tenants.sla import Stage as StageEnum
 from tenants.types import Urgency
 
-Stage = labelled_enum(StageEnum, "SlaStage")
-DurationUnit = labelled_enum(DurationUnitEnum, "DurationUnit")
-WorkflowOption = labelled_enum(WorkflowOptionEnum, "WorkflowOption")
+Stage: TypeAlias = StageEnum
+labelled_enum(Stage, "SlaStage")
+DurationUnit: TypeAlias = DurationUnitEnum
+labelled_enum(DurationUnit, "DurationUnit")
+WorkflowOption: TypeAlias = WorkflowOptionEnum
+labelled_enum(WorkflowOption, "WorkflowOption")
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -22,18 +22,21 @@ from tenants.questions import QuestionKind as QuestionKindEnum
 from tenants.questions import parse_questions
 from tenants.sla import Urgency as UrgencyEnum
 
-TenantStatus = labelled_enum(TenantStatusEnum, "TenantStatus")
-AgencyKind = labelled_enum(AgencyKindEnum, "AgencyKind")
-UnitKind = labelled_enum(UnitKindEnum, "UnitKind")
-Urgency = labelled_enum(
-    UrgencyEnum,
+TenantStatus: TypeAlias = TenantStatusEnum
+labelled_enum(TenantStatus, "TenantStatus")
+AgencyKind: TypeAlias = AgencyKindEnum
+labelled_enum(AgencyKind, "AgencyKind")
+UnitKind: TypeAlias = UnitKindEnum
+labelled_enum(UnitKind, "UnitKind")
+Urgency: TypeAlias = UrgencyEnum
+labelled_enum(
+    Urgency,
     "Urgency",
     description="Mức độ xử lý; khẩn tính theo giờ liên tục, kể cả ngày nghỉ — urgent reports "
     "run on calendar time, 24/7.",
 )
-QuestionKind = labelled_enum(
-    QuestionKindEnum, "QuestionKind", description="Kiểu câu trả lời — answer type."
-)
+QuestionKind: TypeAlias = QuestionKindEnum
+labelled_enum(QuestionKind, "QuestionKind", description="Kiểu câu trả lời — answer type.")
 
 
 def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
@@ -112,7 +115,7 @@ class Agency(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]  # one body for strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         return await _tenant_nodes(cls, models.Agency, info, node_ids, required)
@@ -186,7 +189,7 @@ class Field(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]  # one body for strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         return await _tenant_nodes(cls, models.Field, info, node_ids, required)
@@ -233,7 +236,7 @@ class Tenant(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]  # one body for strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = list(node_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -151,4 +152,5 @@ class ReportFilter:
     )
 
 
-ReportOrder = strawberry.enum(queries.ReportOrder, name="ReportOrder")
+ReportOrder: TypeAlias = queries.ReportOrder
+strawberry.enum(ReportOrder, name="ReportOrder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -12,7 +13,8 @@ from reports import reminders
 from reports.schema.types import Attachment, Location, Report, ReportState
 from tenants.types import Field, Tenant
 
-ReminderKind = labelled_enum(reminders.ReminderKind, "ReminderKind")
+ReminderKind: TypeAlias = reminders.ReminderKind
+labelled_enum(ReminderKind, "ReminderKind")
 
 
 @strawberry.type(description="A published report in the public feed: no personal data.")

@@ -4,7 +4,7 @@ history, its result, the extension and the questions to the reporter."""
 from __future__ import annotations
 
 import datetime
-from typing import Self
+from typing import Self, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -17,16 +17,26 @@ from reports import workflow as wf
 from reports.media_formats import MediaKind as MediaKindEnum
 from tenants.types import Agency
 
-ReportState = labelled_enum(wf.ReportState, "ReportState")
-WorkflowAction = labelled_enum(wf.WorkflowAction, "WorkflowAction")
-EventAction = labelled_enum(wf.EventAction, "EventAction")
-RejectReason = labelled_enum(wf.RejectReason, "RejectReason")
-ReturnReason = labelled_enum(wf.ReturnReason, "ReturnReason")
-ResultOutcome = labelled_enum(wf.Outcome, "ResultOutcome")
-ExtensionStatus = labelled_enum(wf.ExtensionStatus, "ExtensionStatus")
-InfoRequestStatus = labelled_enum(wf.InfoRequestStatus, "InfoRequestStatus")
-MediaKind = labelled_enum(MediaKindEnum, "MediaKind")
-AttachmentOrigin = labelled_enum(views.AttachmentOrigin, "AttachmentOrigin")
+ReportState: TypeAlias = wf.ReportState
+labelled_enum(ReportState, "ReportState")
+WorkflowAction: TypeAlias = wf.WorkflowAction
+labelled_enum(WorkflowAction, "WorkflowAction")
+EventAction: TypeAlias = wf.EventAction
+labelled_enum(EventAction, "EventAction")
+RejectReason: TypeAlias = wf.RejectReason
+labelled_enum(RejectReason, "RejectReason")
+ReturnReason: TypeAlias = wf.ReturnReason
+labelled_enum(ReturnReason, "ReturnReason")
+ResultOutcome: TypeAlias = wf.Outcome
+labelled_enum(ResultOutcome, "ResultOutcome")
+ExtensionStatus: TypeAlias = wf.ExtensionStatus
+labelled_enum(ExtensionStatus, "ExtensionStatus")
+InfoRequestStatus: TypeAlias = wf.InfoRequestStatus
+labelled_enum(InfoRequestStatus, "InfoRequestStatus")
+MediaKind: TypeAlias = MediaKindEnum
+labelled_enum(MediaKind, "MediaKind")
+AttachmentOrigin: TypeAlias = views.AttachmentOrigin
+labelled_enum(AttachmentOrigin, "AttachmentOrigin")
 
 
 @strawberry.type(

@@ -99,7 +99,7 @@ class Report(relay.Node):
             title=row.title,
             description=row.description,
             state=wf.ReportState(row.state),
-            urgency=row.urgency,
+            urgency=Urgency(row.urgency),
             address=row.address,
             unit_code=row.unit_code,
             version=row.version,
@@ -119,7 +119,7 @@ class Report(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]  # one body for strawberry's overloads
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = list(node_ids)
@@ -249,7 +249,7 @@ class Report(relay.Node):
 
     @strawberry.field(description="Answers to the field's questions, as submitted.")
     def answers(self) -> JSON | None:
-        return self.row.answers
+        return None if self.row.answers is None else JSON(self.row.answers)
 
     @strawberry.field(
         description="The history, oldest first. Staff see every step and note; the reporter the "

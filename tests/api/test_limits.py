@@ -63,6 +63,11 @@ def test_complexity_multiplies_page_sizes_through_nested_lists() -> None:
     by_variable = "query($n: Int) { reports(first: $n) { nodes { code } } }"
     assert cost(by_variable, {"n": 5}) == 1 + 5 * (1 + 1)
     assert cost(by_variable, {}) == 1 + LIMITS.max_page_size * 2
+    # A variable's default stands in when the request leaves it out (found by mypy: the default
+    # was read from a field that does not exist, so such a query failed to be costed at all).
+    by_default = "query($n: Int = 3) { reports(first: $n) { nodes { code } } }"
+    assert cost(by_default, {}) == 1 + 3 * (1 + 1)
+    assert cost(by_default, {"n": 7}) == 1 + 7 * (1 + 1)
     assert cost("{ reports(first: 1000) { nodes { code } } }") == 1 + LIMITS.max_page_size * 2
     # Skipped selections cost nothing.
     skipped = "query($s: Boolean!) { reports(first: 10) { nodes { code title @skip(if: $s) } } }"
