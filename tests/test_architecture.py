@@ -42,3 +42,15 @@ def test_no_graphql_resolver_decides_by_role() -> None:
 def test_graphql_is_not_a_python_package() -> None:
     assert not (ROOT / "graphql" / "__init__.py").exists()  # it would shadow graphql-core
     assert not list((ROOT / "graphql").rglob("*.py"))
+
+
+def test_test_modules_share_helpers_only_through_support() -> None:
+    """A test module is run, never imported: what several tests need lives in tests/factories.py,
+    tests/clock.py or tests/support/ (importing a test module also collects its tests twice)."""
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("tests.") and module.split(".")[-1].startswith("test_"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == [], offenders

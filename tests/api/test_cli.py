@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -12,29 +9,7 @@ import yaml
 
 from api.database import DatabaseUrls
 from tenants.models import Tenant
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_paht(
-    args: list[str], database: DatabaseUrls, tmp_path: Path
-) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database.app,
-        DATABASE_OWNER_URL=database.owner,
-        PAHT_DATA_DIR=str(tmp_path),
-    )
-    env.pop("PAHT_JWT_SECRET", None)  # the test below relies on its absence
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.cli import ROOT, run_paht
 
 
 async def test_onboard_from_yaml(database: DatabaseUrls, tmp_path: Path) -> None:

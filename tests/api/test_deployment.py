@@ -18,20 +18,18 @@ import httpx
 import pytest
 
 from api.startup import migrations_on_disk
-from tests.api.test_startup import messages, paht
 from tests.conftest import TEST_SECRET
 from tests.support.citizen import submit_photo
+from tests.support.cli import messages, paht
 from tests.support.databases import SUPERUSER, FreshDatabase, fresh_database
 from tests.support.pgproxy import PgRelay
 from tests.support.s3 import S3Server
 from tests.support.server import ROOT, ApiProcess
 
-DOWN_SECONDS = 3  # how long the database stays away while the processes start
-
 
 @pytest.fixture
 async def late_database(embedded_server: Any) -> AsyncIterator[tuple[FreshDatabase, PgRelay]]:
-    """An empty database behind a relay that is not accepting yet: "still starting"."""
+    """An empty database behind a relay the test starts in "still starting" mode."""
     db = fresh_database(embedded_server, "paht_deploy")
     relay = PgRelay(db.host, Path("/tmp") / f"paht-late-{uuid.uuid4().hex[:8]}")
     yield db, relay
@@ -55,14 +53,15 @@ async def test_late_database_concurrent_migrations_two_replicas_shared_media(
     owner = db.url("paht_owner", host=relay.dir)
     app = db.url("paht_app", host=relay.dir)
 
-    # 1. Three migration jobs start while the database is away; it comes back a bit later.
+    # 1. Three migration jobs start while the database is starting; it is ready a bit later.
+    await relay.starting()  # in the test's own event loop, which serves the relay
     jobs = [
         asyncio.create_task(
             paht("migrate", DATABASE_OWNER_URL=owner, PAHT_DB_CONNECT_TIMEOUT_SECONDS="60")
         )
         for _ in range(3)
     ]
-    await asyncio.sleep(DOWN_SECONDS)
+    await relay.refused_processes(3)  # each job has tried and been told to wait
     assert not any(job.done() for job in jobs)  # waiting, not failed
     await relay.restore()
     results = await asyncio.gather(*jobs)
@@ -84,11 +83,11 @@ async def test_late_database_concurrent_migrations_two_replicas_shared_media(
     # 3. Two replicas, sharing one bucket, start while the database is away again.
     bucket = s3_server.new_bucket()
     replicas = [ApiProcess(app, "", tmp_path, TEST_SECRET, **s3_server.env(bucket)) for _ in (1, 2)]
-    await relay.cut()
+    await relay.starting()
     try:
         for replica in replicas:
             await replica.spawn()
-        await asyncio.sleep(DOWN_SECONDS)
+        await relay.refused_processes(2)
         await relay.restore()
         await asyncio.gather(*(replica.wait_ready() for replica in replicas))
         for replica in replicas:

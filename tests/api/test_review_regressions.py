@@ -15,19 +15,22 @@ from typing import Any
 import pytest
 import websockets
 
-from tests.conftest import GraphQLClient, unique
+from tests.conftest import GraphQLClient
 from tests.factories import user_named
-from tests.reports.test_report_queries import gid
+from tests.support.admin import (
+    GRANT_ROLE,
+    PASSWORD,
+    create_user,
+    field_ids,
+    grant,
+    post,
+)
+from tests.support.workflow import gid
 
-PASSWORD = "mat-khau-kiem-thu-2026"
 SAPA_POINT = (22.332, 103.842)
 
-CREATE_USER = """mutation($i: CreateUserInput!) { createUser(input: $i) {
-  user { id username isActive } errors { code field } } }"""
 UPDATE_USER = """mutation($i: UpdateUserInput!) { updateUser(input: $i) {
   user { id isActive } errors { code field } } }"""
-GRANT_ROLE = """mutation($i: GrantRoleInput!) { grantRole(input: $i) {
-  membership { id role fieldId } errors { code field } } }"""
 REVOKE_ROLE = """mutation($i: RevokeRoleInput!) { revokeRole(input: $i) {
   ok errors { code field } } }"""
 LOGIN = """mutation($i: LoginInput!) { login(input: $i) {
@@ -52,44 +55,6 @@ REPORT_STATE = "query($id: ID!) { report(id: $id) { id state version } }"
 # --- helpers ----------------------------------------------------------------------------------
 
 
-async def post(
-    gql: GraphQLClient,
-    query: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    token: str | None = None,
-    tenant: str | None = None,
-) -> Any:
-    """The raw HTTP response of one GraphQL POST (bearer token and/or tenant header)."""
-    headers = {"Accept-Language": "en"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if tenant:
-        headers["X-Paht-Tenant"] = tenant
-    return await gql.http.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    )
-
-
-async def create_user(gql: GraphQLClient, admin: str, prefix: str = "rv") -> tuple[str, str]:
-    """A fresh account in the admin's tenant: (global id, username)."""
-    username = unique(prefix)
-    data = await gql.ok(
-        CREATE_USER,
-        {"i": {"username": username, "fullName": "Người kiểm thử", "password": PASSWORD}},
-        token=admin,
-    )
-    assert data["createUser"]["errors"] == [], data
-    return data["createUser"]["user"]["id"], username
-
-
-async def grant(gql: GraphQLClient, admin: str, user_id: str, role: str, **narrow: Any) -> str:
-    """Grant ``role`` (optionally narrowed: fieldId / agencyId); returns the membership id."""
-    data = await gql.ok(GRANT_ROLE, {"i": {"userId": user_id, "role": role, **narrow}}, admin)
-    assert data["grantRole"]["errors"] == [], data
-    return data["grantRole"]["membership"]["id"]
-
-
 async def revoke(gql: GraphQLClient, admin: str, membership_id: str) -> None:
     data = await gql.ok(REVOKE_ROLE, {"i": {"membershipId": membership_id}}, admin)
     assert data["revokeRole"] == {"ok": True, "errors": []}, data
@@ -100,11 +65,6 @@ async def login_session(gql: GraphQLClient, username: str) -> dict[str, Any]:
     data = await gql.ok(LOGIN, {"i": {"username": username, "password": PASSWORD}})
     assert data["login"]["errors"] == [], data
     return data["login"]
-
-
-async def field_ids(gql: GraphQLClient, token: str) -> dict[str, str]:
-    fields = (await gql.ok("{ fields { id code } }", token=token))["fields"]
-    return {f["code"]: f["id"] for f in fields}
 
 
 async def onboard_tenant(gql: GraphQLClient, province: str) -> dict[str, Any]:

@@ -5,9 +5,7 @@ database that never comes up."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,26 +17,9 @@ import pytest
 from api.database import MIGRATION_LOCK, DatabaseUrls, migrate
 from api.startup import StartupRefused, check_database, migrations_on_disk
 from tests.conftest import TEST_SECRET
+from tests.support.cli import messages, paht
 from tests.support.databases import SUPERUSER, FreshDatabase, ensure_role, fresh_database
-from tests.support.server import ROOT, ApiProcess
-
-
-async def paht(*args: str, **env: str) -> tuple[int, str, str]:
-    """Run the CLI as a deployment would: only the variables given (plus PATH and HOME)."""
-    base = {k: os.environ[k] for k in ("PATH", "HOME", "XDG_RUNTIME_DIR") if k in os.environ}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.cli", *args, cwd=ROOT, env={**base, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(120):  # a hung command fails the test instead of the run
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-def messages(stderr: str) -> list[str]:
-    """The human lines of stderr (JSON log lines aside)."""
-    return [line for line in stderr.splitlines() if line and not line.startswith("{")]
+from tests.support.server import ApiProcess
 
 
 @pytest.fixture

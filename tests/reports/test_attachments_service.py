@@ -24,8 +24,7 @@ from reports.service import (
 )
 from reports.storage import LocalStorage
 from reports.workflow import WorkflowAction as A
-from tests.reports.test_report_service import new_input, step
-from tests.reports.test_side_processes import in_progress, sapa_env
+from tests.support.services import in_progress, new_input, sapa_env, step
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from reports.models import Report
 from reports.service import AssignInput
 from reports.workflow import WorkflowAction as A
 from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock, vn
-from tests.reports.test_report_service import events, step, submit
-from tests.reports.test_side_processes import sapa_env
+from tests.support.services import events, sapa_env, step, submit
 
 by_moment = pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
 Clock = time_machine.TimeMachineFixture

@@ -15,8 +15,7 @@ from reports.models import Report
 from reports.service import nearby_open_reports, submit_report
 from reports.workflow import WorkflowAction as A
 from tenants.models import AdministrativeUnit, Field, TenantSettings
-from tests.reports.test_report_service import new_input, scope_of, step
-from tests.reports.test_side_processes import sapa_env
+from tests.support.services import new_input, sapa_env, scope_of, step
 
 M_PER_DEG = 111_195.0
 

@@ -19,8 +19,7 @@ from reports.models import Report
 from reports.service import locate, submit_report, tenant_for_point
 from reports.submission import _unit_code
 from tenants.models import AdministrativeUnit, Tenant
-from tests.reports.test_report_service import new_input
-from tests.reports.test_side_processes import sapa_env
+from tests.support.services import new_input, sapa_env
 
 HANOI = (21.03, 105.85)
 NOWHERE = (10.5, 106.5)  # no demo unit near (Long An)

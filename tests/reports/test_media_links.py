@@ -25,7 +25,7 @@ from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock
 from tests.conftest import GraphQLClient
 from tests.factories import jpeg, media_key
-from tests.reports.test_workflow_graphql import (
+from tests.support.workflow import (
     CITIZEN,
     CONTACT,
     HANDLER,

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import pytest
-from strawberry import relay
 
 from api.schema import schema
 from permissions.scope import Scope
@@ -28,6 +27,7 @@ from tests.factories import (
     user_with_grants,
 )
 from tests.statements import count_statements
+from tests.support.workflow import gid
 
 SAPA_POINT = (22.332, 103.842)
 LIST = """
@@ -41,10 +41,6 @@ query($first: Int, $after: String, $filter: ReportFilter) {
     pageInfo { hasNextPage hasPreviousPage endCursor }
   }
 }"""
-
-
-def gid(kind: str, value: uuid.UUID) -> str:
-    return str(relay.GlobalID(kind, str(value)))
 
 
 async def scope_of(username: str, tenant_id: uuid.UUID) -> Scope:

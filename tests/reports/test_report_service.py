@@ -10,22 +10,13 @@ import pytest
 from tortoise.exceptions import OperationalError
 
 from core.errors import DomainError, NotFound
-from permissions.scope import Scope, anonymous_in
+from permissions.scope import anonymous_in
 from permissions.session import scoped_transaction
-from permissions.store import store
 from reports.models import Report, ReporterContact, ReportEvent
-from reports.service import AssignInput, ContactInput, SubmitInput, submit_report, transition
+from reports.service import AssignInput, ContactInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
-from tests.factories import user_named
-
-# Inside the demo polygon of Phường Sa Pa (unit 03001), lon/lat.
-SAPA_POINT = (22.332, 103.842)
-
-
-async def scope_of(pilot: dict[str, Any], username: str, tenant: str = "sa-pa") -> Scope:
-    user = await user_named(username)
-    return await store.scope_for(user.id, pilot["tenants"][tenant].id)
+from tests.support.services import events, new_input, scope_of, step, submit
 
 
 @pytest.fixture
@@ -44,37 +35,6 @@ async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
         health = await Agency.get(tenant_id=tenant.id, id=food.default_agency_id)
         urban = await Agency.get(tenant_id=tenant.id, code="phong-qldt")
     return {"tenant": tenant, "field": food, "health": health, "urban": urban, **scopes}
-
-
-def new_input(sapa: dict[str, Any], **overrides: Any) -> SubmitInput:
-    values: dict[str, Any] = {
-        "title": "Quán ăn xả rác ra suối",
-        "description": "Rác thải sinh hoạt đổ xuống suối cạnh chợ.",
-        "field_id": sapa["field"].id,
-        "latitude": SAPA_POINT[0],
-        "longitude": SAPA_POINT[1],
-        "address": "Chợ Sa Pa",
-        "idempotency_key": uuid.uuid4().hex,
-        **overrides,
-    }
-    return SubmitInput(**values)
-
-
-async def submit(sapa: dict[str, Any], **overrides: Any) -> Report:
-    async with scoped_transaction(sapa["citizen"]):
-        result = await submit_report(sapa["citizen"], new_input(sapa, **overrides))
-    assert result.created
-    return result.report
-
-
-async def step(scope: Scope, report: Report, action: A, **kwargs: Any) -> Report:
-    async with scoped_transaction(scope):
-        return await transition(scope, report.id, action, report.version, **kwargs)
-
-
-async def events(scope: Scope, report_id: uuid.UUID) -> list[ReportEvent]:
-    async with scoped_transaction(scope):
-        return await ReportEvent.filter(report_id=report_id).order_by("created_at", "id")
 
 
 async def test_submit_sets_code_unit_deadline_and_event(sapa: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from permissions.session import scoped_transaction
 from reports.models import Report
 from reports.workflow import WorkflowAction as A
 from tests.conftest import GraphQLClient
-from tests.reports.test_workflow_graphql import (
+from tests.factories import jpeg
+from tests.support.workflow import (
     CITIZEN,
     CONTACT,
     HANDLER,
@@ -23,7 +24,6 @@ from tests.reports.test_workflow_graphql import (
     SUPERVISOR,
     Env,
     gid,
-    jpeg,
     make_env,
     multipart,
     prepare,

@@ -15,22 +15,10 @@ from api.settings import Settings
 from permissions.session import scoped_transaction
 from reports.duplicates import haversine_m
 from reports.models import Report
-from tests.api.test_review_regressions import (
-    PASSWORD,
-    create_user,
-    field_ids,
-    grant,
-    post,
-)
 from tests.conftest import GraphQLClient
-from tests.reports.test_workflow_graphql import (
-    OPERATOR,
-    Env,
-    jpeg,
-    make_env,
-    media_files,
-    multipart,
-)
+from tests.factories import jpeg
+from tests.support.admin import PASSWORD, create_user, field_ids, grant, post
+from tests.support.workflow import OPERATOR, Env, make_env, media_files, multipart
 
 SAPA_POINT = (22.332, 103.842)  # inside Phường Sa Pa
 METRES_PER_DEGREE = math.pi * 6_371_008.8 / 180  # of latitude

@@ -15,8 +15,7 @@ from api.settings import Settings
 from tenants.models import Agency
 from tests.clock import Moment, on
 from tests.conftest import GraphQLClient
-from tests.reports.test_report_queries import gid
-from tests.reports.test_workflow_graphql import (
+from tests.support.workflow import (
     CITIZEN,
     CONTACT,
     HANDLER,
@@ -29,6 +28,7 @@ from tests.reports.test_workflow_graphql import (
     at,
     by_moment,
     error_codes,
+    gid,
     make_env,
     mutate,
     own_view,

@@ -30,42 +30,22 @@ from reports.service import (
 )
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
-from tenants.models import Agency, Field
 from tests.clock import stop_clock, vn
-from tests.reports.test_report_service import events, new_input, scope_of, step, submit
-
-ROLES = {
-    "citizen": "sapa.citizen",
-    "operator": "sapa.intake-operator",
-    "contact": "sapa.agency-contact",
-    "handler": "sapa.handler",
-    "supervisor": "sapa.centre-supervisor",
-    "coordinating": "sapa.coordinating-unit",
-}
-
-
-async def sapa_env(pilot: dict[str, Any]) -> dict[str, Any]:
-    """Sa Pa's demo users (agency-bound ones belong to the health office) and reference rows."""
-    tenant = pilot["tenants"]["sa-pa"]
-    scopes = {key: await scope_of(pilot, name) for key, name in ROLES.items()}
-    async with scoped_transaction(scopes["operator"]):
-        food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")
-        health = await Agency.get(tenant_id=tenant.id, id=food.default_agency_id)
-        urban = await Agency.get(tenant_id=tenant.id, code="phong-qldt")
-    return {"tenant": tenant, "field": food, "health": health, "urban": urban, **scopes}
+from tests.support.services import (
+    ROLES,
+    events,
+    in_progress,
+    new_input,
+    sapa_env,
+    scope_of,
+    step,
+    submit,
+)
 
 
 @pytest.fixture
 async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
     return await sapa_env(pilot)
-
-
-async def in_progress(sapa: dict[str, Any], **assign: Any) -> Report:
-    report = await submit(sapa)
-    report = await step(
-        sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id, **assign)
-    )
-    return await step(sapa["contact"], report, A.ACCEPT)
 
 
 async def run(scope: Scope, service: Any, *args: Any, **kwargs: Any) -> Any:

@@ -15,22 +15,13 @@ from permissions.session import scoped_transaction
 from reports.media import MIB
 from reports.models import Attachment, Report, ReporterContact
 from tests.conftest import GraphQLClient
-from tests.factories import media_key
-from tests.reports.test_workflow_graphql import (
-    OPERATOR,
-    SUBMIT,
-    Env,
-    jpeg,
-    make_env,
-    media_files,
-    multipart,
-    report_input,
-)
+from tests.factories import jpeg, media_key
+from tests.support.uploads import File, reports_with_key, submit
+from tests.support.workflow import OPERATOR, Env, make_env, media_files
 
 LAO_CAI_POINT = (22.493, 103.963)  # Phường Cốc Lếu, Thành phố Lào Cai
 TRACK = """query($c: String!) { trackReport(trackingCode: $c) {
   code state title address location { latitude longitude precise } } }"""
-File = tuple[str, bytes, str]
 
 
 @pytest.fixture(scope="module")
@@ -48,31 +39,6 @@ def noise_jpeg_over(limit: int) -> bytes:
     """A real JPEG header followed by padding: bigger than ``limit`` without costly pixels."""
     head = jpeg(gps=False)
     return head + b"\0" * (limit + 1 - len(head))
-
-
-def attach(files: list[File]) -> list[tuple[str, File]]:
-    return [(f"variables.i.attachments.{n}", file) for n, file in enumerate(files)]
-
-
-async def submit(
-    gql: GraphQLClient,
-    env: Env,
-    files: list[File],
-    *,
-    token: str | None = None,
-    tenant: str | None = None,
-    **overrides: Any,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Submit with ``files``; returns the payload and the input sent."""
-    data = report_input(env, attachments=[None] * len(files), **overrides)
-    body = await multipart(gql, SUBMIT, {"i": data}, attach(files), token=token, tenant=tenant)
-    assert "errors" not in body, body
-    return body["data"]["submitReport"], data
-
-
-async def reports_with_key(env: Env, key: str) -> int:
-    async with scoped_transaction(env.scopes[OPERATOR]):
-        return await Report.filter(tenant_id=env.tenant.id, idempotency_key=key).count()
 
 
 TRUNCATED = jpeg(size=(200, 150))[:400]

@@ -14,9 +14,7 @@ import pytest
 
 from api.settings import Settings
 from tests.conftest import GraphQLClient
-from tests.factories import media_key, signed_media_path
-from tests.reports.test_uploads_graphql import reports_with_key, submit
-from tests.reports.test_workflow_graphql import Env, jpeg, make_env, media_files
+from tests.factories import jpeg, media_key, signed_media_path
 from tests.reports.video_samples import (
     HANOI,
     audio_only_mp4,
@@ -26,6 +24,8 @@ from tests.reports.video_samples import (
     video,
     webm_header_then_junk,
 )
+from tests.support.uploads import reports_with_key, submit
+from tests.support.workflow import Env, make_env, media_files
 
 CSP = "default-src 'none'; sandbox"
 

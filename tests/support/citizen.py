@@ -8,7 +8,8 @@ import uuid
 
 import httpx
 
-from tests.reports.test_workflow_graphql import SAPA_POINT, jpeg
+from tests.factories import jpeg
+from tests.support.workflow import SAPA_POINT
 
 FIELDS = "{ fields { id code } }"
 SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {

@@ -11,7 +11,7 @@ import pytest
 from core.errors import DomainError
 from tenants.models import AdministrativeUnit, Tenant, TenantStatus
 from tests.conftest import unique
-from tests.tenants.test_onboarding import (
+from tests.support.onboarding import (
     TenantIds,
     assert_nothing_left,
     demo_document,

@@ -14,7 +14,7 @@ import yaml
 from api.database import DatabaseUrls
 from tenants import document
 from tenants.models import Tenant
-from tests.api.test_cli import run_paht
+from tests.support.cli import run_paht
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = sorted((ROOT / "tenants" / "demo").glob("*.yaml"))
