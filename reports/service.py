@@ -22,6 +22,7 @@ English message, field) rolls the whole step back.
 """
 
 from reports.attachments import store_media
+from reports.coordination import set_coordinating_agencies
 from reports.deadline_extensions import (
     answer_info,
     decide_extension,
@@ -59,6 +60,7 @@ __all__ = [
     "publish",
     "request_extension",
     "request_info",
+    "set_coordinating_agencies",
     "store_media",
     "submit_report",
     "tenant_for_point",

@@ -101,6 +101,24 @@ class AssignReportInput:
 
 
 @strawberry.input
+class RerouteReportInput:
+    id: relay.GlobalID
+    version: int
+    lead_agency_id: relay.GlobalID
+    comment: str = strawberry.field(description="Why the report moves (required).")
+    coordinating_agency_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    urgency: Urgency | None = None
+
+
+@strawberry.input
+class SetCoordinatingAgenciesInput:
+    id: relay.GlobalID
+    version: int
+    coordinating_agency_ids: list[relay.GlobalID]
+    comment: str | None = None
+
+
+@strawberry.input
 class MarkDuplicateInput:
     id: relay.GlobalID
     version: int

@@ -28,7 +28,9 @@ from reports.schema.inputs import (
     RateReportInput,
     ReasonedTransitionInput,
     RejectReportInput,
+    RerouteReportInput,
     ReturnReportInput,
+    SetCoordinatingAgenciesInput,
     SubmitReportInput,
     SubmitResultInput,
     TransitionInput,
@@ -205,18 +207,35 @@ class _Submission:
         description="Route to a lead agency with coordinating agencies.",
     )
     async def assign_report(self, info: Info, input: AssignReportInput) -> ReportPayload:
+        return await _assign(info, A.ASSIGN, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.REROUTE)),
+        description=f"{A.REROUTE.label_vi} — move a report an agency holds (assigned or in "
+        "progress) to another lead agency, with a reason; the new agency's accept clock starts.",
+    )
+    async def reroute_report(self, info: Info, input: RerouteReportInput) -> ReportPayload:
+        return await _assign(info, A.REROUTE, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.ASSIGN)),
+        description=f"{wf.SideAction.SET_COORDINATORS.label_vi} — add or remove coordinating "
+        "agencies while an agency holds the report (the whole list is given).",
+    )
+    async def set_coordinating_agencies(
+        self, info: Info, input: SetCoordinatingAgenciesInput
+    ) -> ReportPayload:
         async def work() -> models.Report:
-            assign = service.AssignInput(
-                lead_agency_id=decode(input.lead_agency_id, "Agency", "leadAgencyId"),
-                coordinating_agency_ids=tuple(
+            return await service.set_coordinating_agencies(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
+                input.version,
+                [
                     decode(g, "Agency", "coordinatingAgencyIds")
                     for g in input.coordinating_agency_ids
-                ),
-                urgency=str(input.urgency.value) if input.urgency else None,
+                ],
+                input.comment,
             )
-            return await _transition(
-                info, input.id, A.ASSIGN, input.version, comment=input.comment, assign=assign
-            )()
 
         return await run_mutation(info, work, _report_payload)
 
@@ -265,6 +284,24 @@ class _Submission:
             info, input.id, A.RATE, input.version, comment=input.comment, rating=input.rating
         )
         return await run_mutation(info, work, _report_payload)
+
+
+async def _assign(
+    info: Info, action: wf.WorkflowAction, input: AssignReportInput | RerouteReportInput
+) -> ReportPayload:
+    async def work() -> models.Report:
+        assign = service.AssignInput(
+            lead_agency_id=decode(input.lead_agency_id, "Agency", "leadAgencyId"),
+            coordinating_agency_ids=tuple(
+                decode(g, "Agency", "coordinatingAgencyIds") for g in input.coordinating_agency_ids
+            ),
+            urgency=str(input.urgency.value) if input.urgency else None,
+        )
+        return await _transition(
+            info, input.id, action, input.version, comment=input.comment, assign=assign
+        )()
+
+    return await run_mutation(info, work, _report_payload)
 
 
 def _answers(value: Any) -> dict[str, Any] | None:

@@ -325,8 +325,13 @@ class Report(relay.Node):
         scope = info.context.scope
         own = scope.user_id is not None and scope.user_id == self.row.reporter_user_id
         result = []
+        now = clock.now()
         for action in available_actions(self.state):
+            if action is wf.WorkflowAction.RATE_DISSATISFIED:
+                continue  # the same button as RATE: the rating decides
             t = wf.find_transition(self.state, action)
+            if not wf.window_open(t, self.row.resolved_at, now):
+                continue
             staff_ok = staff_may(scope, t, self.row.lead_agency_id, self.row.field_id)
             reporter_ok = ActorKind.REPORTER in t.actor and own and scope.allows(t.permission)
             if staff_ok or reporter_ok:

@@ -134,6 +134,8 @@ INPUT_TYPES = {
     "requestInfo": "TransitionInput",
     "provideInfo": "TransitionInput",
     "assignReport": "AssignReportInput",
+    "rerouteReport": "RerouteReportInput",
+    "setCoordinatingAgencies": "SetCoordinatingAgenciesInput",
     "acceptReport": "TransitionInput",
     "returnReport": "ReturnReportInput",
     "submitResult": "SubmitResultInput",
@@ -312,6 +314,7 @@ async def service_step(env: Env, role: str, report: Report, action: A, **kwargs:
 
 
 ROUTE = ("SUBMITTED", "ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED")
+AFTER_RESOLVED = ("RATING_REVIEW", "CLOSED")
 
 
 async def prepare(
@@ -330,6 +333,11 @@ async def prepare(
     report = await service_submit(env, own=own)
     if state == "NEED_INFO":
         return await service_step(env, OPERATOR, report, A.REQUEST_INFO, comment="Ảnh mờ quá.")
+    if state in AFTER_RESOLVED:  # rated 1 (the centre's review queue), or closed by the centre
+        report = await prepare(env, "RESOLVED", own=own, agency=agency)
+        if state == "RATING_REVIEW":
+            return await service_step(env, CITIZEN, report, A.RATE, rating=1)
+        return await service_step(env, SUPERVISOR, report, A.CLOSE)
     urban_now = agency == "urban" and state == "ASSIGNED"
     steps = {
         "ASSIGNED": (
@@ -457,7 +465,7 @@ async def test_demo_story_from_photo_to_rating(
     # 8 working hours: 3.5 h + 3.5 h on Thursday, then 07:30-08:30 on Friday.
     assert when(report["acceptDueAt"]) == vn(2026, 3, 13, 8, 30)
     assert report["dueAt"] == report["acceptDueAt"]
-    assert report["availableActions"] == []  # the operator's part is done for now
+    assert report["availableActions"] == ["REROUTE"]  # the operator may still re-route it
     assert (await staff_view(gql, contact, rid))["availableActions"] == ["ACCEPT", "RETURN"]
     assert (await staff_view(gql, handler, rid))["availableActions"] == []
     assert (await own_view(gql, citizen, rid))["availableActions"] == []
@@ -546,12 +554,12 @@ async def test_demo_story_from_photo_to_rating(
     ]
     assert report["state"] == "CLOSED" and report["rating"] == 5
     assert when(report["closedAt"]) == vn(2026, 3, 20, 10)
-    assert report["availableActions"] == []
+    assert report["availableActions"] == ["REOPEN"]  # until 15 days after the approval
     assert report["lastEvent"]["data"] is None  # the citizen does not see internal data
 
     # The history, as staff see it: every step in order, with the deadline each one set.
     final = await staff_view(gql, operator, rid)
-    assert final["availableActions"] == []
+    assert final["availableActions"] == ["REOPEN"]
     events = final["events"]
     assert [(e["action"], e["fromState"], e["toState"]) for e in events] == [
         ("SUBMIT", None, "SUBMITTED"),
@@ -649,6 +657,20 @@ CASES = [
         lambda e, r: _v(r, leadAgencyId=gid("Agency", e.health.id)),
     ),
     Case(
+        "reroute-assigned", "rerouteReport", "ASSIGNED", CENTRE | {LOCALITY}, P.REPORT_ASSIGN,
+        "ASSIGNED", lambda e, r: _v(r, leadAgencyId=gid("Agency", e.urban.id), comment="Sai."),
+    ),
+    Case(
+        "reroute-in-progress", "rerouteReport", "IN_PROGRESS", CENTRE | {LOCALITY},
+        P.REPORT_ASSIGN, "ASSIGNED",
+        lambda e, r: _v(r, leadAgencyId=gid("Agency", e.urban.id), comment="Sai."),
+    ),
+    Case(
+        "set-coordinating-agencies", "setCoordinatingAgencies", "IN_PROGRESS",
+        CENTRE | {LOCALITY}, P.REPORT_ASSIGN, None,
+        lambda e, r: _v(r, coordinatingAgencyIds=[gid("Agency", e.urban.id)]),
+    ),
+    Case(
         "accept", "acceptReport", "ASSIGNED", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
         "IN_PROGRESS", lambda e, r: _v(r),
     ),
@@ -687,6 +709,22 @@ CASES = [
     ),
     Case(
         "close", "closeReport", "RESOLVED", CENTRE, P.REPORT_CLOSE, "CLOSED", lambda e, r: _v(r)
+    ),
+    Case(
+        "rate-dissatisfied", "rateReport", "RESOLVED", OWN, P.REPORT_RATE, "RATING_REVIEW",
+        lambda e, r: _v(r, rating=2, comment="Chưa xử lý xong."),
+    ),
+    Case(
+        "close-after-low-rating", "closeReport", "RATING_REVIEW", CENTRE, P.REPORT_CLOSE,
+        "CLOSED", lambda e, r: _v(r, comment="Đã giải thích cho người dân."),
+    ),
+    Case(
+        "reopen-after-low-rating", "reopenReport", "RATING_REVIEW", CENTRE | OWN,
+        P.REPORT_REOPEN, "REOPENED", lambda e, r: _v(r, comment="Vẫn còn vi phạm."),
+    ),
+    Case(
+        "reopen-closed", "reopenReport", "CLOSED", CENTRE | OWN, P.REPORT_REOPEN, "REOPENED",
+        lambda e, r: _v(r, comment="Vẫn còn vi phạm."),
     ),
     Case(
         "withdraw", "withdrawReport", "SUBMITTED", OWN, P.REPORT_WITHDRAW, "WITHDRAWN",
