@@ -32,6 +32,8 @@ class Report(Model):
     field_id = fields.UUIDField()  # composite FK (tenant_id, field_id) in SQL
     lead_agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, lead_agency_id)
     coordinating_agency_ids: list[uuid.UUID] = ArrayField("uuid", default=list)
+    # The officer of the lead agency the report was handed to (reports.handoff); null = none.
+    assignee_user_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     latitude = fields.FloatField()
     longitude = fields.FloatField()

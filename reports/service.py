@@ -30,6 +30,7 @@ from reports.deadline_extensions import (
     request_info,
 )
 from reports.duplicates import nearby_open_reports
+from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
 from reports.side import add_comment, publish
 from reports.submission import (
@@ -54,6 +55,7 @@ __all__ = [
     "admit_anonymous",
     "answer_info",
     "decide_extension",
+    "hand_off",
     "locate",
     "mark_duplicate",
     "nearby_open_reports",

@@ -293,6 +293,7 @@ class SideAction(Labelled):
         "Cập nhật cơ quan phối hợp",
         "Coordinating agencies changed",
     )
+    HAND_OFF = "HAND_OFF", "Giao cán bộ xử lý", "Handed to an officer"
 
 
 SUBMIT = "SUBMIT"  # the event a submission records (not a transition: nothing precedes it)
@@ -342,6 +343,7 @@ DISCLOSURE: dict[str, Disclosure] = {
     SideAction.ASK_INFO: _D.STEP_AND_COMMENT,  # a question to the reporter
     SideAction.ANSWER_INFO: _D.STEP_AND_COMMENT,
     SideAction.SET_COORDINATORS: _D.INTERNAL,
+    SideAction.HAND_OFF: _D.INTERNAL,  # inside the agency; the reporter never sees officers
 }
 del _D
 

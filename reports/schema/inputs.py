@@ -111,6 +111,14 @@ class RerouteReportInput:
 
 
 @strawberry.input
+class HandOffReportInput:
+    id: relay.GlobalID
+    version: int
+    officer_id: relay.GlobalID = strawberry.field(description="The officer (a User).")
+    comment: str | None = None
+
+
+@strawberry.input
 class SetCoordinatingAgenciesInput:
     id: relay.GlobalID
     version: int

@@ -24,6 +24,7 @@ from reports import workflow as wf
 from reports.schema.inputs import (
     ApproveResultInput,
     AssignReportInput,
+    HandOffReportInput,
     MarkDuplicateInput,
     RateReportInput,
     ReasonedTransitionInput,
@@ -216,6 +217,23 @@ class _Submission:
     )
     async def reroute_report(self, info: Info, input: RerouteReportInput) -> ReportPayload:
         return await _assign(info, A.REROUTE, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.ACCEPT)),
+        description=f"{wf.SideAction.HAND_OFF.label_vi} — the agency's contact or leader hands "
+        "the report it handles to a named officer of the agency (again to reassign).",
+    )
+    async def hand_off_report(self, info: Info, input: HandOffReportInput) -> ReportPayload:
+        async def work() -> models.Report:
+            return await service.hand_off(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
+                input.version,
+                decode(input.officer_id, "User", "officerId"),
+                input.comment,
+            )
+
+        return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
         extensions=requires(wf.permission_of(A.ASSIGN)),

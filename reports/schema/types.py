@@ -320,6 +320,15 @@ class Report(relay.Node):
             attachments=photos,
         )
 
+    @strawberry.field(
+        description="The officer of the lead agency the report was handed to (staff only)."
+    )
+    def assignee_id(self, info: Info) -> relay.GlobalID | None:
+        officer = self.row.assignee_user_id
+        if officer is None or not queries.is_staff(info.context.scope):
+            return None
+        return relay.GlobalID("User", str(officer))
+
     @strawberry.field(description="Workflow actions the caller may take now (drive the buttons).")
     def available_actions(self, info: Info) -> list[WorkflowAction]:
         scope = info.context.scope

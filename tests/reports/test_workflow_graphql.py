@@ -136,6 +136,7 @@ INPUT_TYPES = {
     "assignReport": "AssignReportInput",
     "rerouteReport": "RerouteReportInput",
     "setCoordinatingAgencies": "SetCoordinatingAgenciesInput",
+    "handOffReport": "HandOffReportInput",
     "acceptReport": "TransitionInput",
     "returnReport": "ReturnReportInput",
     "submitResult": "SubmitResultInput",
@@ -669,6 +670,15 @@ CASES = [
         "set-coordinating-agencies", "setCoordinatingAgencies", "IN_PROGRESS",
         CENTRE | {LOCALITY}, P.REPORT_ASSIGN, None,
         lambda e, r: _v(r, coordinatingAgencyIds=[gid("Agency", e.urban.id)]),
+    ),
+    Case(
+        "hand-off", "handOffReport", "IN_PROGRESS", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
+        None, lambda e, r: _v(r, officerId=gid("User", e.scopes[HANDLER].user_id)),
+    ),
+    Case(
+        "hand-off-other-agency", "handOffReport", "IN_PROGRESS", frozenset(), P.REPORT_ACCEPT,
+        None, lambda e, r: _v(r, officerId=gid("User", e.scopes[HANDLER].user_id)),
+        {"agency": "urban"},
     ),
     Case(
         "accept", "acceptReport", "ASSIGNED", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
