@@ -11,6 +11,12 @@ STATES = (
     "RESOLVED", "REOPENED", "RATING_REVIEW", "CLOSED", "REJECTED", "DUPLICATE", "WITHDRAWN",
 )  # fmt: skip
 OLD_STATES = tuple(s for s in STATES if s != "RATING_REVIEW")
+REPORTER_KINDS = ("person", "organisation", "business")
+CHANNELS = ("app", "web", "hotline", "zalo", "open311", "email", "walk_in")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
 
 
 def _checks(states: tuple[str, ...]) -> list[str]:
@@ -40,6 +46,33 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddField(
+            model_name='Report',
+            name='reporter_kind',
+            field=fields.CharField(max_length=16, default='person', db_default='person'),
+        ),
+        ops.AddField(
+            model_name='Report',
+            name='channel',
+            field=fields.CharField(max_length=16, default='app', db_default='app'),
+        ),
+        ops.RunSQL(
+            sql=[
+                # Reports entered for a hotline caller so far came by the hotline.
+                "UPDATE report SET channel = 'hotline' WHERE reporter_user_id IS NULL AND id IN"
+                " (SELECT report_id FROM report_event e WHERE e.action = 'SUBMIT'"
+                " AND e.actor_user_id IS NOT NULL)",
+                "ALTER TABLE report ADD CONSTRAINT report_reporter_kind_check"
+                f" CHECK (reporter_kind IN ({_in(REPORTER_KINDS)}))",
+                f"ALTER TABLE report ADD CONSTRAINT report_channel_check CHECK (channel IN ({_in(CHANNELS)}))",
+                "CREATE INDEX report_channel ON report (tenant_id, channel, created_at DESC)",
+            ],
+            reverse_sql=[
+                "DROP INDEX IF EXISTS report_channel",
+                "ALTER TABLE report DROP CONSTRAINT IF EXISTS report_channel_check",
+                "ALTER TABLE report DROP CONSTRAINT IF EXISTS report_reporter_kind_check",
+            ],
+        ),
         ops.AddField(
             model_name='Report',
             name='assignee_user_id',

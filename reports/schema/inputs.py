@@ -9,10 +9,12 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
-from reports import queries
+from reports import models, queries
 from reports import workflow as wf
 from reports.schema.types import (
+    Channel,
     RejectReason,
+    ReporterKind,
     ReportState,
     ResultOutcome,
     ReturnReason,
@@ -48,6 +50,14 @@ class SubmitReportInput:
     contact: ContactInput | None = None
     on_behalf: bool = strawberry.field(
         default=False, description="An operator enters a hotline caller's report."
+    )
+    reporter_kind: ReporterKind = strawberry.field(
+        default=models.ReporterKind.PERSON,
+        description="A person, an organisation or a business.",
+    )
+    channel: Channel | None = strawberry.field(
+        default=None,
+        description="How it arrived; default HOTLINE for onBehalf, otherwise APP.",
     )
     attachments: list[Upload] = strawberry.field(
         default_factory=list, description="Up to 5 photos or 1 short video."
@@ -166,6 +176,8 @@ class ReportFilter:
     agency_id: relay.GlobalID | None = None
     unit_codes: list[str] | None = None
     urgencies: list[Urgency] | None = None
+    channels: list[Channel] | None = None
+    reporter_kinds: list[ReporterKind] | None = None
     created_from: datetime.datetime | None = None
     created_to: datetime.datetime | None = None
     text: str | None = None

@@ -163,6 +163,8 @@ class _Submission:
                 if contact
                 else None,
                 on_behalf=input.on_behalf,
+                reporter_kind=str(input.reporter_kind.value),
+                channel=str(input.channel.value) if input.channel else None,
                 media=media,
                 answers=_answers(input.answers),
             )

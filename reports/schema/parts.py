@@ -18,6 +18,8 @@ from reports.media_formats import MediaKind as MediaKindEnum
 from tenants.types import Agency
 
 ReportState = labelled_enum(wf.ReportState, "ReportState")
+ReporterKind = labelled_enum(models.ReporterKind, "ReporterKind")
+Channel = labelled_enum(models.Channel, "Channel")
 WorkflowAction = labelled_enum(wf.WorkflowAction, "WorkflowAction")
 EventAction = labelled_enum(wf.EventAction, "EventAction")
 RejectReason = labelled_enum(wf.RejectReason, "RejectReason")

@@ -19,12 +19,14 @@ from reports import loaders, models, queries, views
 from reports import workflow as wf
 from reports.schema.parts import (
     Attachment,
+    Channel,
     EventAction,
     ExtensionRequest,
     InfoRequest,
     Location,
     RejectReason,
     ReporterContact,
+    ReporterKind,
     ReportEvent,
     ReportResult,
     ReportState,
@@ -39,6 +41,7 @@ from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
 __all__ = [
     "Attachment",
+    "Channel",
     "EventAction",
     "ExtensionRequest",
     "InfoRequest",
@@ -49,6 +52,7 @@ __all__ = [
     "ReportResult",
     "ReportState",
     "ReporterContact",
+    "ReporterKind",
     "ResultOutcome",
     "ReturnReason",
     "Urgency",
@@ -80,6 +84,8 @@ class Report(relay.Node):
     anonymous: bool
     published: bool
     rating: int | None
+    reporter_kind: ReporterKind
+    channel: Channel
     screen_due_at: datetime.datetime | None
     accept_due_at: datetime.datetime | None
     resolve_due_at: datetime.datetime | None
@@ -106,6 +112,8 @@ class Report(relay.Node):
             anonymous=row.anonymous,
             published=row.published,
             rating=row.rating,
+            reporter_kind=models.ReporterKind(row.reporter_kind),
+            channel=models.Channel(row.channel),
             screen_due_at=row.screen_due_at,
             accept_due_at=row.accept_due_at,
             resolve_due_at=row.resolve_due_at,
