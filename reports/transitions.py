@@ -228,6 +228,8 @@ async def transition(
                 "REQUIRED", "Cần chọn phản ánh gốc.", "A master is required.", "masterId"
             )
         changes["duplicate_of_id"] = duplicate_of.id
+    if action is WorkflowAction.UNMARK_DUPLICATE:
+        changes["duplicate_of_id"] = None
     if action is WorkflowAction.APPROVE_RESULT:
         changes["outcome"] = (reason_code or "").strip() or Outcome.FIXED.value
     if rating is not None and t.permission is Action.REPORT_RATE:

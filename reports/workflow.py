@@ -62,6 +62,7 @@ STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
 class WorkflowAction(Labelled):
     REJECT = "REJECT", "Không tiếp nhận", "Reject"
     MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng lặp", "Mark as duplicate"
+    UNMARK_DUPLICATE = "UNMARK_DUPLICATE", "Bỏ đánh dấu trùng lặp", "Unmark as duplicate"
     REQUEST_INFO = "REQUEST_INFO", "Yêu cầu bổ sung", "Request information"
     PROVIDE_INFO = "PROVIDE_INFO", "Bổ sung thông tin", "Provide information"
     ASSIGN = "ASSIGN", "Chuyển xử lý", "Assign"
@@ -139,6 +140,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(A.REJECT, {S.NEED_INFO}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL, STAFF | SYSTEM,
        reason=True, comment=True),
     _t(A.MARK_DUPLICATE, {S.SUBMITTED}, S.DUPLICATE, P.REPORT_SCREEN, C.STOP_ALL),
+    # A wrong duplicate goes back to intake (the link to the master is cleared), with a reason.
+    _t(A.UNMARK_DUPLICATE, {S.DUPLICATE}, S.SUBMITTED, P.REPORT_SCREEN, C.RESTART_SCREEN,
+       comment=True),
     _t(A.REQUEST_INFO, {S.SUBMITTED}, S.NEED_INFO, P.REPORT_SCREEN, C.WAIT_REPORTER,
        comment=True),
     _t(A.PROVIDE_INFO, {S.NEED_INFO}, S.SUBMITTED, P.REPORT_PROVIDE_INFO, C.RESTART_SCREEN,
@@ -321,6 +325,7 @@ DISCLOSURE: dict[str, Disclosure] = {
     SUBMIT: _D.STEP_AND_COMMENT,
     WorkflowAction.REJECT: _D.STEP_AND_COMMENT,  # the reason is owed to the citizen
     WorkflowAction.MARK_DUPLICATE: _D.STEP_AND_COMMENT,  # which report it repeats
+    WorkflowAction.UNMARK_DUPLICATE: _D.STEP_AND_COMMENT,  # why it is handled after all
     WorkflowAction.REQUEST_INFO: _D.STEP_AND_COMMENT,  # the question itself
     WorkflowAction.PROVIDE_INFO: _D.STEP_AND_COMMENT,
     WorkflowAction.WITHDRAW: _D.STEP_AND_COMMENT,

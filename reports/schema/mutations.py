@@ -90,6 +90,8 @@ STEPS: tuple[Step, ...] = (
          "ask the reporter for more information (the question is the comment)."),
     Step(A.PROVIDE_INFO, "provide_info", TransitionInput,
          "the reporter answers a request for information."),
+    Step(A.UNMARK_DUPLICATE, "unmark_duplicate", ReasonedTransitionInput,
+         "a report marked as a duplicate by mistake goes back to intake (comment required)."),
     Step(A.ACCEPT, "accept_report", TransitionInput, "the lead agency accepts."),
     Step(A.RETURN, "return_report", ReturnReportInput,
          "the agency is not the one to handle it (reason required)."),

@@ -60,6 +60,8 @@ EXPECTED = {
     (S.NEED_INFO, A.WITHDRAW):       (S.WITHDRAWN, "report:withdraw", REPORTER, False, False,
                                       C.STOP_ALL),
     # Re-routing what an agency holds, with a reason (issue 12, item 2).
+    (S.DUPLICATE, A.UNMARK_DUPLICATE): (S.SUBMITTED, "report:screen", STAFF, False, True,
+                                        C.RESTART_SCREEN),
     (S.ASSIGNED, A.REROUTE):         (S.ASSIGNED, "report:assign", STAFF, False, True,
                                       C.START_ACCEPT),
     (S.IN_PROGRESS, A.REROUTE):      (S.ASSIGNED, "report:assign", STAFF, False, True,
@@ -160,11 +162,13 @@ def test_terminal_and_open_states_partition():
 
 @pytest.mark.parametrize("state", sorted(TERMINAL_STATES), ids=str)
 def test_terminal_states_have_no_transitions(state):
-    """Except reopening a closed report, open only within REOPEN_WINDOW of its result."""
-    timed = [t for t in TRANSITIONS if state in t.from_states]
-    assert all(t.window == REOPEN_WINDOW and t.action is A.REOPEN for t in timed)
-    assert available_actions(state, options=ALL_OPTIONS) == ([A.REOPEN] if timed else [])
-    assert bool(timed) == (state is S.CLOSED)
+    """Except reopening a closed report, open only within REOPEN_WINDOW of its result, and
+    un-marking a wrong duplicate."""
+    ways_out = {t.action for t in TRANSITIONS if state in t.from_states}
+    expected = {S.CLOSED: {A.REOPEN}, S.DUPLICATE: {A.UNMARK_DUPLICATE}}.get(state, set())
+    assert ways_out == expected
+    assert set(available_actions(state, options=ALL_OPTIONS)) == expected
+    assert find_transition(S.CLOSED, A.REOPEN).window == REOPEN_WINDOW
 
 
 def test_reopen_window_counts_from_the_approved_result():

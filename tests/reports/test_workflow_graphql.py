@@ -28,6 +28,7 @@ from reports.service import (
     AssignInput,
     ContactInput,
     SubmitInput,
+    mark_duplicate,
     request_extension,
     request_info,
     submit_report,
@@ -131,6 +132,7 @@ def report_input(env: Env, **overrides: Any) -> dict[str, Any]:
 INPUT_TYPES = {
     "rejectReport": "RejectReportInput",
     "markDuplicate": "MarkDuplicateInput",
+    "unmarkDuplicate": "ReasonedTransitionInput",
     "requestInfo": "TransitionInput",
     "provideInfo": "TransitionInput",
     "assignReport": "AssignReportInput",
@@ -334,6 +336,12 @@ async def prepare(
     report = await service_submit(env, own=own)
     if state == "NEED_INFO":
         return await service_step(env, OPERATOR, report, A.REQUEST_INFO, comment="Ảnh mờ quá.")
+    if state == "DUPLICATE":
+        assert env.master is not None
+        async with scoped_transaction(env.scopes[OPERATOR]):
+            return await mark_duplicate(
+                env.scopes[OPERATOR], report.id, report.version, env.master.id
+            )
     if state in AFTER_RESOLVED:  # rated 1 (the centre's review queue), or closed by the centre
         report = await prepare(env, "RESOLVED", own=own, agency=agency)
         if state == "RATING_REVIEW":
@@ -640,6 +648,10 @@ CASES = [
     Case(
         "mark-duplicate", "markDuplicate", "SUBMITTED", CENTRE, P.REPORT_SCREEN, "DUPLICATE",
         lambda e, r: _v(r, masterId=gid("Report", e.master.id)),  # type: ignore[union-attr]
+    ),
+    Case(
+        "unmark-duplicate", "unmarkDuplicate", "DUPLICATE", CENTRE, P.REPORT_SCREEN, "SUBMITTED",
+        lambda e, r: _v(r, comment="Không trùng: khác địa điểm."),
     ),
     Case(
         "request-info", "requestInfo", "SUBMITTED", CENTRE, P.REPORT_SCREEN, "NEED_INFO",
