@@ -20,7 +20,8 @@ class Action(Labelled):
     REPORT_SCREEN = ("report:screen", "Sàng lọc: không tiếp nhận, đánh dấu trùng, yêu cầu bổ sung",
                      "Screen: reject, mark as duplicate, request information")
     REPORT_ASSIGN = "report:assign", "Chuyển xử lý, điều chuyển cơ quan", "Assign or re-route"
-    REPORT_ACCEPT = "report:accept", "Nhận xử lý hoặc trả lại", "Accept or return"
+    REPORT_ACCEPT = ("report:accept", "Nhận xử lý, giao cán bộ xử lý hoặc trả lại",
+                     "Accept, hand to an officer, or return")
     REPORT_PROCESS = "report:process", "Xử lý phản ánh", "Work on a report"
     REPORT_SUBMIT_RESULT = "report:submit_result", "Gửi kết quả xử lý", "Submit the result"
     REPORT_REVIEW = ("report:review", "Duyệt kết quả hoặc yêu cầu xử lý lại",

@@ -9,7 +9,7 @@ resolve deadline by the working time it stood open. Use it through ``reports.ser
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -37,6 +37,7 @@ from reports.workflow import (
     SideAction,
     WorkflowAction,
 )
+from tenants.calendar import WorkingCalendar
 from tenants.sla import Urgency, extend_due_for_pause
 
 REASON_MAX = 2000
@@ -51,9 +52,10 @@ def _local(value: datetime, tz: tzinfo) -> str:
 
 
 # --- extension ----------------------------------------------------------------------------------
-async def _resolve_period(report: Report) -> timedelta:
-    """The resolve period granted when the agency accepted (from the ACCEPT event's deadline);
-    failing that, the time from entering IN_PROGRESS to the current deadline."""
+async def _resolve_period(report: Report) -> tuple[datetime, datetime]:
+    """The resolve period granted when the agency accepted, as (start, deadline): from the
+    ACCEPT event and the deadline it set; failing that, from entering IN_PROGRESS to the
+    current deadline."""
     assert report.resolve_due_at is not None
     mine = {"tenant_id": report.tenant_id, "report_id": report.id}
     accept = (
@@ -65,7 +67,7 @@ async def _resolve_period(report: Report) -> timedelta:
         accept.data.get("resolve_due_at") if accept and isinstance(accept.data, dict) else None
     )
     if accept is not None and granted:
-        return max(datetime.fromisoformat(granted) - accept.created_at, timedelta(0))
+        return accept.created_at, datetime.fromisoformat(granted)
     entered = (
         await ReportEvent.filter(
             **mine,
@@ -76,7 +78,24 @@ async def _resolve_period(report: Report) -> timedelta:
         .first()
     )
     start = entered.created_at if entered else report.created_at
-    return max(report.resolve_due_at - start, timedelta(0))
+    return start, report.resolve_due_at
+
+
+def latest_extension(
+    calendar: WorkingCalendar, due: datetime, start: datetime, granted: datetime
+) -> datetime:
+    """The latest deadline an extension may set: the current deadline plus the original period
+    measured on the working calendar (docs/domain.md §4: "once, ≤ original period"). A period
+    of whole working days (5 working days granted Wednesday → at most 5 more working days) is
+    counted in working days; a shorter one in office-hour time."""
+    days = calendar.working_days_between(start, granted)
+    if days > 0:
+        return calendar.add_working_days(due, days)
+    return calendar.add_working_time(due, calendar.working_time_between(start, granted))
+
+
+async def _latest(calendar: WorkingCalendar, report: Report, due: datetime) -> datetime:
+    return latest_extension(calendar, due, *await _resolve_period(report))
 
 
 def _already_requested() -> DomainError:
@@ -128,7 +147,7 @@ async def request_extension(
             f"Hạn mới phải sau hạn hiện tại ({_local(due, tz)}).",
             f"The new deadline must be after the current one ({_local(due, tz)}).",
         )
-    elif wanted > (latest := due + await _resolve_period(report)):
+    elif wanted > (latest := await _latest(rules.calendar, report, due)):
         v.add(
             "EXTENSION_TOO_LONG",
             "requestedDueAt",

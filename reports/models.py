@@ -17,7 +17,28 @@ from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 from core.ids import new_id
+from core.labels import Labelled
 from tenants.models import Tenant
+
+
+class ReporterKind(Labelled):
+    """Who reports (the seed names all three)."""
+
+    PERSON = "person", "cá nhân", "person"
+    ORGANISATION = "organisation", "tổ chức", "organisation"
+    BUSINESS = "business", "doanh nghiệp", "business"
+
+
+class Channel(Labelled):
+    """Through which channel a report arrived (docs/domain.md §1)."""
+
+    APP = "app", "ứng dụng di động", "mobile app"
+    WEB = "web", "cổng thông tin điện tử", "web portal"
+    HOTLINE = "hotline", "đường dây nóng", "hotline"
+    ZALO = "zalo", "mạng xã hội Zalo", "Zalo messaging app"
+    OPEN311 = "open311", "giao diện Open311", "Open311 interface"
+    EMAIL = "email", "thư điện tử", "e-mail"
+    WALK_IN = "walk_in", "trực tiếp tại trụ sở", "in person at the office"
 
 
 class Report(Model):
@@ -34,6 +55,10 @@ class Report(Model):
     field_id = fields.UUIDField()  # composite FK (tenant_id, field_id) in SQL
     lead_agency_id = fields.UUIDField(null=True)  # composite FK (tenant_id, lead_agency_id)
     coordinating_agency_ids: list[uuid.UUID] = ArrayField("uuid", default=list)
+    reporter_kind = fields.CharField(max_length=16, default="person", db_default="person")
+    channel = fields.CharField(max_length=16, default="app", db_default="app")
+    # The officer of the lead agency the report was handed to (reports.handoff); null = none.
+    assignee_user_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     latitude = fields.FloatField()
     longitude = fields.FloatField()

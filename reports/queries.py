@@ -64,6 +64,8 @@ class ReportFilter:
     agency_id: uuid.UUID | None = None
     unit_codes: tuple[str, ...] = ()
     urgencies: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    reporter_kinds: tuple[str, ...] = ()
     created_from: datetime | None = None
     created_to: datetime | None = None
     text: str | None = None
@@ -83,6 +85,10 @@ class ReportFilter:
             query = query.filter(unit_code__in=list(self.unit_codes))
         if self.urgencies:
             query = query.filter(urgency__in=list(self.urgencies))
+        if self.channels:
+            query = query.filter(channel__in=list(self.channels))
+        if self.reporter_kinds:
+            query = query.filter(reporter_kind__in=list(self.reporter_kinds))
         if self.created_from is not None:
             query = query.filter(created_at__gte=self.created_from)
         if self.created_to is not None:

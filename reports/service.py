@@ -22,6 +22,7 @@ English message, field) rolls the whole step back.
 """
 
 from reports.attachments import store_media
+from reports.coordination import set_coordinating_agencies
 from reports.deadline_extensions import (
     answer_info,
     decide_extension,
@@ -29,6 +30,7 @@ from reports.deadline_extensions import (
     request_info,
 )
 from reports.duplicates import nearby_open_reports
+from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
 from reports.side import add_comment, publish
 from reports.submission import (
@@ -53,12 +55,14 @@ __all__ = [
     "admit_anonymous",
     "answer_info",
     "decide_extension",
+    "hand_off",
     "locate",
     "mark_duplicate",
     "nearby_open_reports",
     "publish",
     "request_extension",
     "request_info",
+    "set_coordinating_agencies",
     "store_media",
     "submit_report",
     "tenant_for_point",

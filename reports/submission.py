@@ -26,7 +26,14 @@ from reports import locator
 from reports.attachments import WrittenFiles, check_media, cleanup_on_error, store_media
 from reports.duplicates import DuplicateView, as_shown, nearby_open_reports
 from reports.media import ProcessedMedia
-from reports.models import Report, ReportCounter, ReporterContact, ReportEvent
+from reports.models import (
+    Channel,
+    Report,
+    ReportCounter,
+    ReporterContact,
+    ReporterKind,
+    ReportEvent,
+)
 from reports.records import due_at, record_event, tenant_rules
 from reports.storage import Storage
 from reports.workflow import SUBMIT, ActorKind, ReportState
@@ -64,8 +71,25 @@ class SubmitInput:
     idempotency_key: str | None = None
     contact: ContactInput | None = None
     on_behalf: bool = False  # entered by an operator for a hotline caller
+    reporter_kind: str = ReporterKind.PERSON.value
+    channel: str | None = None  # default: hotline when entered on behalf, else the app
     answers: dict[str, Any] | None = None  # to the field's questions (tenants.questions)
     media: tuple[ProcessedMedia, ...] = ()  # from reports.media.process_upload
+
+
+def _channel(data: SubmitInput) -> str:
+    """The channel given, else the hotline for an operator's entry and the app otherwise;
+    kind and channel must be known values (INVALID_CHOICE)."""
+    v = Validator()
+    if data.reporter_kind not in ReporterKind._value2member_map_:
+        v.add(
+            "INVALID_CHOICE", "reporterKind", "Loại người phản ánh không hợp lệ.", "Unknown kind."
+        )
+    channel = data.channel or (Channel.HOTLINE if data.on_behalf else Channel.APP).value
+    if channel not in Channel._value2member_map_:
+        v.add("INVALID_CHOICE", "channel", "Kênh tiếp nhận không hợp lệ.", "Unknown channel.")
+    v.check()
+    return channel
 
 
 @dataclass(frozen=True)
@@ -245,6 +269,7 @@ async def submit_report(
     rules = await tenant_rules(tenant_id)
     now = clock.now()  # the one instant of this submission: created_at and the deadline
     own = scope.user_id is not None and not data.on_behalf
+    channel = _channel(data)
     anonymous = data.anonymous or scope.user_id is None
     tracking = _tracking_code() if anonymous or not own else None
     try:
@@ -275,6 +300,8 @@ async def submit_report(
                 idempotency_key=data.idempotency_key,
                 sla_version=rules.sla.version,
                 answers=answers or None,
+                reporter_kind=data.reporter_kind,
+                channel=channel,
                 created_at=now,
             )
             report.screen_due_at = await due_at(rules, report, Stage.SCREEN, now)

@@ -37,7 +37,10 @@ from reports.workflow import (
     Transition,
     WorkflowAction,
     find_transition,
+    rating_action,
     validate_reason,
+    window_closed_error,
+    window_open,
 )
 from tenants.models import Agency
 from tenants.sla import Stage, Urgency, extend_due_for_pause
@@ -139,7 +142,9 @@ async def _clock_changes(
     if effect is ClockEffect.START_REVIEW:
         return {"review_due_at": await due_at(rules, report, Stage.REVIEW, now)}
     if effect is ClockEffect.RESTART_SCREEN:
-        return {"screen_due_at": await due_at(rules, report, Stage.SCREEN, now)}
+        restart = {"screen_due_at": await due_at(rules, report, Stage.SCREEN, now)}
+        # Reopened after the rating window closed it: it is open again.
+        return restart | ({"closed_at": None} if report.closed_at is not None else {})
     if effect is ClockEffect.RESUME_RESOLVE and report.resolve_due_at is not None:
         # The review time does not count against the agency; at least one working day remains.
         paused = await _last_entered(report, ReportState.RESULT_SUBMITTED) or now
@@ -180,6 +185,12 @@ async def transition(
         raise DomainError(
             "INVALID_ACTION", "Thao tác không hợp lệ.", f"Unknown action {action!r}.", "action"
         ) from None
+    if action in (WorkflowAction.RATE, WorkflowAction.RATE_DISSATISFIED):
+        if rating is None or not 1 <= rating <= 5:
+            raise DomainError(
+                "OUT_OF_RANGE", "Đánh giá từ 1 đến 5.", "Rating must be 1 to 5.", "rating"
+            )
+        action = rating_action(rating)  # a low rating goes to the centre's review queue
     report = await Report.get_or_none(tenant_id=tenant_id, id=report_id)
     if report is None:
         raise NotFound(Term.REPORT)
@@ -188,6 +199,9 @@ async def transition(
     rules = await tenant_rules(tenant_id)
     t = find_transition(ReportState(report.state), action, options=rules.options)
     actor = _authorise(scope, t, report)
+    now = clock.now()  # the one instant of this step: its event, timestamps and deadlines
+    if not window_open(t, report.resolved_at, now):
+        raise window_closed_error(t)
     validate_reason(t, reason_code, comment)
     if media and action not in MEDIA_ACTIONS:
         raise DomainError(
@@ -198,8 +212,15 @@ async def transition(
         )
     check_media(media, storage)
     changes: dict[str, Any] = {}
-    if action is WorkflowAction.ASSIGN:
+    if action in (WorkflowAction.ASSIGN, WorkflowAction.REROUTE):
         changes = await _assignment(report, assign)
+        if action is WorkflowAction.REROUTE and changes["lead_agency_id"] == report.lead_agency_id:
+            raise DomainError(
+                "SAME_AGENCY",
+                "Cần chọn một cơ quan chủ trì khác cơ quan đang xử lý.",
+                "Choose a lead agency other than the current one.",
+                "leadAgencyId",
+            )
         report.urgency = changes["urgency"]  # deadlines follow the (re)classified urgency
     if action is WorkflowAction.MARK_DUPLICATE:
         if duplicate_of is None:  # through mark_duplicate only
@@ -207,15 +228,12 @@ async def transition(
                 "REQUIRED", "Cần chọn phản ánh gốc.", "A master is required.", "masterId"
             )
         changes["duplicate_of_id"] = duplicate_of.id
+    if action is WorkflowAction.UNMARK_DUPLICATE:
+        changes["duplicate_of_id"] = None
     if action is WorkflowAction.APPROVE_RESULT:
         changes["outcome"] = (reason_code or "").strip() or Outcome.FIXED.value
-    if action is WorkflowAction.RATE:
-        if rating is None or not 1 <= rating <= 5:
-            raise DomainError(
-                "OUT_OF_RANGE", "Đánh giá từ 1 đến 5.", "Rating must be 1 to 5.", "rating"
-            )
+    if rating is not None and t.permission is Action.REPORT_RATE:
         changes["rating"] = rating
-    now = clock.now()  # the one instant of this step: its event, timestamps and deadlines
     changes |= await _clock_changes(rules, report, t.clock, now)
     updated = await update_report(
         report, now, expected_version=expected_version, state=t.to_state.value, **changes

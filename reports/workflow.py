@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Flag, StrEnum, auto
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ class ReportState(Labelled):
     RESULT_SUBMITTED = "RESULT_SUBMITTED", "Chờ duyệt kết quả", "Result awaiting review"
     RESOLVED = "RESOLVED", "Đã xử lý", "Resolved"
     REOPENED = "REOPENED", "Phản ánh lại", "Reopened"
+    RATING_REVIEW = "RATING_REVIEW", "Chờ xem xét đánh giá thấp", "Low rating under review"
     CLOSED = "CLOSED", "Đã đóng", "Closed"
     REJECTED = "REJECTED", "Không tiếp nhận", "Rejected"
     DUPLICATE = "DUPLICATE", "Trùng lặp", "Duplicate"
@@ -62,9 +63,11 @@ STATE_LABELS_EN: dict[ReportState, str] = {s: s.label_en for s in ReportState}
 class WorkflowAction(Labelled):
     REJECT = "REJECT", "Không tiếp nhận", "Reject"
     MARK_DUPLICATE = "MARK_DUPLICATE", "Đánh dấu trùng lặp", "Mark as duplicate"
+    UNMARK_DUPLICATE = "UNMARK_DUPLICATE", "Bỏ đánh dấu trùng lặp", "Unmark as duplicate"
     REQUEST_INFO = "REQUEST_INFO", "Yêu cầu bổ sung", "Request information"
     PROVIDE_INFO = "PROVIDE_INFO", "Bổ sung thông tin", "Provide information"
     ASSIGN = "ASSIGN", "Chuyển xử lý", "Assign"
+    REROUTE = "REROUTE", "Điều chuyển cơ quan chủ trì", "Re-route to another lead agency"
     ACCEPT = "ACCEPT", "Nhận xử lý", "Accept"
     RETURN = "RETURN", "Trả lại", "Return"
     SUBMIT_RESULT = "SUBMIT_RESULT", "Gửi kết quả", "Submit result"
@@ -74,6 +77,7 @@ class WorkflowAction(Labelled):
     CLOSE = "CLOSE", "Đóng", "Close"
     WITHDRAW = "WITHDRAW", "Rút phản ánh", "Withdraw"
     RATE = "RATE", "Đánh giá", "Rate"
+    RATE_DISSATISFIED = "RATE_DISSATISFIED", "Đánh giá không hài lòng", "Rate as dissatisfied"
 
 
 class ClockEffect(StrEnum):
@@ -109,15 +113,25 @@ class Transition:
     actor: ActorKind
     # Set when the transition exists only if the tenant enables this option.
     tenant_option: WorkflowOption | None = None
+    # Set when the step is open only this long after the report was resolved (resolved_at).
+    window: timedelta | None = None
 
 
 S, A, C, P = ReportState, WorkflowAction, ClockEffect, Action
 STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
 ALLOW_LATE_RETURN = WorkflowOption.ALLOW_LATE_RETURN
+RATING_WINDOW = timedelta(days=7)  # after RESOLVED; then the system closes the report
+REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED, closed or not; reopening needs a reason
+LOW_RATING_MAX = 2  # ratings 1-2 go to the centre's review queue instead of closing
 
 
-def _t(action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=False, option=None):
-    return Transition(action, frozenset(froms), to, perm, reason, comment, clock, actor, option)
+def _t(
+    action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=False, option=None,
+    window=None,
+):  # fmt: skip
+    return Transition(
+        action, frozenset(froms), to, perm, reason, comment, clock, actor, option, window
+    )
 
 
 # fmt: off
@@ -127,6 +141,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(A.REJECT, {S.NEED_INFO}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL, STAFF | SYSTEM,
        reason=True, comment=True),
     _t(A.MARK_DUPLICATE, {S.SUBMITTED}, S.DUPLICATE, P.REPORT_SCREEN, C.STOP_ALL),
+    # A wrong duplicate goes back to intake (the link to the master is cleared), with a reason.
+    _t(A.UNMARK_DUPLICATE, {S.DUPLICATE}, S.SUBMITTED, P.REPORT_SCREEN, C.RESTART_SCREEN,
+       comment=True),
     _t(A.REQUEST_INFO, {S.SUBMITTED}, S.NEED_INFO, P.REPORT_SCREEN, C.WAIT_REPORTER,
        comment=True),
     _t(A.PROVIDE_INFO, {S.NEED_INFO}, S.SUBMITTED, P.REPORT_PROVIDE_INFO, C.RESTART_SCREEN,
@@ -135,6 +152,10 @@ TRANSITIONS: tuple[Transition, ...] = (
        REPORTER),
     _t(A.ASSIGN, {S.SUBMITTED, S.RETURNED, S.REOPENED}, S.ASSIGNED, P.REPORT_ASSIGN,
        C.START_ACCEPT),
+    # The centre moves a report the agency holds to another lead agency, with a reason: the
+    # new agency's accept clock starts; its resolve clock starts when it accepts.
+    _t(A.REROUTE, {S.ASSIGNED, S.IN_PROGRESS}, S.ASSIGNED, P.REPORT_ASSIGN, C.START_ACCEPT,
+       comment=True),
     _t(A.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, P.REPORT_ACCEPT, C.START_RESOLVE),
     _t(A.RETURN, {S.ASSIGNED}, S.RETURNED, P.REPORT_ACCEPT, C.PAUSE_AGENCY,
        reason=True, comment=True),
@@ -146,10 +167,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(A.REQUEST_REWORK, {S.RESULT_SUBMITTED}, S.IN_PROGRESS, P.REPORT_REVIEW, C.RESUME_RESOLVE,
        reason=True, comment=True),
     _t(A.RATE, {S.RESOLVED}, S.CLOSED, P.REPORT_RATE, C.STOP_ALL, REPORTER),
+    # A rating of 1-2 (LOW_RATING_MAX) does not close: the centre reviews it (reopens or closes
+    # with a reason); the reporter may still reopen within the window.
+    _t(A.RATE_DISSATISFIED, {S.RESOLVED}, S.RATING_REVIEW, P.REPORT_RATE, C.NONE, REPORTER),
     _t(A.CLOSE, {S.RESOLVED}, S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL, STAFF | SYSTEM),
-    _t(A.REOPEN, {S.RESOLVED}, S.REOPENED, P.REPORT_REOPEN, C.RESTART_SCREEN, STAFF | REPORTER,
+    # Reopening is open for REOPEN_WINDOW after the result was approved, whether or not the
+    # rating window closed the report meanwhile (auto-close does not cut it short).
+    _t(A.REOPEN, {S.RESOLVED, S.RATING_REVIEW, S.CLOSED}, S.REOPENED, P.REPORT_REOPEN,
+       C.RESTART_SCREEN, STAFF | REPORTER, reason=True, comment=True, window=REOPEN_WINDOW),
+    _t(A.CLOSE, {S.REOPENED, S.RATING_REVIEW}, S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL,
        reason=True, comment=True),
-    _t(A.CLOSE, {S.REOPENED}, S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL, reason=True, comment=True),
 )
 # fmt: on
 
@@ -192,6 +219,28 @@ def find_transition(
             None,
         )
     return t
+
+
+def rating_action(rating: int) -> WorkflowAction:
+    """The step a rating takes: a low one (1-2) goes to the centre's review queue."""
+    return WorkflowAction.RATE_DISSATISFIED if rating <= LOW_RATING_MAX else WorkflowAction.RATE
+
+
+def window_open(t: Transition, resolved_at: datetime | None, now: datetime) -> bool:
+    """Is ``t`` still open at ``now`` (its window counted from the report's ``resolved_at``)?"""
+    return t.window is None or (resolved_at is not None and now <= resolved_at + t.window)
+
+
+def window_closed_error(t: Transition) -> DomainError:
+    days = t.window.days if t.window else 0
+    return DomainError(
+        "WINDOW_CLOSED",
+        f"Đã quá {days} ngày kể từ khi có kết quả xử lý: không thể thực hiện "
+        f"«{t.action.label_vi}».",
+        f"More than {days} days have passed since the result was approved: "
+        f"{t.action.value} is no longer possible.",
+        None,
+    )
 
 
 def available_actions(state: ReportState, *, options: Collection[str] = ()) -> list[WorkflowAction]:
@@ -244,6 +293,12 @@ class SideAction(Labelled):
     DENY_EXTENSION = "DENY_EXTENSION", "Không duyệt gia hạn", "Extension denied"
     ASK_INFO = "ASK_INFO", "Đề nghị người phản ánh bổ sung", "Information requested"
     ANSWER_INFO = "ANSWER_INFO", "Người phản ánh trả lời", "Information provided"
+    SET_COORDINATORS = (
+        "SET_COORDINATORS",
+        "Cập nhật cơ quan phối hợp",
+        "Coordinating agencies changed",
+    )
+    HAND_OFF = "HAND_OFF", "Giao cán bộ xử lý", "Handed to an officer"
 
 
 SUBMIT = "SUBMIT"  # the event a submission records (not a transition: nothing precedes it)
@@ -277,16 +332,19 @@ DISCLOSURE: dict[str, Disclosure] = {
     SUBMIT: _D.STEP_AND_COMMENT,
     WorkflowAction.REJECT: _D.STEP_AND_COMMENT,  # the reason is owed to the citizen
     WorkflowAction.MARK_DUPLICATE: _D.STEP_AND_COMMENT,  # which report it repeats
+    WorkflowAction.UNMARK_DUPLICATE: _D.STEP_AND_COMMENT,  # why it is handled after all
     WorkflowAction.REQUEST_INFO: _D.STEP_AND_COMMENT,  # the question itself
     WorkflowAction.PROVIDE_INFO: _D.STEP_AND_COMMENT,
     WorkflowAction.WITHDRAW: _D.STEP_AND_COMMENT,
     WorkflowAction.ASSIGN: _D.STEP,  # routed to an agency; instructions stay internal
+    WorkflowAction.REROUTE: _D.STEP,  # now with another agency; the reason stays internal
     WorkflowAction.ACCEPT: _D.STEP,
     WorkflowAction.RETURN: _D.INTERNAL,  # between the agency and the centre
     WorkflowAction.SUBMIT_RESULT: _D.INTERNAL,  # the result is shown once approved (result)
     WorkflowAction.APPROVE_RESULT: _D.STEP,
     WorkflowAction.REQUEST_REWORK: _D.INTERNAL,
     WorkflowAction.RATE: _D.STEP_AND_COMMENT,
+    WorkflowAction.RATE_DISSATISFIED: _D.STEP_AND_COMMENT,
     WorkflowAction.CLOSE: _D.STEP_AND_COMMENT,
     WorkflowAction.REOPEN: _D.STEP_AND_COMMENT,
     SideAction.COMMENT: _D.INTERNAL,  # unless the author made it public (event.public)
@@ -296,6 +354,8 @@ DISCLOSURE: dict[str, Disclosure] = {
     SideAction.DENY_EXTENSION: _D.INTERNAL,
     SideAction.ASK_INFO: _D.STEP_AND_COMMENT,  # a question to the reporter
     SideAction.ANSWER_INFO: _D.STEP_AND_COMMENT,
+    SideAction.SET_COORDINATORS: _D.INTERNAL,
+    SideAction.HAND_OFF: _D.INTERNAL,  # inside the agency; the reporter never sees officers
 }
 del _D
 
@@ -322,9 +382,6 @@ _VI = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài 
 _EN = ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")
 RATING_LABELS_VI: dict[int, str] = dict(enumerate(_VI, start=1))
 RATING_LABELS_EN: dict[int, str] = dict(enumerate(_EN, start=1))
-RATING_WINDOW = timedelta(days=7)  # after RESOLVED; then the system closes the report
-REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED; the reporter may reopen with a reason
-
 # Actions whose reason must be one of these codes; other actions take a free comment and an
 # optional tenant-defined code (upper-case identifier).
 REASON_CODES: dict[WorkflowAction, type[Labelled]] = {

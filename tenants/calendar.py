@@ -31,15 +31,44 @@ _MAX_SCAN_DAYS = 3660
 _ZERO = timedelta(0)
 
 
+@dataclass(frozen=True)
+class DaySwap:
+    """A government day swap ("hoán đổi ngày làm việc"): ``day_off`` is given off and worked
+    back on ``worked_on`` (a make-up Saturday, "làm bù"), for civil servants nationwide."""
+
+    day_off: date
+    worked_on: date
+    source: str
+
+
+#: Swaps the government announced that the ``holidays`` package does not carry (checked by
+#: tests/tenants/test_calendar.py, so an entry the package learns is noticed and dropped).
+#: Platform level: every tenant inherits them; a tenant's own extra days override them.
+GOVERNMENT_SWAPS: tuple[DaySwap, ...] = (
+    DaySwap(
+        date(2026, 1, 2),
+        date(2026, 1, 10),
+        "Tết Dương lịch 2026: nghỉ từ thứ Năm 1/1 đến Chủ nhật 4/1, làm bù thứ Bảy 10/1 "
+        "(công văn của Văn phòng Chính phủ ngày 25/12/2025)",
+    ),
+)
+
+
 @lru_cache(maxsize=64)
 def public_days(year: int) -> tuple[frozenset[date], frozenset[date]]:
-    """Vietnamese public days off and the government's make-up working weekend days for a year.
+    """Vietnamese public days off and the government's make-up working weekend days for a year:
+    the ``holidays`` package plus ``GOVERNMENT_SWAPS``.
 
     Cached because building the lunar holidays is slow and every deadline needs them."""
     vn = holidays.Vietnam(years=year)
-    days_off = frozenset(d for d in vn if d.year == year)
-    workdays = frozenset(d for d in getattr(vn, "weekend_workdays", ()) if d.year == year)
-    return days_off, workdays
+    swaps = [s for s in GOVERNMENT_SWAPS if year in (s.day_off.year, s.worked_on.year)]
+    days_off = frozenset(d for d in vn if d.year == year) | {
+        s.day_off for s in swaps if s.day_off.year == year
+    }
+    workdays = frozenset(d for d in getattr(vn, "weekend_workdays", ()) if d.year == year) | {
+        s.worked_on for s in swaps if s.worked_on.year == year
+    }
+    return frozenset(days_off), frozenset(workdays - days_off)
 
 
 def _invalid(field_name: str, message_vi: str, message_en: str) -> DomainError:
@@ -175,6 +204,17 @@ class WorkingCalendar:
         for _ in range(days):
             d = self.next_working_day(d)
         return self.end_of_day(d)
+
+    def working_days_between(self, a: datetime, b: datetime) -> int:
+        """Working days after a's local date up to and including b's: the ``days`` for which
+        ``add_working_days(a, days)`` lands on b's date (0 when b is not on a later date)."""
+        _require_aware(a, "a")
+        _require_aware(b, "b")
+        d, end, count = self._local(a).date(), self._local(b).date(), 0
+        while d < end:
+            d += timedelta(days=1)
+            count += self.is_working_day(d)
+        return count
 
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Office-hour time in [a, b]; zero when b <= a. Used for paused clocks and % used."""

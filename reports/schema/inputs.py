@@ -10,10 +10,12 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
-from reports import queries
+from reports import models, queries
 from reports import workflow as wf
 from reports.schema.types import (
+    Channel,
     RejectReason,
+    ReporterKind,
     ReportState,
     ResultOutcome,
     ReturnReason,
@@ -49,6 +51,14 @@ class SubmitReportInput:
     contact: ContactInput | None = None
     on_behalf: bool = strawberry.field(
         default=False, description="An operator enters a hotline caller's report."
+    )
+    reporter_kind: ReporterKind = strawberry.field(
+        default=models.ReporterKind.PERSON,
+        description="A person, an organisation or a business.",
+    )
+    channel: Channel | None = strawberry.field(
+        default=None,
+        description="How it arrived; default HOTLINE for onBehalf, otherwise APP.",
     )
     attachments: list[Upload] = strawberry.field(
         default_factory=list, description="Up to 5 photos or 1 short video."
@@ -102,6 +112,32 @@ class AssignReportInput:
 
 
 @strawberry.input
+class RerouteReportInput:
+    id: relay.GlobalID
+    version: int
+    lead_agency_id: relay.GlobalID
+    comment: str = strawberry.field(description="Why the report moves (required).")
+    coordinating_agency_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    urgency: Urgency | None = None
+
+
+@strawberry.input
+class HandOffReportInput:
+    id: relay.GlobalID
+    version: int
+    officer_id: relay.GlobalID = strawberry.field(description="The officer (a User).")
+    comment: str | None = None
+
+
+@strawberry.input
+class SetCoordinatingAgenciesInput:
+    id: relay.GlobalID
+    version: int
+    coordinating_agency_ids: list[relay.GlobalID]
+    comment: str | None = None
+
+
+@strawberry.input
 class MarkDuplicateInput:
     id: relay.GlobalID
     version: int
@@ -141,6 +177,8 @@ class ReportFilter:
     agency_id: relay.GlobalID | None = None
     unit_codes: list[str] | None = None
     urgencies: list[Urgency] | None = None
+    channels: list[Channel] | None = None
+    reporter_kinds: list[ReporterKind] | None = None
     created_from: datetime.datetime | None = None
     created_to: datetime.datetime | None = None
     text: str | None = None

@@ -24,11 +24,14 @@ from reports import workflow as wf
 from reports.schema.inputs import (
     ApproveResultInput,
     AssignReportInput,
+    HandOffReportInput,
     MarkDuplicateInput,
     RateReportInput,
     ReasonedTransitionInput,
     RejectReportInput,
+    RerouteReportInput,
     ReturnReportInput,
+    SetCoordinatingAgenciesInput,
     SubmitReportInput,
     SubmitResultInput,
     TransitionInput,
@@ -87,6 +90,8 @@ STEPS: tuple[Step, ...] = (
          "ask the reporter for more information (the question is the comment)."),
     Step(A.PROVIDE_INFO, "provide_info", TransitionInput,
          "the reporter answers a request for information."),
+    Step(A.UNMARK_DUPLICATE, "unmark_duplicate", ReasonedTransitionInput,
+         "a report marked as a duplicate by mistake goes back to intake (comment required)."),
     Step(A.ACCEPT, "accept_report", TransitionInput, "the lead agency accepts."),
     Step(A.RETURN, "return_report", ReturnReportInput,
          "the agency is not the one to handle it (reason required)."),
@@ -160,6 +165,8 @@ class _Submission:
                 if contact
                 else None,
                 on_behalf=input.on_behalf,
+                reporter_kind=str(input.reporter_kind.value),
+                channel=str(input.channel.value) if input.channel else None,
                 media=media,
                 answers=_answers(input.answers),
             )
@@ -205,18 +212,52 @@ class _Submission:
         description="Route to a lead agency with coordinating agencies.",
     )
     async def assign_report(self, info: Info, input: AssignReportInput) -> ReportPayload:
+        return await _assign(info, A.ASSIGN, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.REROUTE)),
+        description=f"{A.REROUTE.label_vi} — move a report an agency holds (assigned or in "
+        "progress) to another lead agency, with a reason; the new agency's accept clock starts.",
+    )
+    async def reroute_report(self, info: Info, input: RerouteReportInput) -> ReportPayload:
+        return await _assign(info, A.REROUTE, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.ACCEPT)),
+        description=f"{wf.SideAction.HAND_OFF.label_vi} — the agency's contact or leader hands "
+        "the report it handles to a named officer of the agency (again to reassign).",
+    )
+    async def hand_off_report(self, info: Info, input: HandOffReportInput) -> ReportPayload:
         async def work() -> models.Report:
-            assign = service.AssignInput(
-                lead_agency_id=decode(input.lead_agency_id, "Agency", "leadAgencyId"),
-                coordinating_agency_ids=tuple(
+            return await service.hand_off(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
+                input.version,
+                decode(input.officer_id, "User", "officerId"),
+                input.comment,
+            )
+
+        return await run_mutation(info, work, _report_payload)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.ASSIGN)),
+        description=f"{wf.SideAction.SET_COORDINATORS.label_vi} — add or remove coordinating "
+        "agencies while an agency holds the report (the whole list is given).",
+    )
+    async def set_coordinating_agencies(
+        self, info: Info, input: SetCoordinatingAgenciesInput
+    ) -> ReportPayload:
+        async def work() -> models.Report:
+            return await service.set_coordinating_agencies(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
+                input.version,
+                [
                     decode(g, "Agency", "coordinatingAgencyIds")
                     for g in input.coordinating_agency_ids
-                ),
-                urgency=str(input.urgency.value) if input.urgency else None,
+                ],
+                input.comment,
             )
-            return await _transition(
-                info, input.id, A.ASSIGN, input.version, comment=input.comment, assign=assign
-            )()
 
         return await run_mutation(info, work, _report_payload)
 
@@ -265,6 +306,24 @@ class _Submission:
             info, input.id, A.RATE, input.version, comment=input.comment, rating=input.rating
         )
         return await run_mutation(info, work, _report_payload)
+
+
+async def _assign(
+    info: Info, action: wf.WorkflowAction, input: AssignReportInput | RerouteReportInput
+) -> ReportPayload:
+    async def work() -> models.Report:
+        assign = service.AssignInput(
+            lead_agency_id=decode(input.lead_agency_id, "Agency", "leadAgencyId"),
+            coordinating_agency_ids=tuple(
+                decode(g, "Agency", "coordinatingAgencyIds") for g in input.coordinating_agency_ids
+            ),
+            urgency=str(input.urgency.value) if input.urgency else None,
+        )
+        return await _transition(
+            info, input.id, action, input.version, comment=input.comment, assign=assign
+        )()
+
+    return await run_mutation(info, work, _report_payload)
 
 
 def _answers(value: Any) -> dict[str, Any] | None:

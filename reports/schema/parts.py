@@ -19,6 +19,10 @@ from tenants.types import Agency
 
 ReportState: TypeAlias = wf.ReportState
 labelled_enum(ReportState, "ReportState")
+ReporterKind: TypeAlias = models.ReporterKind
+labelled_enum(ReporterKind, "ReporterKind")
+Channel: TypeAlias = models.Channel
+labelled_enum(Channel, "Channel")
 WorkflowAction: TypeAlias = wf.WorkflowAction
 labelled_enum(WorkflowAction, "WorkflowAction")
 EventAction: TypeAlias = wf.EventAction

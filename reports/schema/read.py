@@ -51,6 +51,8 @@ def _filter(f: ReportFilter | None) -> queries.ReportFilter:
         agency_id=decode_optional(f.agency_id, "Agency", "filter.agencyId"),
         unit_codes=tuple(f.unit_codes or ()),
         urgencies=tuple(str(u.value) for u in f.urgencies or ()),
+        channels=tuple(str(c.value) for c in f.channels or ()),
+        reporter_kinds=tuple(str(k.value) for k in f.reporter_kinds or ()),
         created_from=f.created_from,
         created_to=f.created_to,
         text=f.text,

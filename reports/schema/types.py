@@ -19,12 +19,14 @@ from reports import loaders, models, queries, views
 from reports import workflow as wf
 from reports.schema.parts import (
     Attachment,
+    Channel,
     EventAction,
     ExtensionRequest,
     InfoRequest,
     Location,
     RejectReason,
     ReporterContact,
+    ReporterKind,
     ReportEvent,
     ReportResult,
     ReportState,
@@ -39,6 +41,7 @@ from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
 __all__ = [
     "Attachment",
+    "Channel",
     "EventAction",
     "ExtensionRequest",
     "InfoRequest",
@@ -49,6 +52,7 @@ __all__ = [
     "ReportResult",
     "ReportState",
     "ReporterContact",
+    "ReporterKind",
     "ResultOutcome",
     "ReturnReason",
     "Urgency",
@@ -80,6 +84,8 @@ class Report(relay.Node):
     anonymous: bool
     published: bool
     rating: int | None
+    reporter_kind: ReporterKind
+    channel: Channel
     screen_due_at: datetime.datetime | None
     accept_due_at: datetime.datetime | None
     resolve_due_at: datetime.datetime | None
@@ -106,6 +112,8 @@ class Report(relay.Node):
             anonymous=row.anonymous,
             published=row.published,
             rating=row.rating,
+            reporter_kind=models.ReporterKind(row.reporter_kind),
+            channel=models.Channel(row.channel),
             screen_due_at=row.screen_due_at,
             accept_due_at=row.accept_due_at,
             resolve_due_at=row.resolve_due_at,
@@ -320,13 +328,27 @@ class Report(relay.Node):
             attachments=photos,
         )
 
+    @strawberry.field(
+        description="The officer of the lead agency the report was handed to (staff only)."
+    )
+    def assignee_id(self, info: Info) -> relay.GlobalID | None:
+        officer = self.row.assignee_user_id
+        if officer is None or not queries.is_staff(info.context.scope):
+            return None
+        return relay.GlobalID("User", str(officer))
+
     @strawberry.field(description="Workflow actions the caller may take now (drive the buttons).")
     def available_actions(self, info: Info) -> list[WorkflowAction]:
         scope = info.context.scope
         own = scope.user_id is not None and scope.user_id == self.row.reporter_user_id
-        result = []
+        result: list[WorkflowAction] = []
+        now = clock.now()
         for action in available_actions(self.state):
+            if action is wf.WorkflowAction.RATE_DISSATISFIED:
+                continue  # the same button as RATE: the rating decides
             t = wf.find_transition(self.state, action)
+            if not wf.window_open(t, self.row.resolved_at, now):
+                continue
             staff_ok = staff_may(scope, t, self.row.lead_agency_id, self.row.field_id)
             reporter_ok = ActorKind.REPORTER in t.actor and own and scope.allows(t.permission)
             if staff_ok or reporter_ok:

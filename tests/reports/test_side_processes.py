@@ -103,6 +103,37 @@ async def test_extension_requested_then_approved(sapa: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("accepted", "due", "latest", "calendar_time_latest"),
+    [
+        # 5 working days from Mon 2 Feb: Tue 3 .. Mon 9; 5 more: Tue 10 .. Fri 13, Tết 16-20
+        # closed, Mon 23. The same time on the wall clock would end in the middle of Tết.
+        (vn(2026, 2, 2, 9), vn(2026, 2, 9, 17), vn(2026, 2, 23, 17), vn(2026, 2, 17, 1)),
+        # 5 working days from Wed 22 Apr: Thu 23, Fri 24, Tue 28, Wed 29, Mon 4 May (Giỗ Tổ,
+        # 30/4, 1/5 off); 5 more: Tue 5 .. Mon 11. Wall-clock time would give until 17 May.
+        (vn(2026, 4, 22, 9), vn(2026, 5, 4, 17), vn(2026, 5, 11, 17), vn(2026, 5, 17, 1)),
+    ],
+)
+async def test_extension_cap_is_the_original_period_in_working_days(
+    sapa: dict[str, Any],
+    time_machine: time_machine.TimeMachineFixture,
+    accepted: Any,
+    due: Any,
+    latest: Any,
+    calendar_time_latest: Any,
+) -> None:
+    stop_clock(time_machine, accepted)
+    longest, too_long = await in_progress(sapa), await in_progress(sapa)
+    assert longest.resolve_due_at == due
+    assert due + (due - accepted) == calendar_time_latest  # what the old cap allowed
+    minute = timedelta(minutes=1)
+    await refused(
+        "EXTENSION_TOO_LONG", sapa["handler"], request_extension, too_long.id, latest + minute, "x"
+    )
+    extension = await run(sapa["handler"], request_extension, longest.id, latest, "Chờ mẫu")
+    assert extension.requested_due_at == latest
+
+
 async def test_second_pending_extension_is_refused(sapa: dict[str, Any]) -> None:
     report = await in_progress(sapa)
     wanted = report.resolve_due_at + timedelta(hours=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import deque
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -32,6 +33,7 @@ from reports.workflow import (
     available_actions,
     find_transition,
     validate_reason,
+    window_open,
 )
 
 S, A, C = ReportState, WorkflowAction, ClockEffect
@@ -57,6 +59,13 @@ EXPECTED = {
                                       C.STOP_ALL),
     (S.NEED_INFO, A.WITHDRAW):       (S.WITHDRAWN, "report:withdraw", REPORTER, False, False,
                                       C.STOP_ALL),
+    # Re-routing what an agency holds, with a reason (issue 12, item 2).
+    (S.DUPLICATE, A.UNMARK_DUPLICATE): (S.SUBMITTED, "report:screen", STAFF, False, True,
+                                        C.RESTART_SCREEN),
+    (S.ASSIGNED, A.REROUTE):         (S.ASSIGNED, "report:assign", STAFF, False, True,
+                                      C.START_ACCEPT),
+    (S.IN_PROGRESS, A.REROUTE):      (S.ASSIGNED, "report:assign", STAFF, False, True,
+                                      C.START_ACCEPT),
     (S.ASSIGNED, A.ACCEPT):          (S.IN_PROGRESS, "report:accept", STAFF, False, False,
                                       C.START_RESOLVE),
     (S.ASSIGNED, A.RETURN):          (S.RETURNED, "report:accept", STAFF, True, True,
@@ -76,6 +85,15 @@ EXPECTED = {
     (S.RESOLVED, A.CLOSE):           (S.CLOSED, "report:close", STAFF | SYSTEM, False, False,
                                       C.STOP_ALL),
     (S.RESOLVED, A.REOPEN):          (S.REOPENED, "report:reopen", STAFF | REPORTER, True, True,
+                                      C.RESTART_SCREEN),
+    # A rating of 1-2 waits for the centre (docs/domain.md §9: "không hài lòng" feeds review).
+    (S.RESOLVED, A.RATE_DISSATISFIED): (S.RATING_REVIEW, "report:rate", REPORTER, False, False,
+                                        C.NONE),
+    (S.RATING_REVIEW, A.REOPEN):     (S.REOPENED, "report:reopen", STAFF | REPORTER, True, True,
+                                      C.RESTART_SCREEN),
+    (S.RATING_REVIEW, A.CLOSE):      (S.CLOSED, "report:close", STAFF, True, True, C.STOP_ALL),
+    # Auto-close does not cut the 15-day reopen window short.
+    (S.CLOSED, A.REOPEN):            (S.REOPENED, "report:reopen", STAFF | REPORTER, True, True,
                                       C.RESTART_SCREEN),
     (S.REOPENED, A.ASSIGN):          (S.ASSIGNED, "report:assign", STAFF, False, False,
                                       C.START_ACCEPT),
@@ -144,8 +162,23 @@ def test_terminal_and_open_states_partition():
 
 @pytest.mark.parametrize("state", sorted(TERMINAL_STATES), ids=str)
 def test_terminal_states_have_no_transitions(state):
-    assert available_actions(state, options=ALL_OPTIONS) == []
-    assert not any(state in t.from_states for t in TRANSITIONS)
+    """Except reopening a closed report, open only within REOPEN_WINDOW of its result, and
+    un-marking a wrong duplicate."""
+    ways_out = {t.action for t in TRANSITIONS if state in t.from_states}
+    expected = {S.CLOSED: {A.REOPEN}, S.DUPLICATE: {A.UNMARK_DUPLICATE}}.get(state, set())
+    assert ways_out == expected
+    assert set(available_actions(state, options=ALL_OPTIONS)) == expected
+    assert find_transition(S.CLOSED, A.REOPEN).window == REOPEN_WINDOW
+
+
+def test_reopen_window_counts_from_the_approved_result():
+    t = find_transition(S.CLOSED, A.REOPEN)
+    resolved = datetime(2026, 3, 18, 2, tzinfo=UTC)
+    assert window_open(t, resolved, resolved + REOPEN_WINDOW)
+    assert not window_open(t, resolved, resolved + REOPEN_WINDOW + timedelta(seconds=1))
+    assert not window_open(t, None, resolved)
+    assert window_open(find_transition(S.RESOLVED, A.CLOSE), None, resolved)  # no window
+    assert REOPEN_WINDOW > RATING_WINDOW  # auto-close happens inside it
 
 
 @pytest.mark.parametrize("state", sorted(OPEN_STATES), ids=str)
@@ -255,7 +288,8 @@ def test_validate_reason(pair, code, comment, errors):
 def test_state_labels():
     assert [STATE_LABELS_VI[s] for s in ReportState] == [
         "Chờ tiếp nhận", "Chờ bổ sung", "Đã chuyển xử lý", "Cơ quan trả lại", "Đang xử lý",
-        "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại", "Đã đóng", "Không tiếp nhận", "Trùng lặp",
+        "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại", "Chờ xem xét đánh giá thấp", "Đã đóng",
+        "Không tiếp nhận", "Trùng lặp",
         "Đã rút",
     ]  # fmt: skip
     assert set(STATE_LABELS_EN) == set(ReportState)

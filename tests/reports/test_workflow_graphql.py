@@ -179,7 +179,7 @@ async def test_demo_story_from_photo_to_rating(
     # 8 working hours: 3.5 h + 3.5 h on Thursday, then 07:30-08:30 on Friday.
     assert when(report["acceptDueAt"]) == vn(2026, 3, 13, 8, 30)
     assert report["dueAt"] == report["acceptDueAt"]
-    assert report["availableActions"] == []  # the operator's part is done for now
+    assert report["availableActions"] == ["REROUTE"]  # the operator may still re-route it
     assert (await staff_view(gql, contact, rid))["availableActions"] == ["ACCEPT", "RETURN"]
     assert (await staff_view(gql, handler, rid))["availableActions"] == []
     assert (await own_view(gql, citizen, rid))["availableActions"] == []
@@ -268,12 +268,12 @@ async def test_demo_story_from_photo_to_rating(
     ]
     assert report["state"] == "CLOSED" and report["rating"] == 5
     assert when(report["closedAt"]) == vn(2026, 3, 20, 10)
-    assert report["availableActions"] == []
+    assert report["availableActions"] == ["REOPEN"]  # until 15 days after the approval
     assert report["lastEvent"]["data"] is None  # the citizen does not see internal data
 
     # The history, as staff see it: every step in order, with the deadline each one set.
     final = await staff_view(gql, operator, rid)
-    assert final["availableActions"] == []
+    assert final["availableActions"] == ["REOPEN"]
     events = final["events"]
     assert [(e["action"], e["fromState"], e["toState"]) for e in events] == [
         ("SUBMIT", None, "SUBMITTED"),
@@ -355,6 +355,10 @@ CASES = [
         lambda e, r: _v(r, masterId=gid("Report", e.master.id)),  # type: ignore[union-attr]
     ),
     Case(
+        "unmark-duplicate", "unmarkDuplicate", "DUPLICATE", CENTRE, P.REPORT_SCREEN, "SUBMITTED",
+        lambda e, r: _v(r, comment="Không trùng: khác địa điểm."),
+    ),
+    Case(
         "request-info", "requestInfo", "SUBMITTED", CENTRE, P.REPORT_SCREEN, "NEED_INFO",
         lambda e, r: _v(r, comment="Cần thêm ảnh."),
     ),
@@ -369,6 +373,29 @@ CASES = [
     Case(
         "assign", "assignReport", "SUBMITTED", CENTRE | {LOCALITY}, P.REPORT_ASSIGN, "ASSIGNED",
         lambda e, r: _v(r, leadAgencyId=gid("Agency", e.health.id)),
+    ),
+    Case(
+        "reroute-assigned", "rerouteReport", "ASSIGNED", CENTRE | {LOCALITY}, P.REPORT_ASSIGN,
+        "ASSIGNED", lambda e, r: _v(r, leadAgencyId=gid("Agency", e.urban.id), comment="Sai."),
+    ),
+    Case(
+        "reroute-in-progress", "rerouteReport", "IN_PROGRESS", CENTRE | {LOCALITY},
+        P.REPORT_ASSIGN, "ASSIGNED",
+        lambda e, r: _v(r, leadAgencyId=gid("Agency", e.urban.id), comment="Sai."),
+    ),
+    Case(
+        "set-coordinating-agencies", "setCoordinatingAgencies", "IN_PROGRESS",
+        CENTRE | {LOCALITY}, P.REPORT_ASSIGN, None,
+        lambda e, r: _v(r, coordinatingAgencyIds=[gid("Agency", e.urban.id)]),
+    ),
+    Case(
+        "hand-off", "handOffReport", "IN_PROGRESS", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
+        None, lambda e, r: _v(r, officerId=gid("User", e.scopes[HANDLER].user_id)),
+    ),
+    Case(
+        "hand-off-other-agency", "handOffReport", "IN_PROGRESS", frozenset(), P.REPORT_ACCEPT,
+        None, lambda e, r: _v(r, officerId=gid("User", e.scopes[HANDLER].user_id)),
+        {"agency": "urban"},
     ),
     Case(
         "accept", "acceptReport", "ASSIGNED", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
@@ -409,6 +436,22 @@ CASES = [
     ),
     Case(
         "close", "closeReport", "RESOLVED", CENTRE, P.REPORT_CLOSE, "CLOSED", lambda e, r: _v(r)
+    ),
+    Case(
+        "rate-dissatisfied", "rateReport", "RESOLVED", OWN, P.REPORT_RATE, "RATING_REVIEW",
+        lambda e, r: _v(r, rating=2, comment="Chưa xử lý xong."),
+    ),
+    Case(
+        "close-after-low-rating", "closeReport", "RATING_REVIEW", CENTRE, P.REPORT_CLOSE,
+        "CLOSED", lambda e, r: _v(r, comment="Đã giải thích cho người dân."),
+    ),
+    Case(
+        "reopen-after-low-rating", "reopenReport", "RATING_REVIEW", CENTRE | OWN,
+        P.REPORT_REOPEN, "REOPENED", lambda e, r: _v(r, comment="Vẫn còn vi phạm."),
+    ),
+    Case(
+        "reopen-closed", "reopenReport", "CLOSED", CENTRE | OWN, P.REPORT_REOPEN, "REOPENED",
+        lambda e, r: _v(r, comment="Vẫn còn vi phạm."),
     ),
     Case(
         "withdraw", "withdrawReport", "SUBMITTED", OWN, P.REPORT_WITHDRAW, "WITHDRAWN",

@@ -23,6 +23,7 @@ from reports.service import (
     AssignInput,
     ContactInput,
     SubmitInput,
+    mark_duplicate,
     request_extension,
     request_info,
     submit_report,
@@ -134,9 +135,13 @@ def report_input(env: Env, **overrides: Any) -> dict[str, Any]:
 INPUT_TYPES = {
     "rejectReport": "RejectReportInput",
     "markDuplicate": "MarkDuplicateInput",
+    "unmarkDuplicate": "ReasonedTransitionInput",
     "requestInfo": "TransitionInput",
     "provideInfo": "TransitionInput",
     "assignReport": "AssignReportInput",
+    "rerouteReport": "RerouteReportInput",
+    "setCoordinatingAgencies": "SetCoordinatingAgenciesInput",
+    "handOffReport": "HandOffReportInput",
     "acceptReport": "TransitionInput",
     "returnReport": "ReturnReportInput",
     "submitResult": "SubmitResultInput",
@@ -301,6 +306,7 @@ async def service_step(env: Env, role: str, report: Report, action: A, **kwargs:
 
 
 ROUTE = ("SUBMITTED", "ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED")
+AFTER_RESOLVED = ("RATING_REVIEW", "CLOSED")
 
 
 async def prepare(
@@ -319,6 +325,17 @@ async def prepare(
     report = await service_submit(env, own=own)
     if state == "NEED_INFO":
         return await service_step(env, OPERATOR, report, A.REQUEST_INFO, comment="Ảnh mờ quá.")
+    if state == "DUPLICATE":
+        assert env.master is not None
+        async with scoped_transaction(env.scopes[OPERATOR]):
+            return await mark_duplicate(
+                env.scopes[OPERATOR], report.id, report.version, env.master.id
+            )
+    if state in AFTER_RESOLVED:  # rated 1 (the centre's review queue), or closed by the centre
+        report = await prepare(env, "RESOLVED", own=own, agency=agency)
+        if state == "RATING_REVIEW":
+            return await service_step(env, CITIZEN, report, A.RATE, rating=1)
+        return await service_step(env, SUPERVISOR, report, A.CLOSE)
     urban_now = agency == "urban" and state == "ASSIGNED"
     steps = {
         "ASSIGNED": (

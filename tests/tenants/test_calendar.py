@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from core import clock
 from core.errors import DomainError
-from tenants.calendar import WorkingCalendar
+from tenants.calendar import GOVERNMENT_SWAPS, WorkingCalendar
 from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -45,10 +45,16 @@ def test_holidays_package_gives_tet_2026_as_monday_to_friday() -> None:
 @pytest.mark.parametrize(
     ("day", "working"),
     [
-        (date(2026, 1, 9), True),  # Friday
-        (date(2026, 1, 10), False),  # Saturday
-        (date(2026, 1, 11), False),  # Sunday
+        (date(2026, 1, 16), True),  # Friday
+        (date(2026, 1, 17), False),  # Saturday
+        (date(2026, 1, 18), False),  # Sunday
         (date(2026, 1, 1), False),  # Tết Dương lịch
+        # The 2026 New Year swap (GOVERNMENT_SWAPS): off Thu 1 .. Sun 4, Saturday 10 worked
+        (date(2026, 1, 2), False),
+        (date(2026, 1, 5), True),
+        (date(2026, 1, 9), True),
+        (date(2026, 1, 10), True),
+        (date(2026, 1, 11), False),
         (date(2026, 2, 16), False),  # Tết Nguyên đán 2026 (Mon..Fri)
         (date(2026, 2, 20), False),
         (date(2026, 2, 23), True),
@@ -64,9 +70,36 @@ def test_is_working_day(day: date, working: bool) -> None:
     assert CAL.is_working_day(day) is working
 
 
+def test_the_holidays_package_still_lacks_the_2026_new_year_swap() -> None:
+    """GOVERNMENT_SWAPS fills the gap; when the package learns it, drop the entry."""
+    vn_2026 = holidays.Vietnam(years=2026)
+    assert date(2026, 1, 2) not in vn_2026
+    assert date(2026, 1, 10) not in set(getattr(vn_2026, "weekend_workdays", ()))
+    assert [(s.day_off, s.worked_on) for s in GOVERNMENT_SWAPS] == [
+        (date(2026, 1, 2), date(2026, 1, 10))
+    ]
+
+
+def test_a_tenant_overrides_the_government_swap() -> None:
+    """A locality that keeps Friday 2 January and does not work Saturday 10 says so itself."""
+    cal = WorkingCalendar(
+        extra_working_days=frozenset({date(2026, 1, 2)}),
+        extra_days_off=frozenset({date(2026, 1, 10)}),
+    )
+    assert cal.is_working_day(date(2026, 1, 2))
+    assert not cal.is_working_day(date(2026, 1, 10))
+    # Thu 1 Jan 09:00 + 1 working day: the tenant works Friday 2 ...
+    assert cal.add_working_days(vn(2026, 1, 1, 9), 1) == vn(2026, 1, 2, 17)
+    # ... while the inherited calendar skips to Monday 5
+    assert CAL.add_working_days(vn(2026, 1, 1, 9), 1) == vn(2026, 1, 5, 17)
+    # Friday 9 Jan 15:00 + 4 working hours: Saturday 10 by inheritance, Monday without it
+    assert CAL.add_working_time(vn(2026, 1, 9, 15), hours(4)) == vn(2026, 1, 10, 9, 30)
+    assert cal.add_working_time(vn(2026, 1, 9, 15), hours(4)) == vn(2026, 1, 12, 9, 30)
+
+
 def test_extra_working_day_wins_over_weekend_and_holiday() -> None:
-    cal = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 10), date(2026, 2, 16)}))
-    assert cal.is_working_day(date(2026, 1, 10))
+    cal = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 17), date(2026, 2, 16)}))
+    assert cal.is_working_day(date(2026, 1, 17))
     assert cal.is_working_day(date(2026, 2, 16))
 
 
@@ -78,40 +111,40 @@ def test_extra_day_off_wins_over_weekday_and_package_workday() -> None:
 
 # ---------------------------------------------------------------------------- working time
 
-MAKE_UP_SAT = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 10)}))
-EXTRA_OFF_MON = WorkingCalendar(extra_days_off=frozenset({date(2026, 1, 12)}))
+MAKE_UP_SAT = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 17)}))
+EXTRA_OFF_MON = WorkingCalendar(extra_days_off=frozenset({date(2026, 1, 19)}))
 
 
 @pytest.mark.parametrize(
     ("cal", "start", "duration", "expected"),
     [
         # Fri 15:00-17:00 = 2 h, then Mon 07:30 + 2 h
-        (CAL, vn(2026, 1, 9, 15), hours(4), vn(2026, 1, 12, 9, 30)),
+        (CAL, vn(2026, 1, 16, 15), hours(4), vn(2026, 1, 19, 9, 30)),
         # Tết 2026: Sat 14 .. Sun 22 Feb closed, resumes Mon 23
         (CAL, vn(2026, 2, 13, 15), hours(4), vn(2026, 2, 23, 9, 30)),
-        # make-up Saturday 10 Jan counts
-        (MAKE_UP_SAT, vn(2026, 1, 9, 15), hours(4), vn(2026, 1, 10, 9, 30)),
-        # Monday 12 Jan off: continue Tuesday
-        (EXTRA_OFF_MON, vn(2026, 1, 9, 15), hours(4), vn(2026, 1, 13, 9, 30)),
-        # boundaries on Wednesday 7 Jan 2026
-        (CAL, vn(2026, 1, 7, 11, 30), hours(1), vn(2026, 1, 7, 14, 30)),
-        (CAL, vn(2026, 1, 7, 12), hours(1), vn(2026, 1, 7, 14, 30)),
-        (CAL, vn(2026, 1, 7, 17), hours(1), vn(2026, 1, 8, 8, 30)),
-        (CAL, vn(2026, 1, 7, 6), hours(1), vn(2026, 1, 7, 8, 30)),
-        (CAL, vn(2026, 1, 7, 23), hours(1), vn(2026, 1, 8, 8, 30)),
+        # a tenant's own make-up Saturday (17 Jan) counts
+        (MAKE_UP_SAT, vn(2026, 1, 16, 15), hours(4), vn(2026, 1, 17, 9, 30)),
+        # Monday 19 Jan off: continue Tuesday
+        (EXTRA_OFF_MON, vn(2026, 1, 16, 15), hours(4), vn(2026, 1, 20, 9, 30)),
+        # boundaries on Wednesday 14 Jan 2026
+        (CAL, vn(2026, 1, 14, 11, 30), hours(1), vn(2026, 1, 14, 14, 30)),
+        (CAL, vn(2026, 1, 14, 12), hours(1), vn(2026, 1, 14, 14, 30)),
+        (CAL, vn(2026, 1, 14, 17), hours(1), vn(2026, 1, 15, 8, 30)),
+        (CAL, vn(2026, 1, 14, 6), hours(1), vn(2026, 1, 14, 8, 30)),
+        (CAL, vn(2026, 1, 14, 23), hours(1), vn(2026, 1, 15, 8, 30)),
         # landing exactly on a period end stays there
-        (CAL, vn(2026, 1, 7, 10, 30), hours(1), vn(2026, 1, 7, 11, 30)),
-        (CAL, vn(2026, 1, 7, 16), hours(1), vn(2026, 1, 7, 17)),
-        (CAL, vn(2026, 1, 7, 7, 30), hours(7.5), vn(2026, 1, 7, 17)),
+        (CAL, vn(2026, 1, 14, 10, 30), hours(1), vn(2026, 1, 14, 11, 30)),
+        (CAL, vn(2026, 1, 14, 16), hours(1), vn(2026, 1, 14, 17)),
+        (CAL, vn(2026, 1, 14, 7, 30), hours(7.5), vn(2026, 1, 14, 17)),
         # 8 working hours: Wed 2.5 h + 3.5 h, Thu 07:30 + 2 h
-        (CAL, vn(2026, 1, 7, 9), hours(8), vn(2026, 1, 8, 9, 30)),
+        (CAL, vn(2026, 1, 14, 9), hours(8), vn(2026, 1, 15, 9, 30)),
         # crossing lunch: 11:00 + 1 h = 30 min before, 30 min after
-        (CAL, vn(2026, 1, 7, 11), hours(1), vn(2026, 1, 7, 14)),
+        (CAL, vn(2026, 1, 14, 11), hours(1), vn(2026, 1, 14, 14)),
         # zero duration: at a period end stays, outside office hours goes to the opening
-        (CAL, vn(2026, 1, 7, 11, 30), hours(0), vn(2026, 1, 7, 11, 30)),
-        (CAL, vn(2026, 1, 7, 6), hours(0), vn(2026, 1, 7, 7, 30)),
+        (CAL, vn(2026, 1, 14, 11, 30), hours(0), vn(2026, 1, 14, 11, 30)),
+        (CAL, vn(2026, 1, 14, 6), hours(0), vn(2026, 1, 14, 7, 30)),
         # Saturday start counts from Monday
-        (CAL, vn(2026, 1, 10, 10), hours(4), vn(2026, 1, 12, 11, 30)),
+        (CAL, vn(2026, 1, 17, 10), hours(4), vn(2026, 1, 19, 11, 30)),
     ],
 )
 def test_add_working_time(
@@ -121,9 +154,9 @@ def test_add_working_time(
 
 
 def test_add_working_time_converts_to_calendar_zone() -> None:
-    start = datetime(2026, 1, 9, 8, 0, tzinfo=UTC)  # Fri 15:00 in Hà Nội
+    start = datetime(2026, 1, 16, 8, 0, tzinfo=UTC)  # Fri 15:00 in Hà Nội
     result = CAL.add_working_time(start, hours(4))
-    assert result == datetime(2026, 1, 12, 2, 30, tzinfo=UTC)
+    assert result == datetime(2026, 1, 19, 2, 30, tzinfo=UTC)
     assert result.utcoffset() == hours(7)
     assert (result.hour, result.minute) == (9, 30)
 
@@ -132,33 +165,33 @@ def test_naive_and_negative_inputs_are_programming_errors() -> None:
     with pytest.raises(ValueError):
         CAL.add_working_time(datetime(2026, 1, 7, 9), hours(1))
     with pytest.raises(ValueError):
-        CAL.add_working_time(vn(2026, 1, 7, 9), hours(-1))
+        CAL.add_working_time(vn(2026, 1, 14, 9), hours(-1))
     with pytest.raises(ValueError):
-        CAL.add_working_days(vn(2026, 1, 7, 9), -1)
+        CAL.add_working_days(vn(2026, 1, 14, 9), -1)
 
 
 @pytest.mark.parametrize(
     ("cal", "start", "days", "expected"),
     [
-        # Friday afternoon + 5: Mon 12 .. Fri 16
-        (CAL, vn(2026, 1, 9, 15), 5, vn(2026, 1, 16, 17)),
+        # Friday afternoon + 5: Mon 19 .. Fri 23
+        (CAL, vn(2026, 1, 16, 15), 5, vn(2026, 1, 23, 17)),
         # Huế example (docs/domain.md §4): sent Tue 01/07/2025 16:28, 7 working days, due 10/07/2025
         (CAL, vn(2025, 7, 1, 16, 28), 7, vn(2025, 7, 10, 17)),
         # across Tết: Fri 13 Feb, then Mon 23 .. Thu 26
         (CAL, vn(2026, 2, 12, 10), 5, vn(2026, 2, 26, 17)),
         # Saturday event: the next day is Sunday, first working day Monday
-        (CAL, vn(2026, 1, 10, 10), 1, vn(2026, 1, 12, 17)),
+        (CAL, vn(2026, 1, 17, 10), 1, vn(2026, 1, 19, 17)),
         # Hùng Vương observed Mon 27/4
         (CAL, vn(2026, 4, 24, 9), 1, vn(2026, 4, 28, 17)),
         # 30/4 + 1/5 + weekend
         (CAL, vn(2026, 4, 29, 9), 1, vn(2026, 5, 4, 17)),
-        (MAKE_UP_SAT, vn(2026, 1, 9, 15), 1, vn(2026, 1, 10, 17)),
-        (EXTRA_OFF_MON, vn(2026, 1, 9, 15), 1, vn(2026, 1, 13, 17)),
+        (MAKE_UP_SAT, vn(2026, 1, 16, 15), 1, vn(2026, 1, 17, 17)),
+        (EXTRA_OFF_MON, vn(2026, 1, 16, 15), 1, vn(2026, 1, 20, 17)),
         # event after closing still counts from the next day
-        (CAL, vn(2026, 1, 7, 23, 59), 1, vn(2026, 1, 8, 17)),
+        (CAL, vn(2026, 1, 14, 23, 59), 1, vn(2026, 1, 15, 17)),
         # zero days: end of today (working) or of the next working day
-        (CAL, vn(2026, 1, 7, 9), 0, vn(2026, 1, 7, 17)),
-        (CAL, vn(2026, 1, 10, 9), 0, vn(2026, 1, 12, 17)),
+        (CAL, vn(2026, 1, 14, 9), 0, vn(2026, 1, 14, 17)),
+        (CAL, vn(2026, 1, 17, 9), 0, vn(2026, 1, 19, 17)),
     ],
 )
 def test_add_working_days(
@@ -168,23 +201,24 @@ def test_add_working_days(
 
 
 def test_thirty_working_days_is_fast_and_correct() -> None:
-    # Mon 5 Jan 2026 + 30 working days: Tue 6 .. Fri 9 (4), five full weeks to Fri 13 Feb (29),
-    # Tết closes 16..20 Feb, so the 30th is Mon 23 Feb.
-    assert CAL.add_working_days(vn(2026, 1, 5, 9), 30) == vn(2026, 2, 23, 17)
-    # 30 full days of 7.5 h from Mon 5 Jan 07:30: six full weeks, ends Fri 13 Feb 17:00
-    assert CAL.add_working_time(vn(2026, 1, 5, 7, 30), hours(30 * 7.5)) == vn(2026, 2, 13, 17)
+    # Mon 5 Jan 2026 + 30 working days: Tue 6 .. Fri 9 (4), the make-up Saturday 10 (5), five
+    # full weeks to Fri 13 Feb (30).
+    assert CAL.add_working_days(vn(2026, 1, 5, 9), 30) == vn(2026, 2, 13, 17)
+    # 30 full days of 7.5 h from Mon 5 Jan 07:30: Mon 5 .. Sat 10 (6), four full weeks (26),
+    # Mon 9 .. Thu 12 Feb (30): ends Thu 12 Feb 17:00
+    assert CAL.add_working_time(vn(2026, 1, 5, 7, 30), hours(30 * 7.5)) == vn(2026, 2, 12, 17)
 
 
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        (vn(2026, 1, 9, 15), vn(2026, 1, 12, 9, 30), hours(4)),
-        (vn(2026, 1, 7, 11), vn(2026, 1, 7, 14), hours(1)),
-        (vn(2026, 1, 7), vn(2026, 1, 8), hours(7.5)),
-        (vn(2026, 1, 10), vn(2026, 1, 12), hours(0)),  # weekend
+        (vn(2026, 1, 16, 15), vn(2026, 1, 19, 9, 30), hours(4)),
+        (vn(2026, 1, 14, 11), vn(2026, 1, 14, 14), hours(1)),
+        (vn(2026, 1, 14), vn(2026, 1, 15), hours(7.5)),
+        (vn(2026, 1, 17), vn(2026, 1, 19), hours(0)),  # weekend
         (vn(2026, 2, 13), vn(2026, 2, 24), hours(15)),  # Fri 13 + Mon 23 around Tết
-        (vn(2026, 1, 7, 12), vn(2026, 1, 7, 9), hours(0)),  # b < a
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 9), hours(0)),
+        (vn(2026, 1, 14, 12), vn(2026, 1, 14, 9), hours(0)),  # b < a
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 9), hours(0)),
     ],
 )
 def test_working_time_between(a: datetime, b: datetime, expected: timedelta) -> None:
@@ -194,11 +228,11 @@ def test_working_time_between(a: datetime, b: datetime, expected: timedelta) -> 
 @pytest.mark.parametrize(
     ("t", "expected"),
     [
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 9)),
-        (vn(2026, 1, 7, 11, 30), vn(2026, 1, 7, 13, 30)),
-        (vn(2026, 1, 7, 12), vn(2026, 1, 7, 13, 30)),
-        (vn(2026, 1, 7, 17), vn(2026, 1, 8, 7, 30)),
-        (vn(2026, 1, 10, 9), vn(2026, 1, 12, 7, 30)),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 9)),
+        (vn(2026, 1, 14, 11, 30), vn(2026, 1, 14, 13, 30)),
+        (vn(2026, 1, 14, 12), vn(2026, 1, 14, 13, 30)),
+        (vn(2026, 1, 14, 17), vn(2026, 1, 15, 7, 30)),
+        (vn(2026, 1, 17, 9), vn(2026, 1, 19, 7, 30)),
         (vn(2026, 2, 13, 18), vn(2026, 2, 23, 7, 30)),
     ],
 )

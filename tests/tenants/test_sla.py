@@ -172,22 +172,22 @@ def test_bad_version() -> None:
     ("start", "duration", "urgency", "expected"),
     [
         # urgent: calendar time 24/7, across midnight, on a Saturday, never moved
-        (vn(2026, 1, 10, 23, 50), SlaDuration(30, MIN), U, vn(2026, 1, 11, 0, 20)),
-        (vn(2026, 1, 10, 10), SlaDuration(4, WH), U, vn(2026, 1, 10, 14)),
-        (vn(2026, 1, 10, 10), SlaDuration(1, WD), U, vn(2026, 1, 11, 10)),
+        (vn(2026, 1, 17, 23, 50), SlaDuration(30, MIN), U, vn(2026, 1, 18, 0, 20)),
+        (vn(2026, 1, 17, 10), SlaDuration(4, WH), U, vn(2026, 1, 17, 14)),
+        (vn(2026, 1, 17, 10), SlaDuration(1, WD), U, vn(2026, 1, 18, 10)),
         (vn(2026, 2, 16, 22), SlaDuration(240, MIN), U, vn(2026, 2, 17, 2)),  # Tết night
         # normal working hours: Fri 15:00 + 4 h -> Mon 09:30
-        (vn(2026, 1, 9, 15), SlaDuration(4, WH), N, vn(2026, 1, 12, 9, 30)),
+        (vn(2026, 1, 16, 15), SlaDuration(4, WH), N, vn(2026, 1, 19, 9, 30)),
         # 8 working hours from Wed 09:00: 6 h on Wed, 2 h on Thu
-        (vn(2026, 1, 7, 9), SlaDuration(8, WH), C, vn(2026, 1, 8, 9, 30)),
+        (vn(2026, 1, 14, 9), SlaDuration(8, WH), C, vn(2026, 1, 15, 9, 30)),
         # 5 working days from a Friday afternoon
-        (vn(2026, 1, 9, 15), SlaDuration(5, WD), N, vn(2026, 1, 16, 17)),
+        (vn(2026, 1, 16, 15), SlaDuration(5, WD), N, vn(2026, 1, 23, 17)),
         # complex 10 working days across Tết: 10..13 Feb (4), 23..27 Feb (9), Mon 2 Mar
         (vn(2026, 2, 9, 9), SlaDuration(10, WD), C, vn(2026, 3, 2, 17)),
         # non-urgent calendar minutes: plain addition on a working day ...
-        (vn(2026, 1, 7, 10), SlaDuration(60, MIN), N, vn(2026, 1, 7, 11)),
+        (vn(2026, 1, 14, 10), SlaDuration(60, MIN), N, vn(2026, 1, 14, 11)),
         # ... moved to the end of the next working day when it lands on a Saturday
-        (vn(2026, 1, 9, 23), SlaDuration(120, MIN), N, vn(2026, 1, 12, 17)),
+        (vn(2026, 1, 16, 23), SlaDuration(120, MIN), N, vn(2026, 1, 19, 17)),
         # ... and during Tết
         (vn(2026, 2, 13, 20), SlaDuration(240, MIN), N, vn(2026, 2, 23, 17)),
     ],
@@ -201,9 +201,9 @@ def test_compute_due(
 
 
 def test_compute_due_uses_make_up_saturday() -> None:
-    cal = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 10)}))
-    assert compute_due(cal, vn(2026, 1, 9, 15), SlaDuration(4, WH), N) == vn(2026, 1, 10, 9, 30)
-    assert compute_due(cal, vn(2026, 1, 9, 23), SlaDuration(120, MIN), N) == vn(2026, 1, 10, 1)
+    cal = WorkingCalendar(extra_working_days=frozenset({date(2026, 1, 17)}))
+    assert compute_due(cal, vn(2026, 1, 16, 15), SlaDuration(4, WH), N) == vn(2026, 1, 17, 9, 30)
+    assert compute_due(cal, vn(2026, 1, 16, 23), SlaDuration(120, MIN), N) == vn(2026, 1, 17, 1)
 
 
 # --------------------------------------------------------------------------------- pauses
@@ -213,35 +213,35 @@ def test_compute_due_uses_make_up_saturday() -> None:
     ("due", "paused_at", "resumed_at", "urgency", "expected"),
     [
         # Wed 10:00-15:00 = 1.5 h + 1.5 h = 3 h; Fri 17:00 + 3 h -> Mon 10:30
-        (vn(2026, 1, 16, 17), vn(2026, 1, 14, 10), vn(2026, 1, 14, 15), N, vn(2026, 1, 19, 10, 30)),
+        (vn(2026, 1, 23, 17), vn(2026, 1, 21, 10), vn(2026, 1, 21, 15), N, vn(2026, 1, 26, 10, 30)),
         # over a weekend: Fri 16:00-17:00 + Mon 07:30-08:30 = 2 h; Tue 17:00 -> Wed 09:30
         (
-            vn(2026, 1, 13, 17),
-            vn(2026, 1, 9, 16),
-            vn(2026, 1, 12, 8, 30),
+            vn(2026, 1, 20, 17),
+            vn(2026, 1, 16, 16),
+            vn(2026, 1, 19, 8, 30),
             N,
-            vn(2026, 1, 14, 9, 30),
+            vn(2026, 1, 21, 9, 30),
         ),
         # paused wholly outside office hours: no working time lost
-        (vn(2026, 1, 16, 17), vn(2026, 1, 10, 9), vn(2026, 1, 11, 9), N, vn(2026, 1, 16, 17)),
+        (vn(2026, 1, 23, 17), vn(2026, 1, 17, 9), vn(2026, 1, 18, 9), N, vn(2026, 1, 23, 17)),
         # urgent: 15 calendar minutes
         (
-            vn(2026, 1, 11, 0, 20),
-            vn(2026, 1, 10, 23, 55),
-            vn(2026, 1, 11, 0, 10),
+            vn(2026, 1, 18, 0, 20),
+            vn(2026, 1, 17, 23, 55),
+            vn(2026, 1, 18, 0, 10),
             U,
-            vn(2026, 1, 11, 0, 35),
+            vn(2026, 1, 18, 0, 35),
         ),
         # pause after the deadline: already late, nothing changes
         (
-            vn(2026, 1, 12, 9, 30),
-            vn(2026, 1, 12, 10),
-            vn(2026, 1, 13, 10),
+            vn(2026, 1, 19, 9, 30),
+            vn(2026, 1, 19, 10),
+            vn(2026, 1, 20, 10),
             N,
-            vn(2026, 1, 12, 9, 30),
+            vn(2026, 1, 19, 9, 30),
         ),
         # resumed before paused: ignored
-        (vn(2026, 1, 16, 17), vn(2026, 1, 14, 10), vn(2026, 1, 14, 9), N, vn(2026, 1, 16, 17)),
+        (vn(2026, 1, 23, 17), vn(2026, 1, 21, 10), vn(2026, 1, 21, 9), N, vn(2026, 1, 23, 17)),
     ],
 )
 def test_extend_due_for_pause(
@@ -253,10 +253,10 @@ def test_extend_due_for_pause(
 def test_pause_keeps_the_remaining_time() -> None:
     # 4 working hours from Wed 09:00 is due 15:00 (2.5 h + 1.5 h). Paused at 10:00 with 3 h left,
     # resumed Thu 14:00: the 3 h left run Thu 14:00-17:00.
-    due = compute_due(CAL, vn(2026, 1, 7, 9), SlaDuration(4, WH), N)
-    assert due == vn(2026, 1, 7, 15)
-    assert extend_due_for_pause(CAL, due, vn(2026, 1, 7, 10), vn(2026, 1, 8, 14), N) == vn(
-        2026, 1, 8, 17
+    due = compute_due(CAL, vn(2026, 1, 14, 9), SlaDuration(4, WH), N)
+    assert due == vn(2026, 1, 14, 15)
+    assert extend_due_for_pause(CAL, due, vn(2026, 1, 14, 10), vn(2026, 1, 15, 14), N) == vn(
+        2026, 1, 15, 17
     )
 
 
@@ -267,17 +267,17 @@ def test_pause_keeps_the_remaining_time() -> None:
     ("start", "due", "now", "urgency", "expected"),
     [
         # 4 working h Wed 09:00 -> 15:00; at 14:00 3 h used (2.5 + 0.5)
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 15), vn(2026, 1, 7, 14), N, 0.75),
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 15), vn(2026, 1, 7, 14, 12), N, 0.8),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 15), vn(2026, 1, 14, 14), N, 0.75),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 15), vn(2026, 1, 14, 14, 12), N, 0.8),
         # lunch does not consume time: 11:30 and 13:00 are the same 2.5 h
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 15), vn(2026, 1, 7, 13), N, 0.625),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 15), vn(2026, 1, 14, 13), N, 0.625),
         # overdue: Thu 08:30 = 6 h + 1 h = 7 h of 4 h
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 15), vn(2026, 1, 8, 8, 30), N, 1.75),
-        (vn(2026, 1, 7, 9), vn(2026, 1, 7, 15), vn(2026, 1, 7, 8), N, 0.0),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 15), vn(2026, 1, 15, 8, 30), N, 1.75),
+        (vn(2026, 1, 14, 9), vn(2026, 1, 14, 15), vn(2026, 1, 14, 8), N, 0.0),
         # urgent, calendar time: 24 of 30 minutes
-        (vn(2026, 1, 10, 23, 50), vn(2026, 1, 11, 0, 20), vn(2026, 1, 11, 0, 14), U, 0.8),
+        (vn(2026, 1, 17, 23, 50), vn(2026, 1, 18, 0, 20), vn(2026, 1, 18, 0, 14), U, 0.8),
         # non-urgent window wholly at night: falls back to calendar time (30 of 60 minutes)
-        (vn(2026, 1, 7, 20), vn(2026, 1, 7, 21), vn(2026, 1, 7, 20, 30), N, 0.5),
+        (vn(2026, 1, 14, 20), vn(2026, 1, 14, 21), vn(2026, 1, 14, 20, 30), N, 0.5),
     ],
 )
 def test_fraction_used(

@@ -1,0 +1,60 @@
+"""Hand-off inside an agency (issue 12, item 1): the contact gives the report to a named officer
+of the lead agency, reassigning is recorded with who had it before, and only staff see the
+assignee. Against the real database, frozen clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import time_machine
+
+from core.errors import DomainError, PermissionDenied
+from permissions.session import scoped_transaction
+from reports.service import hand_off
+from tests.clock import stop_clock, vn
+from tests.reports.test_report_service import events, scope_of
+from tests.reports.test_side_processes import fresh, in_progress, sapa  # noqa: F401
+
+
+async def test_hand_off_then_reassign_is_recorded(
+    sapa: dict[str, Any],  # noqa: F811
+    pilot: dict[str, Any],
+    time_machine: time_machine.TimeMachineFixture,
+) -> None:
+    stop_clock(time_machine, vn(2026, 3, 11, 9))
+    report = await in_progress(sapa)
+    contact, handler = sapa["contact"], sapa["handler"]
+    leader = await scope_of(pilot, "sapa.agency-leader")
+
+    async def give(scope: Any, version: int, officer: Any, comment: str | None = None) -> Any:
+        async with scoped_transaction(scope):
+            return await hand_off(scope, report.id, version, officer, comment)
+
+    given = await give(contact, report.version, handler.user_id, "Anh Minh xử lý.")
+    assert given.assignee_user_id == handler.user_id and given.version == report.version + 1
+    assert given.state == report.state
+    again = await give(contact, given.version, leader.user_id)
+    assert again.assignee_user_id == leader.user_id
+    handoffs = [e for e in await events(sapa["operator"], report.id) if e.action == "HAND_OFF"]
+    pairs = [(e.data["previous_assignee_user_id"], e.data["assignee_user_id"]) for e in handoffs]
+    assert pairs == [
+        (None, str(handler.user_id)),
+        (str(handler.user_id), str(leader.user_id)),
+    ]
+    assert [e.public for e in handoffs] == [False, False]  # the reporter never sees officers
+    assert handoffs[0].comment == "Anh Minh xử lý." and handoffs[0].actor_role == "agency_contact"
+    # Refusals change nothing.
+    for scope, officer, code in (
+        (contact, leader.user_id, "NO_CHANGE"),
+        (contact, sapa["citizen"].user_id, "NOT_AN_OFFICER"),  # not an officer of the agency
+        (contact, sapa["operator"].user_id, "NOT_AN_OFFICER"),  # the centre's, not the agency's
+    ):
+        with pytest.raises(DomainError) as refused:
+            await give(scope, again.version, officer)
+        assert (refused.value.code, refused.value.field) == (code, "officerId")
+    with pytest.raises(PermissionDenied):
+        await give(handler, again.version, handler.user_id)  # an officer does not hand off
+    with pytest.raises(PermissionDenied):
+        await give(sapa["operator"], again.version, handler.user_id)  # nor the centre
+    assert (await fresh(sapa["operator"], report.id)).version == again.version
