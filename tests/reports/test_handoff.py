@@ -13,12 +13,16 @@ from core.errors import DomainError, PermissionDenied
 from permissions.session import scoped_transaction
 from reports.service import hand_off
 from tests.clock import stop_clock, vn
-from tests.reports.test_report_service import events, scope_of
-from tests.reports.test_side_processes import fresh, in_progress, sapa  # noqa: F401
+from tests.support.services import (
+    events,
+    fresh,
+    in_progress,
+    scope_of,
+)
 
 
 async def test_hand_off_then_reassign_is_recorded(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     pilot: dict[str, Any],
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:

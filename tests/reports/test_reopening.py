@@ -18,14 +18,18 @@ from reports.queries import ReportFilter, visible_reports
 from reports.workflow import REOPEN_WINDOW, ReportState
 from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock, vn
-from tests.reports.test_report_service import events, step
-from tests.reports.test_side_processes import fresh, in_progress, sapa  # noqa: F401
+from tests.support.services import (
+    events,
+    fresh,
+    in_progress,
+    step,
+)
 
 Clock = time_machine.TimeMachineFixture
 APPROVED = vn(2026, 3, 18, 9)  # Wednesday
 
 
-async def resolved(sapa: dict[str, Any], clock: Clock) -> Report:  # noqa: F811
+async def resolved(sapa: dict[str, Any], clock: Clock) -> Report:
     stop_clock(clock, APPROVED - timedelta(days=5))
     report = await in_progress(sapa)
     report = await step(sapa["handler"], report, A.SUBMIT_RESULT, comment="Đã xử lý.")
@@ -35,12 +39,12 @@ async def resolved(sapa: dict[str, Any], clock: Clock) -> Report:  # noqa: F811
     return report
 
 
-async def reopen(sapa: dict[str, Any], report: Report, who: str = "citizen") -> Report:  # noqa: F811
+async def reopen(sapa: dict[str, Any], report: Report, who: str = "citizen") -> Report:
     return await step(sapa[who], report, A.REOPEN, comment="Vẫn còn vi phạm.")
 
 
 async def test_reopen_after_auto_close_inside_the_window(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: Clock,
 ) -> None:
     report = await resolved(sapa, time_machine)
@@ -61,7 +65,7 @@ async def test_reopen_after_auto_close_inside_the_window(
 @pytest.mark.parametrize("who", ["citizen", "operator"])
 @pytest.mark.parametrize("closed_first", [False, True], ids=["resolved", "auto-closed"])
 async def test_reopen_outside_the_window_is_refused(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: Clock,
     who: str,
     closed_first: bool,
@@ -83,7 +87,7 @@ async def test_reopen_outside_the_window_is_refused(
 
 
 async def test_low_rating_goes_to_the_review_queue_not_closed(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: Clock,
 ) -> None:
     low, fine = await resolved(sapa, time_machine), await resolved(sapa, time_machine)

@@ -15,26 +15,7 @@ from permissions.session import scoped_transaction
 from reports.models import Report, ReporterContact, ReportEvent
 from reports.service import AssignInput, ContactInput, submit_report, transition
 from reports.workflow import WorkflowAction as A
-from tenants.models import Agency, Field
 from tests.support.services import events, new_input, scope_of, step, submit
-
-
-@pytest.fixture
-async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
-    tenant = pilot["tenants"]["sa-pa"]
-    names = {
-        "citizen": "sapa.citizen",
-        "operator": "sapa.intake-operator",
-        "contact": "sapa.agency-contact",
-        "handler": "sapa.handler",
-        "supervisor": "sapa.centre-supervisor",
-    }
-    scopes = {key: await scope_of(pilot, name) for key, name in names.items()}
-    async with scoped_transaction(scopes["operator"]):
-        food = await Field.get(tenant_id=tenant.id, code="ve-sinh-attp")
-        health = await Agency.get(tenant_id=tenant.id, id=food.default_agency_id)
-        urban = await Agency.get(tenant_id=tenant.id, code="phong-qldt")
-    return {"tenant": tenant, "field": food, "health": health, "urban": urban, **scopes}
 
 
 async def test_submit_sets_code_unit_deadline_and_event(sapa: dict[str, Any]) -> None:

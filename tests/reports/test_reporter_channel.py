@@ -13,11 +13,11 @@ from permissions.session import scoped_transaction
 from reports.models import Report
 from reports.service import ContactInput, submit_report
 from tests.conftest import GraphQLClient
-from tests.reports.test_report_queries import gid
-from tests.reports.test_report_service import new_input, sapa, submit  # noqa: F401
+from tests.factories import gid
+from tests.support.services import new_input, submit
 
 
-async def on_behalf(sapa: dict[str, Any], **overrides: Any) -> Report:  # noqa: F811
+async def on_behalf(sapa: dict[str, Any], **overrides: Any) -> Report:
     operator = sapa["operator"]
     data = new_input(
         sapa, on_behalf=True, contact=ContactInput("Công ty Hoàng Liên", "0912345678"), **overrides
@@ -26,7 +26,7 @@ async def on_behalf(sapa: dict[str, Any], **overrides: Any) -> Report:  # noqa: 
         return (await submit_report(operator, data)).report
 
 
-async def test_kind_and_channel_are_recorded_with_defaults(sapa: dict[str, Any]) -> None:  # noqa: F811
+async def test_kind_and_channel_are_recorded_with_defaults(sapa: dict[str, Any]) -> None:
     own = await submit(sapa)
     assert (own.reporter_kind, own.channel) == ("person", "app")
     called = await on_behalf(sapa, reporter_kind="business")
@@ -40,7 +40,7 @@ async def test_kind_and_channel_are_recorded_with_defaults(sapa: dict[str, Any])
 
 async def test_reports_filter_by_channel_and_kind(
     gql: GraphQLClient,
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     pilot: dict[str, Any],
 ) -> None:
     marker = uuid.uuid4().hex[:8]

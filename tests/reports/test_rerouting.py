@@ -15,14 +15,18 @@ from reports.service import AssignInput, set_coordinating_agencies
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock, vn
-from tests.reports.test_report_service import events, step
-from tests.reports.test_side_processes import fresh, in_progress, sapa  # noqa: F401
+from tests.support.services import (
+    events,
+    fresh,
+    in_progress,
+    step,
+)
 
 Clock = time_machine.TimeMachineFixture
 
 
 async def test_reroute_in_progress_restarts_the_accept_clock(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: Clock,
 ) -> None:
     stop_clock(time_machine, vn(2026, 3, 11, 9))  # Wednesday
@@ -56,7 +60,7 @@ async def test_reroute_in_progress_restarts_the_accept_clock(
 
 
 async def test_coordinating_agencies_added_and_removed_later(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: Clock,
 ) -> None:
     stop_clock(time_machine, vn(2026, 3, 11, 9))

@@ -3,7 +3,6 @@ publication, with their refusals (permission, state, once per report, tenant iso
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from core.errors import DomainError, NotFound
 from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
 from reports import transitions
-from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
+from reports.models import ExtensionRequest, InfoRequest, ReportEvent
 from reports.service import (
     AssignInput,
     add_comment,
@@ -34,18 +33,13 @@ from tests.clock import stop_clock, vn
 from tests.support.services import (
     ROLES,
     events,
+    fresh,
     in_progress,
     new_input,
-    sapa_env,
     scope_of,
     step,
     submit,
 )
-
-
-@pytest.fixture
-async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
-    return await sapa_env(pilot)
 
 
 async def run(scope: Scope, service: Any, *args: Any, **kwargs: Any) -> Any:
@@ -58,11 +52,6 @@ async def refused(code: str, scope: Scope, service: Any, *args: Any, **kwargs: A
         await run(scope, service, *args, **kwargs)
     assert error.value.code == code, error.value.details
     return error.value
-
-
-async def fresh(scope: Scope, report_id: uuid.UUID) -> Report:
-    async with scoped_transaction(scope):
-        return await Report.get(id=report_id)
 
 
 # --- extension ----------------------------------------------------------------------------------

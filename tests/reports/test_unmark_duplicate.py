@@ -14,11 +14,11 @@ from reports.service import mark_duplicate
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock, vn
-from tests.reports.test_report_service import events, sapa, step, submit  # noqa: F401
+from tests.support.services import events, step, submit
 
 
 async def test_unmark_duplicate_returns_to_intake(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
     stop_clock(time_machine, vn(2026, 3, 11, 9))

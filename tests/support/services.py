@@ -87,3 +87,9 @@ async def in_progress(sapa: dict[str, Any], **assign: Any) -> Report:
         sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id, **assign)
     )
     return await step(sapa["contact"], report, A.ACCEPT)
+
+
+async def fresh(scope: Scope, report_id: uuid.UUID) -> Report:
+    """The report as it is now in the database."""
+    async with scoped_transaction(scope):
+        return await Report.get(id=report_id)
