@@ -9,12 +9,18 @@ of March, past its 5 working days (due Monday 16 March 17:00)."""
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
+import openpyxl
 import time_machine
 
+from permissions.session import scoped_transaction
 from reports.workflow import WorkflowAction as A
+from stats.export import evaluation_workbook
 from stats.maintain import refresh_tenant
+from stats.queries import Period
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, gid
@@ -126,6 +132,23 @@ async def test_march_by_hand(
     assert (health["received"], health["openOverdue"], health["finished"]) == (1, 1, 0)
     urban = (await stats(tokens["phong-qldt"], MARCH))["total"]
     assert (urban["received"], urban["finishedOnTime"], urban["rated"]) == (1, 1, 1)
+
+    # The evaluation workbook holds the same numbers.
+    async with scoped_transaction(w.centre):
+        content = await evaluation_workbook(
+            w.centre, w.tenant_id, Period(date(2026, 3, 1), date(2026, 3, 31))
+        )
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    assert book.sheetnames == ["Tổng hợp", "Theo cơ quan", "Theo lĩnh vực"]
+    summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=3, values_only=True)}
+    assert summary["Tiếp nhận trong kỳ"] == total["received"]
+    assert summary["Đang xử lý quá hạn"] == total["openOverdue"]
+    assert summary["Tỉ lệ đúng hạn"] == total["onTimeRate"]
+    assert summary["Tỉ lệ hài lòng (4–5)"] == total["satisfiedShare"]
+    agencies = {r[0]: r[1:] for r in book["Theo cơ quan"].iter_rows(min_row=2, values_only=True)}
+    assert agencies["Phòng Y tế"] == (1, 0, 1, 0.0)
+    assert agencies["Phòng Quản lý đô thị"] == (1, 1, 0, 1.0)
+    assert len(book["Theo cơ quan"]._charts) == 1
 
     ranking = (await gql.ok(RANKING, {"p": MARCH}, token=tokens["centre"]))["agencyRanking"]
     ranks = {r["agencyId"]: r["rank"] for r in ranking}
