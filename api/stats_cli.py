@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -44,5 +46,46 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
         from stats.maintain import rebuild_all
 
         run(lambda: rebuild_all(tenant))
+
+    @stats.command("export")
+    def export(
+        tenant: Annotated[str, typer.Option("--tenant", help="Tenant code, e.g. sa-pa.")],
+        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+        out: Annotated[Path, typer.Option(help="The XLSX file to write.")] = Path(
+            "evaluation.xlsx"
+        ),
+        lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+    ) -> None:
+        """Write a tenant's evaluation workbook for a period (the whole tenant, as the system)."""
+        from permissions.actions import Action
+        from permissions.scope import Reach, Scope
+        from permissions.session import tenant_transaction
+        from stats.export import evaluation_workbook
+        from stats.maintain import refresh_tenant
+        from stats.queries import Period
+        from tenants.models import Tenant
+
+        period = Period(date.fromisoformat(first), date.fromisoformat(last))
+
+        async def work() -> dict[str, Any]:
+            row = await Tenant.get_or_none(code=tenant)
+            if row is None:
+                raise typer.BadParameter(f"unknown tenant {tenant}", param_hint="--tenant")
+            await refresh_tenant(row.id)
+            system = Scope(
+                user_id=None,
+                tenant_id=row.id,
+                readable_tenant_ids=frozenset({row.id}),
+                reach={Action.STATS_VIEW.value: frozenset({Reach()})},
+            )
+            async with tenant_transaction(row.id):
+                out.write_bytes(await evaluation_workbook(system, row.id, period, lang))
+            return {}
+
+        with database(get_settings()) as urls:
+            asyncio.run(migrate(urls.owner))
+            asyncio.run(with_orm(urls.app, work))
+        typer.echo(f"Wrote {out}")
 
     return stats
