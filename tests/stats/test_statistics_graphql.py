@@ -14,12 +14,17 @@ from datetime import date
 from typing import Any
 
 import openpyxl
+import pytest
 import time_machine
 
+from core.errors import DomainError
+from permissions.actions import Action
+from permissions.scope import Reach, Scope
 from permissions.session import scoped_transaction
 from reports.workflow import WorkflowAction as A
 from stats.export import evaluation_workbook
 from stats.maintain import refresh_tenant
+from stats.pilot import evaluate, set_pilot
 from stats.queries import Period
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
@@ -149,6 +154,27 @@ async def test_march_by_hand(
     assert agencies["Phòng Y tế"] == (1, 0, 1, 0.0)
     assert agencies["Phòng Quản lý đô thị"] == (1, 1, 0, 1.0)
     assert len(book["Theo cơ quan"]._charts) == 1
+
+    # The pilot: set by the province (only), evaluated against its targets.
+    province_scope = Scope(
+        user_id=None,
+        tenant_id=None,
+        readable_tenant_ids=frozenset({w.tenant_id}),
+        reach={Action.TENANT_ONBOARD.value: frozenset({Reach()})},
+        provincial=True,
+    )
+    with pytest.raises(DomainError) as refused:
+        await set_pilot(w.centre, w.tenant_id, date(2026, 3, 1), date(2026, 3, 31))
+    assert refused.value.code == "FORBIDDEN"
+    with pytest.raises(DomainError) as bad:
+        await set_pilot(province_scope, w.tenant_id, date(2026, 3, 1), date(2026, 3, 31), 1.5)
+    assert [d.field for d in bad.value.details] == ["onTimeTarget"]
+    await set_pilot(province_scope, w.tenant_id, date(2026, 3, 1), date(2026, 3, 31))
+    async with scoped_transaction(w.centre):
+        evaluation = await evaluate(w.centre, w.tenant_id)
+    assert evaluation is not None
+    assert evaluation.figures.on_time_rate == total["onTimeRate"]
+    assert (evaluation.on_time_met, evaluation.satisfied_met) == (False, True)  # 67 % < 90 %
 
     ranking = (await gql.ok(RANKING, {"p": MARCH}, token=tokens["centre"]))["agencyRanking"]
     ranks = {r["agencyId"]: r["rank"] for r in ranking}
