@@ -34,6 +34,7 @@ from reports.jobs import run_forever
 from reports.live import bus as report_events
 from reports.media_links import MEDIA_PATH, MediaLinks
 from reports.storage import LocalStorage, Storage
+from stats.maintain import run_forever as refresh_statistics
 
 log = logging.getLogger("paht")
 
@@ -102,13 +103,19 @@ def create_app(
             if database_url and settings.jobs_interval_seconds > 0
             else None
         )
+        refresher = (
+            asyncio.create_task(refresh_statistics(settings.jobs_interval_seconds))
+            if database_url and settings.jobs_interval_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
-            if jobs is not None:
-                jobs.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+            for task in (jobs, refresher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await store.stop_listening()
             await revocations.stop_listening()
             await report_events.stop()

@@ -275,8 +275,10 @@ async def _check_registry(plan: Any) -> None:
 
 
 from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
+from api.stats_cli import build_stats_app  # noqa: E402
 
 app.add_typer(build_admins_app(database, _with_orm), name="admins")
+app.add_typer(build_stats_app(database, _with_orm), name="stats")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -21,6 +21,7 @@ from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_
 from api.settings import get_settings
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
@@ -36,6 +37,7 @@ class Query(
     RegulationQuery,
     PermissionQuery,
     ReportQuery,
+    StatsQuery,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 

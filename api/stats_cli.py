@@ -1,0 +1,91 @@
+"""`paht stats`: keep the statistics tables (stats/maintain.py) from the command line.
+
+``refresh`` folds the reports whose history grew (what the background pass does); ``rebuild``
+recomputes a tenant's tables from its events, e.g. after a fix to an indicator's rule."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.database import migrate
+from api.settings import get_settings
+
+Tenants = Annotated[
+    list[str] | None, typer.Option("--tenant", help="Tenant code (repeatable); default all.")
+]
+
+RunWithOrm = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
+def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typer.Typer:
+    stats = typer.Typer(help="Statistics of the pilot evaluation.", no_args_is_help=True)
+
+    def run(work: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        with database(get_settings()) as urls:
+            asyncio.run(migrate(urls.owner))
+            done = asyncio.run(with_orm(urls.app, work))
+        for code, result in done.items():
+            typer.echo(f"{code}: {result.reports} reports folded, {result.rows_changed} rows")
+
+    @stats.command("refresh")
+    def refresh(tenant: Tenants = None) -> None:
+        """Fold the reports whose history grew since the last pass."""
+        from stats.maintain import refresh_all
+
+        run(lambda: refresh_all(tenant))
+
+    @stats.command("rebuild")
+    def rebuild(tenant: Tenants = None) -> None:
+        """Recompute the statistics tables from the events."""
+        from stats.maintain import rebuild_all
+
+        run(lambda: rebuild_all(tenant))
+
+    @stats.command("export")
+    def export(
+        tenant: Annotated[str, typer.Option("--tenant", help="Tenant code, e.g. sa-pa.")],
+        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+        out: Annotated[Path, typer.Option(help="The XLSX file to write.")] = Path(
+            "evaluation.xlsx"
+        ),
+        lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+    ) -> None:
+        """Write a tenant's evaluation workbook for a period (the whole tenant, as the system)."""
+        from permissions.actions import Action
+        from permissions.scope import Reach, Scope
+        from permissions.session import tenant_transaction
+        from stats.export import evaluation_workbook
+        from stats.maintain import refresh_tenant
+        from stats.queries import Period
+        from tenants.models import Tenant
+
+        period = Period(date.fromisoformat(first), date.fromisoformat(last))
+
+        async def work() -> dict[str, Any]:
+            row = await Tenant.get_or_none(code=tenant)
+            if row is None:
+                raise typer.BadParameter(f"unknown tenant {tenant}", param_hint="--tenant")
+            await refresh_tenant(row.id)
+            system = Scope(
+                user_id=None,
+                tenant_id=row.id,
+                readable_tenant_ids=frozenset({row.id}),
+                reach={Action.STATS_VIEW.value: frozenset({Reach()})},
+            )
+            async with tenant_transaction(row.id):
+                out.write_bytes(await evaluation_workbook(system, row.id, period, lang))
+            return {}
+
+        with database(get_settings()) as urls:
+            asyncio.run(migrate(urls.owner))
+            asyncio.run(with_orm(urls.app, work))
+        typer.echo(f"Wrote {out}")
+
+    return stats

@@ -1,0 +1,216 @@
+"""Keeping the statistics tables in step with the append-only ``report_event`` stream.
+
+Every event insert marks its report in ``stats_dirty`` (trigger, migration 0016) in the writing
+transaction. ``refresh`` folds the marked reports again (``stats.fold``), takes back what each
+contributed before and adds what it contributes now (``stats_day`` deltas), and clears the marks,
+all in one tenant-scoped transaction; the marks it takes are row-locked, so an event committed
+meanwhile marks its report again and the next pass sees it. ``rebuild`` empties a tenant's tables
+and folds every report: the two give the same tables (tests/stats/test_rebuild.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise import connections
+
+from permissions.session import tenant_transaction
+from reports.records import tenant_rules
+from stats.fold import Event, Folded, fold
+from tenants.models import Tenant, TenantStatus
+
+log = logging.getLogger(__name__)
+
+STATS_LOCK = 7_305_016  # advisory lock class of a tenant's statistics (with the tenant's hash)
+BATCH = 500
+
+_UPSERT_FACT = """
+INSERT INTO stats_report
+  (id, tenant_id, field_id, agency_id, unit_code, urgency, flows, spans, open_during)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text::tstzmultirange)
+ON CONFLICT (id) DO UPDATE SET field_id = EXCLUDED.field_id, agency_id = EXCLUDED.agency_id,
+  unit_code = EXCLUDED.unit_code, urgency = EXCLUDED.urgency, flows = EXCLUDED.flows,
+  spans = EXCLUDED.spans, open_during = EXCLUDED.open_during"""
+
+Slice = tuple[uuid.UUID, uuid.UUID | None, str | None, str]  # field, agency, unit, urgency
+DayKey = tuple[date, Slice, str, str]  # day, slice, flow, detail
+
+
+@dataclass
+class RefreshStats:
+    reports: int = 0
+    rows_changed: int = 0
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _multirange(folded: Folded) -> str:
+    parts = [
+        f"[{a.isoformat()},{b.isoformat()}]" if b else f"[{a.isoformat()},)"
+        for a, b in folded.cycles()
+    ]
+    return "{" + ",".join(parts) + "}"
+
+
+async def _lock(tenant_id: uuid.UUID) -> None:
+    conn = connections.get("default")
+    await conn.execute_query(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))", [STATS_LOCK, str(tenant_id)]
+    )
+
+
+async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshStats:
+    """Fold ``ids`` again and apply the deltas; inside the caller's tenant transaction."""
+    conn = connections.get("default")
+    calendar = (await tenant_rules(tenant_id)).calendar
+    reports = await conn.execute_query_dict(
+        "SELECT id, field_id, lead_agency_id, unit_code, urgency FROM report "
+        "WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+        [tenant_id, ids],
+    )
+    events: dict[uuid.UUID, list[Event]] = defaultdict(list)
+    for row in await conn.execute_query_dict(
+        "SELECT report_id, action, to_state, reason_code, data, created_at FROM report_event "
+        "WHERE tenant_id = $1 AND report_id = ANY($2::uuid[]) ORDER BY created_at, id",
+        [tenant_id, ids],
+    ):
+        events[row["report_id"]].append(
+            Event(
+                row["action"],
+                row["to_state"],
+                row["created_at"],
+                row["reason_code"],
+                _json(row["data"]),
+            )
+        )
+    old = await conn.execute_query_dict(
+        "SELECT id, field_id, agency_id, unit_code, urgency, flows FROM stats_report "
+        "WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+        [tenant_id, ids],
+    )
+    delta: Counter[DayKey] = Counter()
+    for row in old:
+        dims: Slice = (row["field_id"], row["agency_id"], row["unit_code"], row["urgency"])
+        for day, flow, detail, n in _json(row["flows"]):
+            delta[date.fromisoformat(day), dims, flow, detail] -= n
+    facts = []
+    for report in reports:
+        folded = fold(events[report["id"]], calendar, report["urgency"])
+        dims = (
+            report["field_id"],
+            report["lead_agency_id"],
+            report["unit_code"],
+            report["urgency"],
+        )
+        for (day, flow, detail), n in folded.flows.items():
+            delta[day, dims, flow, detail] += n
+        flows = [[d.isoformat(), f, x, n] for (d, f, x), n in sorted(folded.flows.items())]
+        facts.append(
+            [
+                report["id"],
+                *dims,
+                json.dumps(flows),
+                json.dumps([s.to_json() for s in folded.spans]),
+                _multirange(folded),
+            ]
+        )
+    changed = [(k, n) for k, n in delta.items() if n]
+    if changed:
+        await conn.execute_query(
+            "INSERT INTO stats_day (id, tenant_id, day, field_id, agency_id, unit_code, urgency, "
+            "flow, detail, n) SELECT gen_random_uuid(), $1, * FROM unnest($2::date[], "
+            "$3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
+            "$9::bigint[]) ON CONFLICT (tenant_id, day, field_id, agency_id, unit_code, urgency, "
+            "flow, detail) DO UPDATE SET n = stats_day.n + EXCLUDED.n",
+            [
+                tenant_id,
+                [k[0] for k, _ in changed],
+                [k[1][0] for k, _ in changed],
+                [k[1][1] for k, _ in changed],
+                [k[1][2] for k, _ in changed],
+                [k[1][3] for k, _ in changed],
+                [k[2] for k, _ in changed],
+                [k[3] for k, _ in changed],
+                [n for _, n in changed],
+            ],
+        )
+    if facts:
+        await conn.execute_many(
+            _UPSERT_FACT,
+            [[f[0], tenant_id, *f[1:]] for f in facts],
+        )
+    return RefreshStats(len(facts), len(changed))
+
+
+async def refresh_tenant(tenant_id: uuid.UUID, batch: int = BATCH) -> RefreshStats:
+    """Fold the tenant's marked reports, ``batch`` per transaction, until none is left."""
+    total = RefreshStats()
+    while True:
+        async with tenant_transaction(tenant_id):
+            await _lock(tenant_id)
+            conn = connections.get("default")
+            rows = await conn.execute_query_dict(
+                "SELECT id FROM stats_dirty WHERE tenant_id = $1 ORDER BY id LIMIT $2 "
+                "FOR UPDATE SKIP LOCKED",
+                [tenant_id, batch],
+            )
+            ids = [r["id"] for r in rows]
+            if not ids:
+                return total
+            done = await _fold_reports(tenant_id, ids)
+            await conn.execute_query(
+                "DELETE FROM stats_dirty WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
+                [tenant_id, ids],
+            )
+        total.reports += done.reports
+        total.rows_changed += done.rows_changed
+
+
+async def rebuild_tenant(tenant_id: uuid.UUID) -> RefreshStats:
+    """Empty the tenant's statistics and fold every report from its events."""
+    async with tenant_transaction(tenant_id):
+        await _lock(tenant_id)
+        conn = connections.get("default")
+        for table in ("stats_day", "stats_report", "stats_dirty"):
+            await conn.execute_query(f"DELETE FROM {table} WHERE tenant_id = $1", [tenant_id])
+        await conn.execute_query(
+            "INSERT INTO stats_dirty (id, tenant_id) SELECT id, tenant_id FROM report "
+            "WHERE tenant_id = $1",
+            [tenant_id],
+        )
+    return await refresh_tenant(tenant_id)
+
+
+async def _tenants(codes: Collection[str] | None) -> list[Tenant]:
+    query = Tenant.filter(status=TenantStatus.ACTIVE)
+    if codes is not None:
+        query = query.filter(code__in=list(codes))
+    return await query.order_by("code")
+
+
+async def refresh_all(codes: Collection[str] | None = None) -> dict[str, RefreshStats]:
+    """The background pass: every active tenant (or those named)."""
+    return {t.code: await refresh_tenant(t.id) for t in await _tenants(codes)}
+
+
+async def rebuild_all(codes: Collection[str] | None = None) -> dict[str, RefreshStats]:
+    return {t.code: await rebuild_tenant(t.id) for t in await _tenants(codes)}
+
+
+async def run_forever(interval_seconds: float) -> None:
+    """Beside the workflow's job runner (api/app.py): the statistics lag by at most this."""
+    while True:
+        try:
+            await refresh_all()
+        except Exception:  # the database may be away for a moment: try again next time
+            log.exception("statistics refresh failed")
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,85 @@
+"""Statistics tables (migration 0016): maintained from ``report_event`` by ``stats.maintain``,
+read by ``stats.queries``; the pilot of each tenant (``stats.pilot``). All tenant-owned, FORCE RLS.
+
+``stats_day.n`` and ``stats_report.spans`` are derived data: ``paht stats rebuild`` recomputes
+them from the events at any time."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core.ids import new_id
+from tenants.models import Tenant
+
+
+class StatsDay(Model):
+    """One flow (``stats.indicators.Flow``) of one local day and slice: field, lead agency,
+    administrative unit, urgency (the report's current ones)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    day = fields.DateField()
+    field_id = fields.UUIDField()
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16)
+    flow = fields.CharField(max_length=32)
+    detail = fields.CharField(max_length=64, default="", db_default="")
+    n = fields.BigIntField(default=0, db_default=0)
+
+    class Meta:
+        table = "stats_day"
+
+
+class StatsReport(Model):
+    """What one report contributes (to take it back when its history grows) and its open spans
+    (``stats.fold.Span``) for the balances; ``open_during`` (SQL only) indexes the spans."""
+
+    id = fields.UUIDField(primary_key=True)  # the report's id
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    field_id = fields.UUIDField()
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16)
+    flows = fields.JSONField()  # [[day, flow, detail, n], ...]
+    spans = fields.JSONField()  # [Span.to_json(), ...]
+
+    class Meta:
+        table = "stats_report"
+        unique_together = (("tenant", "id"),)
+
+
+class StatsDirty(Model):
+    """A report whose history grew since its statistics were folded (trigger on report_event)."""
+
+    id = fields.UUIDField(primary_key=True)  # the report's id
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "stats_dirty"
+
+
+class Pilot(Model):
+    """A tenant's pilot (thí điểm): its period and targets, set by the province."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    on_time_target = fields.FloatField()  # share in [0, 1]
+    satisfied_target = fields.FloatField()  # share in [0, 1]
+    updated_by = fields.UUIDField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "stats_pilot"
+        unique_together = (("tenant",),)

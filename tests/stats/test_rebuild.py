@@ -1,0 +1,97 @@
+"""Incremental maintenance equals a rebuild from the events, after a random workload on a
+stopped clock moved by random steps (several passes of the refresh interleaved with it)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+
+from permissions.session import tenant_transaction
+from reports.models import Report
+from reports.workflow import WorkflowAction as A
+from stats.maintain import rebuild_tenant, refresh_tenant
+from tests.clock import stop_clock, vn
+from tests.conftest import GraphQLClient
+from tests.stats.world import World, new_world
+
+REASONS = ["OUT_OF_SCOPE", "UNFOUNDED", "OUT_OF_AREA"]
+
+
+async def snapshot(tenant_id: Any) -> tuple[list[Any], list[Any]]:
+    async with tenant_transaction(tenant_id) as conn:
+        days = await conn.execute_query_dict(
+            "SELECT day, field_id, agency_id, unit_code, urgency, flow, detail, n FROM stats_day "
+            "WHERE tenant_id = $1 AND n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
+            [tenant_id],
+        )
+        facts = await conn.execute_query_dict(
+            "SELECT id, field_id, agency_id, unit_code, urgency, flows, spans, "
+            "open_during::text AS open_during FROM stats_report WHERE tenant_id = $1 ORDER BY id",
+            [tenant_id],
+        )
+        dirty = await conn.execute_query_dict(
+            "SELECT count(*) AS n FROM stats_dirty WHERE tenant_id = $1", [tenant_id]
+        )
+    assert dirty[0]["n"] == 0
+    return days, facts
+
+
+async def play(world: World, rng: random.Random, report: Report) -> None:
+    """One report down a random path of the workflow."""
+    path = rng.random()
+    if path < 0.1:
+        await world.step(report, A.REJECT, reason_code=rng.choice(REASONS), comment="Không nhận.")
+        return
+    if path < 0.15:
+        await world.step(report, A.WITHDRAW)
+        return
+    report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
+    if rng.random() < 0.15:
+        report = await world.step(report, A.RETURN, reason_code="NOT_COMPETENT", comment="Sai.")
+        report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
+    if rng.random() < 0.2:
+        return  # left waiting for acceptance
+    report = await world.step(report, A.ACCEPT)
+    if rng.random() < 0.2 and report.resolve_due_at is not None:
+        report = await world.extend(report, report.resolve_due_at + timedelta(days=2))
+    report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa xong.")
+    if rng.random() < 0.2:
+        report = await world.step(
+            report, A.REQUEST_REWORK, reason_code="INCOMPLETE", comment="Chưa đạt."
+        )
+        report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa lại.")
+    report = await world.step(report, A.APPROVE_RESULT)
+    if rng.random() < 0.6:
+        await world.step(report, A.RATE, rating=rng.randint(1, 5))
+
+
+async def test_rebuild_equals_incremental(
+    gql: GraphQLClient, pilot: dict[str, Any], time_machine: time_machine.TimeMachineFixture
+) -> None:
+    rng = random.Random(20260302)
+    at = vn(2026, 3, 2, 8)
+    stop_clock(time_machine, at)
+    world = await new_world(gql, pilot, prefix="rb")
+    reports = []
+    for _ in range(24):
+        at += timedelta(minutes=rng.randint(5, 600))
+        stop_clock(time_machine, at)
+        reports.append(await world.submit(rng.choice(["ha-tang", "attp"])))
+        if rng.random() < 0.3:
+            await refresh_tenant(world.tenant_id, batch=rng.randint(1, 5))
+    for report in reports:
+        at += timedelta(minutes=rng.randint(5, 900))
+        stop_clock(time_machine, at)
+        await play(world, rng, report)
+        if rng.random() < 0.4:
+            await refresh_tenant(world.tenant_id, batch=rng.randint(1, 5))
+    await refresh_tenant(world.tenant_id)
+    incremental = await snapshot(world.tenant_id)
+    assert len(incremental[1]) == 24
+    assert any(row["flow"] == "stage_late" for row in incremental[0])
+    assert any(row["flow"] == "rated" for row in incremental[0])
+    await rebuild_tenant(world.tenant_id)
+    assert await snapshot(world.tenant_id) == incremental

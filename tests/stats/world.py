@@ -1,0 +1,131 @@
+"""A fresh locality for statistics tests: two agencies, two fields, one user per role, and the
+steps of the workflow through the real services (nothing else writes into it, so its figures
+can be worked out by hand)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from permissions.scope import Scope
+from permissions.session import scoped_transaction
+from permissions.store import store
+from reports.models import Report
+from reports.service import (
+    AssignInput,
+    SubmitInput,
+    decide_extension,
+    request_extension,
+    submit_report,
+    transition,
+)
+from reports.workflow import WorkflowAction as A
+from tests.conftest import GraphQLClient
+from tests.factories import gid, onboard_locality, user_named, user_with_grants
+
+AGENCIES = [
+    {"code": "phong-qldt", "nameVi": "Phòng Quản lý đô thị", "nameEn": "Urban management"},
+    {"code": "phong-yt", "nameVi": "Phòng Y tế", "nameEn": "Health office"},
+]
+FIELDS = [
+    {
+        "code": "ha-tang",
+        "nameVi": "Hạ tầng",
+        "nameEn": "Infrastructure",
+        "defaultAgencyCode": "phong-qldt",
+    },
+    {
+        "code": "attp",
+        "nameVi": "An toàn thực phẩm",
+        "nameEn": "Food safety",
+        "defaultAgencyCode": "phong-yt",
+    },
+]
+
+
+@dataclass
+class World:
+    locality: dict[str, Any]
+    centre: Scope
+    leaders: dict[str, Scope]  # by agency code
+    citizen: Scope
+    tokens: dict[str, str]
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.locality["tenant_id"]
+
+    def agency(self, code: str) -> uuid.UUID:
+        return self.locality["agencies"][code]
+
+    def field(self, code: str) -> uuid.UUID:
+        return self.locality["fields"][code]
+
+    async def submit(self, field: str = "ha-tang", urgency: str = "normal") -> Report:
+        async with scoped_transaction(self.citizen):
+            result = await submit_report(
+                self.citizen,
+                SubmitInput(
+                    title="Ổ gà trên đường Cầu Mây",
+                    description="Mặt đường hỏng nặng.",
+                    field_id=self.field(field),
+                    latitude=16.05,
+                    longitude=108.2,
+                    urgency=urgency,
+                    idempotency_key=uuid.uuid4().hex,
+                ),
+            )
+        return result.report
+
+    def actor(self, report: Report, action: A) -> Scope:
+        if action in {A.ACCEPT, A.RETURN, A.SUBMIT_RESULT}:
+            agency = next(
+                c for c, i in self.locality["agencies"].items() if i == report.lead_agency_id
+            )
+            return self.leaders[agency]
+        return self.citizen if action in {A.RATE, A.WITHDRAW} else self.centre
+
+    async def step(self, report: Report, action: A, **kwargs: Any) -> Report:
+        scope = self.actor(report, action)
+        async with scoped_transaction(scope):
+            return await transition(scope, report.id, action, report.version, **kwargs)
+
+    async def assign(self, report: Report, agency: str, urgency: str | None = None) -> Report:
+        return await self.step(
+            report, A.ASSIGN, assign=AssignInput(self.agency(agency), urgency=urgency)
+        )
+
+    async def extend(self, report: Report, to: datetime) -> Report:
+        leader = self.actor(report, A.ACCEPT)
+        async with scoped_transaction(leader):
+            await request_extension(leader, report.id, to, "Cần thêm thời gian thi công.")
+        async with scoped_transaction(self.centre):
+            await decide_extension(self.centre, report.id, True, "Đồng ý.")
+            return await Report.get(id=report.id)
+
+
+async def _scope(username: str, tenant_id: uuid.UUID) -> Scope:
+    return await store.scope_for((await user_named(username)).id, tenant_id)
+
+
+async def new_world(gql: GraphQLClient, pilot: dict[str, Any], prefix: str = "tk") -> World:
+    loc = await onboard_locality(gql, pilot, prefix=prefix, agencies=AGENCIES, fields=FIELDS)
+    tokens = {"centre": await user_with_grants(gql, loc, "centre", {"role": "centre_supervisor"})}
+    for code in loc["agencies"]:
+        tokens[code] = await user_with_grants(
+            gql,
+            loc,
+            f"leader-{code}",
+            {"role": "agency_leader", "agencyId": gid("Agency", loc["agencies"][code])},
+        )
+    tokens["citizen"] = await user_with_grants(gql, loc, "citizen", {"role": "citizen"})
+    tid = loc["tenant_id"]
+    return World(
+        loc,
+        centre=await _scope(f"{loc['code']}.centre", tid),
+        leaders={c: await _scope(f"{loc['code']}.leader-{c}", tid) for c in loc["agencies"]},
+        citizen=await _scope(f"{loc['code']}.citizen", tid),
+        tokens=tokens,
+    )
