@@ -13,14 +13,13 @@ from typing import Annotated, Any
 
 import typer
 
+from api.admins_cli import RunWithOrm  # the same ORM runner as every subcommand
 from api.database import migrate
 from api.settings import get_settings
 
 Tenants = Annotated[
     list[str] | None, typer.Option("--tenant", help="Tenant code (repeatable); default all.")
 ]
-
-RunWithOrm = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typer.Typer:
@@ -29,7 +28,7 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
     def run(work: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         with database(get_settings()) as urls:
             asyncio.run(migrate(urls.owner))
-            done = asyncio.run(with_orm(urls.app, work))
+            done: dict[str, Any] = asyncio.run(with_orm(urls.app, work))
         for code, result in done.items():
             typer.echo(f"{code}: {result.reports} reports folded, {result.rows_changed} rows")
 

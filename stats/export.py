@@ -53,7 +53,10 @@ COLUMNS: list[tuple[str, str, Getter, str | None]] = [
 
 
 async def _names(tenant_id: uuid.UUID, lang: str) -> dict[uuid.UUID, str]:
-    rows = [*await Agency.filter(tenant_id=tenant_id), *await Field.filter(tenant_id=tenant_id)]
+    rows: list[Agency | Field] = [
+        *await Agency.filter(tenant_id=tenant_id),
+        *await Field.filter(tenant_id=tenant_id),
+    ]
     return {r.id: (r.name_en if lang == "en" else r.name_vi) for r in rows}
 
 

@@ -25,8 +25,12 @@ from stats.indicators import Flow, Standing
 from tenants.calendar import WorkingCalendar
 from tenants.sla import DUE_SOON_FRACTION, Stage, Urgency
 
-HANDLING: frozenset[ReportState] = OPEN_STATES - {ReportState.RESOLVED}
-DONE: frozenset[ReportState] = TERMINAL_STATES | {ReportState.RESOLVED}
+# After an approved result the handling is over, whether the rating is awaited or a low one is
+# under the centre's review: only a reopening starts a new cycle.
+AFTER_RESULT: frozenset[ReportState] = frozenset({ReportState.RESOLVED, ReportState.RATING_REVIEW})
+HANDLING: frozenset[ReportState] = OPEN_STATES - AFTER_RESULT
+DONE: frozenset[ReportState] = TERMINAL_STATES | AFTER_RESULT
+_RATINGS = {WorkflowAction.RATE.value, WorkflowAction.RATE_DISSATISFIED.value}
 _DUE_KEYS = {f"{s.value}_due_at": s for s in Stage}
 _WORKFLOW = {a.value for a in WorkflowAction}
 _FINISH_FLOW = {
@@ -199,7 +203,7 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
             add(at, Flow.FINISHED_LATE if cycle_late else Flow.FINISHED_ON_TIME)
             finish = _FINISH_FLOW[new]
             add(at, finish, (e.reason_code or "") if finish is Flow.REJECTED else "")
-        if e.action == WorkflowAction.RATE.value and (e.data or {}).get("rating"):
+        if e.action in _RATINGS and (e.data or {}).get("rating"):
             rating = int(e.data["rating"])  # type: ignore[index]
             add(at, Flow.RATED)
             add(at, Flow.RATING_SUM, n=rating)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -18,7 +18,8 @@ from stats import queries
 from stats.indicators import Figures, Standing
 from tenants.regulation_schema import Stage
 
-GroupBy = labelled_enum(queries.GroupBy, "StatisticsGroupBy")
+GroupBy: TypeAlias = queries.GroupBy
+labelled_enum(GroupBy, "StatisticsGroupBy")
 
 
 @strawberry.input(description="Local dates of the tenant, both included.")

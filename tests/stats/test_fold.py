@@ -169,3 +169,33 @@ def test_rejection_reopening_and_cycles() -> None:
     d = date(2026, 3, 11)
     assert rejected[d, "rejected", "OUT_OF_SCOPE"] == 1 and rejected[d, "finished_late", ""] == 1
     assert rejected[d, "stage_late", "screen"] == 1
+
+
+def test_a_low_rating_is_counted_and_its_review_is_not_a_new_cycle() -> None:
+    """A rating of 1-2 is the RATE_DISSATISFIED step into the centre's review queue: it counts
+    among the ratings (satisfaction would read too high otherwise), and closing the review does
+    not finish the report a second time."""
+    sub = vn(2026, 3, 11, 9)
+    events = [
+        ev("SUBMIT", "SUBMITTED", sub, screen_due_at=vn(2026, 3, 11, 15)),
+        ev("ASSIGN", "ASSIGNED", vn(2026, 3, 11, 10), accept_due_at=vn(2026, 3, 12, 10)),
+        ev("ACCEPT", "IN_PROGRESS", vn(2026, 3, 11, 11), resolve_due_at=vn(2026, 3, 18, 17)),
+        ev(
+            "SUBMIT_RESULT",
+            "RESULT_SUBMITTED",
+            vn(2026, 3, 12, 9),
+            review_due_at=vn(2026, 3, 12, 13),
+        ),
+        ev("APPROVE_RESULT", "RESOLVED", vn(2026, 3, 12, 10)),
+        ev("RATE_DISSATISFIED", "RATING_REVIEW", vn(2026, 3, 13, 8), rating=2),
+        ev("CLOSE", "CLOSED", vn(2026, 3, 13, 9)),
+    ]
+    folded = fold(events, CAL, "normal")
+    out = dict(folded.flows)
+    d = date(2026, 3, 13)
+    assert (out[d, "rated", ""], out[d, "rating_sum", ""]) == (1, 2)
+    assert (d, "satisfied", "") not in out
+    assert out[date(2026, 3, 12), "finished_on_time", ""] == 1
+    assert sum(n for (_, flow, _), n in out.items() if flow.startswith("finished")) == 1
+    assert (d, "closed_unresolved", "") not in out
+    assert len(list(folded.cycles())) == 1
