@@ -27,6 +27,7 @@ from permissions.session import tenant_transaction
 log = logging.getLogger(__name__)
 
 BATCH = 100
+MAX_BATCHES = 20
 
 
 @dataclass(frozen=True)
@@ -132,19 +133,25 @@ async def deliver_due(
     senders: Senders,
     policy: RetryPolicy | None = None,
     limit: int = BATCH,
+    max_batches: int = MAX_BATCHES,
 ) -> DeliveryStats:
-    """Attempt every message of the tenant that is due at ``now``, oldest first. No transaction
-    is open while a channel talks to the outside."""
+    """Attempt every message of the tenant that is due at ``now``, oldest first, batch by batch
+    (at most ``max_batches`` per pass; the next pass goes on). No transaction is open while a
+    channel talks to the outside."""
     policy = policy or RetryPolicy()
     stats = DeliveryStats()
-    for message in await _due(tenant_id, now, limit):
-        context = await _context(tenant_id, message)
-        channel = Channel(message.channel)
-        delivery = await senders.of(channel).send(message, context)
-        # Ids and outcomes only: recipients and bodies are personal data.
-        log.info("outbox %s %s %s: %s", message.id, channel.value, message.event_type,
-                 "sent" if delivery.ok else f"failed ({delivery.status_code})")  # fmt: skip
-        await _settle(message, delivery, now, policy, stats)
+    for _ in range(max_batches):
+        batch = await _due(tenant_id, now, limit)
+        for message in batch:
+            context = await _context(tenant_id, message)
+            channel = Channel(message.channel)
+            delivery = await senders.of(channel).send(message, context)
+            # Ids and outcomes only: recipients and bodies are personal data.
+            log.info("outbox %s %s %s: %s", message.id, channel.value, message.event_type,
+                     "sent" if delivery.ok else f"failed ({delivery.status_code})")  # fmt: skip
+            await _settle(message, delivery, now, policy, stats)
+        if len(batch) < limit:
+            break
     return stats
 
 
