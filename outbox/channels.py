@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
-
-import aiosmtplib
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from outbox.models import ChannelSettings, OutboxMessage, WebhookEndpoint
 from outbox.signing import signed_headers
 from outbox.vocabulary import Channel
+
+if TYPE_CHECKING:  # imported when first used: every CLI start (api.settings) stays quick
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class EmailSender:
     async def send(self, message: OutboxMessage, tenant: TenantChannels) -> Delivery:
         if tenant.settings is not None and not tenant.settings.email_enabled:
             return Delivery(False, error="e-mail is switched off for this tenant", retry=False)
+        import aiosmtplib
+
         c = self.config
         start = time.perf_counter()
         try:
@@ -111,6 +113,8 @@ async def _post(
     body: bytes,
     headers: dict[str, str],
 ) -> tuple[Delivery, httpx.Response | None]:
+    import httpx
+
     start = time.perf_counter()
     try:
         response = await client.post(
@@ -222,5 +226,7 @@ class Senders:
 
     @classmethod
     def build(cls, smtp: SmtpConfig, http_timeout_seconds: float = 10) -> Senders:
+        import httpx
+
         client = httpx.AsyncClient(timeout=http_timeout_seconds, follow_redirects=False)
         return cls(EmailSender(smtp), SmsSender(client), ZaloSender(client), WebhookSender(client))
