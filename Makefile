@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test mutants lint format schema bench-scope clean
+.PHONY: run serve mail-sink webhook-receiver test mutants lint format schema bench-scope clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ run: $(BIN)/.installed  ## install, then serve the API with the Lào Cai pilot d
 
 serve: $(BIN)/.installed
 	$(BIN)/paht serve
+
+mail-sink: $(BIN)/.installed  ## a local SMTP server on 127.0.0.1:1025 that prints what PAHT sends
+	$(BIN)/python tools/mail_sink.py
+
+webhook-receiver: $(BIN)/.installed  ## print and verify webhook deliveries: make webhook-receiver SECRET=whsec_…
+	$(BIN)/python tools/webhook_receiver.py --secret "$(SECRET)"
 
 test: $(BIN)/.installed  ## install, then lint, check the layers and the types and the schema contract, run every test
 	$(BIN)/ruff check .

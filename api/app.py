@@ -99,7 +99,13 @@ def create_app(
             await revocations.start_listening(listen)
             await report_events.start(listen)
         jobs = (
-            asyncio.create_task(run_forever(settings.jobs_interval_seconds))
+            asyncio.create_task(
+                run_forever(
+                    settings.jobs_interval_seconds,
+                    services.outbox,
+                    settings.outbox_interval_seconds,
+                )
+            )
             if database_url and settings.jobs_interval_seconds > 0
             else None
         )

@@ -35,6 +35,7 @@ MODEL_MODULES = [
     "tenants.models",
     "accounts.models",
     "permissions.models",
+    "outbox.models",
     "reports.models",
     "stats.models",
 ]

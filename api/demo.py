@@ -90,7 +90,12 @@ async def _role_users(tenant: Tenant, code: str) -> list[DemoAccount]:
             if await User.exists(username=username, default_tenant_id=tenant.id):
                 continue
             user = await create_user(
-                NewUser(username, DEMO_PASSWORD, f"{template.name_vi} ({tenant.name_vi})"),
+                NewUser(
+                    username,
+                    DEMO_PASSWORD,
+                    f"{template.name_vi} ({tenant.name_vi})",
+                    f"{username}@{code}.example.vn",  # reminder e-mails, if they opt in
+                ),
                 tenant.id,
             )
             await grant_role_unchecked(

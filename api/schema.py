@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
 from stats.schema import StatsQuery
@@ -36,6 +37,7 @@ class Query(
     TenantQuery,
     RegulationQuery,
     PermissionQuery,
+    OutboxQuery,
     ReportQuery,
     StatsQuery,
 ):
@@ -51,6 +53,7 @@ class Mutation(
     TenantMutation,
     RegulationMutation,
     PermissionMutation,
+    OutboxMutation,
     ReportMutation,
 ):
     pass

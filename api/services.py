@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from accounts.tokens import TokenService
 from api.settings import Settings
+from outbox.channels import Senders
+from outbox.runner import Outbox
 from reports.media import MediaLimits
 from reports.media_links import MediaLinks
 from reports.storage import LocalStorage, Storage
@@ -36,6 +38,7 @@ class Services:
     storage: Storage
     media_limits: MediaLimits
     media_links: MediaLinks
+    outbox: Outbox
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -49,4 +52,8 @@ class Services:
                 max_video_seconds=settings.max_video_seconds,
             ),
             media_links=MediaLinks(settings.media_link_secret(), settings.media_link_ttl_seconds),
+            outbox=Outbox(
+                Senders.build(settings.smtp_config(), settings.outbox_http_timeout_seconds),
+                settings.retry_policy(),
+            ),
         )

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from accounts.tokens import TokenConfig
 from api.limits import GraphQLLimits
+from outbox.channels import SmtpConfig
+from outbox.runner import RetryPolicy
 
 # An HS256 key shorter than the hash output is guessable offline from any one token; 32 bytes
 # (256 bits) is the floor for every HMAC algorithm here.
@@ -101,6 +103,30 @@ class Settings(BaseSettings):
     """Auto-close after the rating window, auto-reject of unanswered requests; 0 disables.
     Safe with several processes (an advisory lock keeps one runner at a time)."""
 
+    # --- outbox: e-mail, gateways, webhooks ----------------------------------------------
+    outbox_interval_seconds: float = 5
+    """How often the background runner delivers the outbox (a pass that finds nothing due costs
+    one query per tenant); 0 leaves delivery to the jobs pass."""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    """Default: a local SMTP sink (README: `make mail-sink`)."""
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False
+    """Implicit TLS (port 465)."""
+    smtp_starttls: bool | None = None
+    """STARTTLS: ``true`` requires it, ``false`` never, unset when the server offers it."""
+    mail_from: str = "PAHT <no-reply@paht.local>"
+    """The sender, unless the tenant set its own (updateChannelSettings)."""
+    outbox_http_timeout_seconds: float = 10
+    """For each webhook and gateway call."""
+    outbox_retry_base_seconds: float = 30
+    outbox_retry_cap_seconds: float = 6 * 3600
+    outbox_max_attempts: int = Field(default=8, ge=1, le=30)
+    """Attempts of one message before it is FAILED."""
+    webhook_disable_after: int = Field(default=5, ge=1, le=100)
+    """Consecutive failures after which a webhook endpoint is switched off."""
+
     # --- media ----------------------------------------------------------------------------
     storage: Literal["local", "s3"] = "local"
     """Where attachments live: ``local`` (``media_root``; with several processes it must be one
@@ -164,6 +190,26 @@ class Settings(BaseSettings):
             max_variables_depth=self.max_variables_depth,
             introspection=self.debug if self.introspection is None else self.introspection,
             suggestions=self.debug if self.suggestions is None else self.suggestions,
+        )
+
+    def smtp_config(self) -> SmtpConfig:
+        password = self.smtp_password
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            username=self.smtp_username,
+            password=password.get_secret_value() if password else None,
+            use_tls=self.smtp_tls,
+            start_tls=self.smtp_starttls,
+            sender=self.mail_from,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            base_seconds=self.outbox_retry_base_seconds,
+            cap_seconds=self.outbox_retry_cap_seconds,
+            max_attempts=self.outbox_max_attempts,
+            disable_after=self.webhook_disable_after,
         )
 
     def media_dir(self) -> Path:

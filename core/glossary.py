@@ -22,6 +22,8 @@ class Term(Labelled):
     EXTENSION = "extension", "đề nghị gia hạn", "extension request"
     INFO_REQUEST = "info_request", "câu hỏi cho người phản ánh", "question to the reporter"
     NOTIFICATION = "notification", "thông báo", "notification"
+    WEBHOOK_ENDPOINT = "webhook_endpoint", "địa chỉ nhận sự kiện", "webhook endpoint"
+    OUTBOX_MESSAGE = "outbox_message", "tin gửi đi", "outgoing message"
     OBJECT = "object", "đối tượng", "object"
 
     @classmethod
@@ -40,4 +42,6 @@ _BY_TYPE = {
     "Membership": Term.MEMBERSHIP,
     "Attachment": Term.ATTACHMENT,
     "Notification": Term.NOTIFICATION,
+    "WebhookEndpoint": Term.WEBHOOK_ENDPOINT,
+    "OutboxMessage": Term.OUTBOX_MESSAGE,
 }

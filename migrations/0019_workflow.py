@@ -41,7 +41,7 @@ def _checks(states: tuple[str, ...]) -> list[str]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_stats')]
+    dependencies = [('models', '0017_outbox')]
 
     initial = False
 

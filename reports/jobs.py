@@ -3,7 +3,8 @@
 - a RESOLVED report is closed when its rating window (7 days) passes without a rating;
 - a report waiting for information (NEED_INFO) is rejected when the reporter has not answered
   within the tenant's reply window (default 7 days);
-- reminders at 50 % and 80 % of a running deadline and at its breach (reports.reminders).
+- reminders at 50 % and 80 % of a running deadline and at its breach (reports.reminders);
+- delivering the outbox (outbox.runner), in passes of their own, more often.
 
 One runner at a time: each pass holds a PostgreSQL advisory lock, so with several processes the
 others skip. Each tenant is handled in its own tenant-scoped transaction (RLS applies)."""
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from core import clock, throttle
 from core.db import side_connection
+from outbox.runner import DeliveryStats, Outbox, deliver_due
 from permissions.session import tenant_transaction
 from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
@@ -29,6 +32,7 @@ from tenants.regulation import tenant_options
 log = logging.getLogger(__name__)
 
 JOBS_LOCK = 7_305_001  # advisory lock key of the job runner
+OUTBOX_LOCK = 7_305_003  # advisory lock key of the outbox delivery (api/database: 7_305_002)
 BATCH = 200
 
 
@@ -125,12 +129,78 @@ async def run_once(
     return stats
 
 
-async def run_forever(interval_seconds: float) -> None:
+@dataclass
+class OutboxStats:
+    tenants: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, stats: DeliveryStats) -> None:
+        self.sent += stats.sent
+        self.retried += stats.retried
+        self.failed += stats.failed
+
+
+async def deliver_once(
+    outbox: Outbox, now: datetime | None = None, tenant_codes: Collection[str] | None = None
+) -> OutboxStats:
+    """One delivery pass over the active tenants, if no other process is delivering: what
+    committed transactions put in the outbox and is due at ``now`` (default: the clock)."""
+    now = now or clock.now()
+    stats = OutboxStats()
+    async with side_connection() as lock_conn:
+        try:
+            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", OUTBOX_LOCK):
+                stats.skipped = True
+                return stats
+            tenants = Tenant.filter(status=TenantStatus.ACTIVE)
+            if tenant_codes is not None:
+                tenants = tenants.filter(code__in=list(tenant_codes))
+            for tenant in await tenants.order_by("code"):
+                stats.tenants += 1
+                try:
+                    stats.add(await deliver_due(tenant.id, now, outbox.senders, outbox.policy))
+                except Exception as exc:  # one tenant's failure must not stop the others
+                    log.exception("outbox delivery failed for tenant %s", tenant.code)
+                    stats.errors.append(f"{tenant.code}: {exc}")
+        finally:
+            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+    return stats
+
+
+async def _every(interval_seconds: float, work: Callable[[], Awaitable[Any]], name: str) -> None:
     while True:
         try:
-            stats = await run_once()
-            if stats.closed or stats.rejected or stats.reminded or stats.errors:
-                log.info("jobs: %s", stats)
+            stats = await work()
+            if any(getattr(stats, k, 0) for k in ("closed", "rejected", "reminded", "sent",
+                                                   "retried", "failed", "errors")):  # fmt: skip
+                log.info("%s: %s", name, stats)
         except Exception:  # the database may be away for a moment: try again next time
-            log.exception("job runner pass failed")
+            log.exception("%s pass failed", name)
         await asyncio.sleep(interval_seconds)
+
+
+async def run_forever(
+    interval_seconds: float, outbox: Outbox | None = None, outbox_interval_seconds: float = 0
+) -> None:
+    """The jobs pass every ``interval_seconds``; the outbox every ``outbox_interval_seconds``
+    (0: right after each jobs pass)."""
+    if outbox is None:
+        await _every(interval_seconds, run_once, "jobs")
+        return
+    if outbox_interval_seconds <= 0:
+
+        async def both() -> JobStats:
+            stats = await run_once()
+            await deliver_once(outbox)
+            return stats
+
+        await _every(interval_seconds, both, "jobs")
+        return
+    await asyncio.gather(
+        _every(interval_seconds, run_once, "jobs"),
+        _every(outbox_interval_seconds, lambda: deliver_once(outbox), "outbox"),
+    )

@@ -128,6 +128,8 @@ class ReporterContact(Model):
     name = fields.CharField(max_length=200, default="", db_default="")
     phone = fields.CharField(max_length=32, null=True)
     email = fields.CharField(max_length=254, null=True)
+    language = fields.CharField(max_length=2, default="vi", db_default="vi")  # of messages to them
+    notify_by = fields.CharField(max_length=10, null=True)  # outbox Channel they chose, if any
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -20,6 +20,7 @@ from core.errors import DomainError, NotFound, Validator
 from core.glossary import Term
 from permissions.scope import Scope
 from reports.models import Report, ReportEvent
+from reports.notify import announce_step
 from reports.workflow import ActorKind, Disclosure, ReportState, disclosure
 from tenants.calendar import WorkingCalendar
 from tenants.models import Agency, Field, TenantSettings
@@ -173,7 +174,7 @@ async def record_event(
     make public)."""
     state = report.state
     shown = disclosure(action, public) is Disclosure.STEP_AND_COMMENT
-    return await ReportEvent.create(
+    event = await ReportEvent.create(
         tenant_id=report.tenant_id,
         report_id=report.id,
         actor_user_id=None if scope is None or actor is ActorKind.SYSTEM else scope.user_id,
@@ -188,3 +189,6 @@ async def record_event(
         data={k: json_value(v) for k, v in data.items()} if data else None,
         created_at=at,
     )
+    # The reporter and the webhook subscribers are told in this same transaction (outbox).
+    await announce_step(report, event)
+    return event

@@ -13,12 +13,17 @@ from typing import cast
 from tortoise import connections
 from tortoise.expressions import Subquery
 
+from accounts.models import Membership, User
 from core.ids import new_id
 from core.labels import Labelled
+from outbox.enqueue import notify
+from outbox.models import StaffPreference
+from outbox.vocabulary import Channel, EventType, Language
 from permissions.scope import Scope
 from reports.models import Notification, NotificationRead, Report
 from reports.records import tenant_rules
 from reports.workflow import RUNNING_STAGE, ReportState
+from tenants.models import Tenant
 from tenants.sla import Stage, Urgency, fraction_used
 
 BATCH = 2000
@@ -132,7 +137,47 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
                 ],
             )
             created += len(inserted)  # nothing when this reminder already exists
+            if inserted:
+                message = (f"Phản ánh {report.code} ({label}) {threshold.vi}.",
+                           f"Report {report.code} ({state.label_en}) {threshold.en}.")  # fmt: skip
+                await email_opted_in(report, audience, message, now)
     return created
+
+
+async def email_opted_in(
+    report: Report, audience: str, message: tuple[str, str], now: datetime
+) -> int:
+    """The reminder by e-mail too, to each member of the audience (within their grant's agency
+    and field) who chose so (outbox.models.StaffPreference), in their language."""
+    tenant_id = report.tenant_id
+    prefs = {
+        p.user_id: p
+        for p in await StaffPreference.filter(tenant_id=tenant_id, email_reminders=True)
+    }
+    if not prefs:
+        return 0
+    grants = await Membership.filter(
+        tenant_id=tenant_id, role=audience, active=True, user_id__in=list(prefs)
+    )
+    reached = {
+        g.user_id
+        for g in grants
+        if g.agency_id in (None, report.lead_agency_id) and g.field_id in (None, report.field_id)
+    }
+    tenant = await Tenant.get(id=tenant_id)
+    sent = 0
+    for user in await User.filter(id__in=list(reached), is_active=True, email__not_isnull=True):
+        language = Language(prefs[user.id].language)
+        values = {
+            "code": report.code,
+            "message_vi": message[0],
+            "message_en": message[1],
+            "tenant_name": tenant.name_en if language is Language.EN else tenant.name_vi,
+        }
+        await notify(tenant_id, Channel.EMAIL, user.email or "", EventType.DEADLINE_REMINDER,
+                     language, values, at=now)  # fmt: skip
+        sent += 1
+    return sent
 
 
 def addressed_to(scope: Scope, notification: Notification) -> bool:

@@ -56,6 +56,8 @@ class ContactInput:
     name: str = ""
     phone: str | None = None
     email: str | None = None
+    language: str = "vi"  # of the messages they are sent (outbox.vocabulary.Language)
+    notify_by: str | None = None  # the channel they chose (outbox.vocabulary.NotifyBy)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,15 @@ def _validate(data: SubmitInput, v: Validator) -> tuple[str, str, Urgency | None
         email = v.text("contact.email", data.contact.email, max_len=254, required=False)
         if email and "@" not in email:
             v.add("INVALID_EMAIL", "contact.email", "Email không hợp lệ.", "Invalid email.")
+        needs = {"EMAIL": ("email", email), "SMS": ("phone", phone), "ZALO": ("phone", phone)}
+        if data.contact.notify_by in needs and not needs[data.contact.notify_by][1]:
+            name = needs[data.contact.notify_by][0]
+            v.add(
+                "REQUIRED",
+                f"contact.{name}",
+                "Cần địa chỉ nhận thông báo theo cách bạn đã chọn.",
+                "The channel you chose needs this address.",
+            )
     key = data.idempotency_key
     if key is not None and not 1 <= len(key) <= 128:
         v.add("INVALID", "idempotencyKey", "Khóa không hợp lệ.", "Key must be 1–128 characters.")
@@ -314,6 +325,8 @@ async def submit_report(
                     name=(c.name or "").strip()[:200],
                     phone=c.phone,
                     email=c.email,
+                    language=c.language,
+                    notify_by=c.notify_by,
                     created_at=now,
                 )
             attachments = await _store(scope, report.id, data.media, written, now)

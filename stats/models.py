@@ -6,6 +6,8 @@ them from the events at any time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -46,8 +48,8 @@ class StatsReport(Model):
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     urgency = fields.CharField(max_length=16)
-    flows = fields.JSONField()  # [[day, flow, detail, n], ...]
-    spans = fields.JSONField()  # [Span.to_json(), ...]
+    flows: fields.JSONField[list[list[Any]]] = fields.JSONField()  # [[day, flow, detail, n]]
+    spans: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()  # [Span.to_json()]
 
     class Meta:
         table = "stats_report"

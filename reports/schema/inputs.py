@@ -10,6 +10,8 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
+from outbox.graphql_enums import Language, NotifyBy
+from outbox.vocabulary import Language as LanguageValue
 from reports import models, queries
 from reports import workflow as wf
 from reports.schema.types import (
@@ -31,6 +33,13 @@ class ContactInput:
     name: str = ""
     phone: str | None = None
     email: str | None = None
+    language: Language = strawberry.field(
+        default=LanguageValue.VI, description="The language of the messages they are sent."
+    )
+    notify_by: NotifyBy | None = strawberry.field(
+        default=None,
+        description="How to tell them of each public step; default: by e-mail when given.",
+    )
 
 
 @strawberry.input(description="A new report. Send files as `attachments` (multipart request).")

@@ -161,7 +161,13 @@ class _Submission:
                 urgency=str(input.urgency.value),
                 anonymous=input.anonymous,
                 idempotency_key=input.idempotency_key,
-                contact=service.ContactInput(contact.name, contact.phone, contact.email)
+                contact=service.ContactInput(
+                    contact.name,
+                    contact.phone,
+                    contact.email,
+                    contact.language.value,
+                    contact.notify_by.value if contact.notify_by else None,
+                )
                 if contact
                 else None,
                 on_behalf=input.on_behalf,

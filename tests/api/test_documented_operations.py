@@ -29,6 +29,7 @@ STORY = {
 ADMINISTRATION = {
     "login": {"LoginWithNewPassword", "Refresh", "Logout", "ChangePassword"},
     "admin": set(),
+    "notifications": set(),
     "province": set(),
 }
 
@@ -638,6 +639,46 @@ async def test_the_administration_runs_on_a_new_locality(
     options = {**regulation["options"], "replyWindowDays": 10}
     await ui.run("UpdateTenantOptions", {"input": options}, token=admin)
     assert (await ui.run("Regulation", token=admin))["regulation"]["options"] == options
+
+    # Notifications: channels, a template, a webhook endpoint, its messages, a replay.
+    settings = await ui.run(
+        "UpdateChannelSettings",
+        {"input": {"emailFrom": "bx@example.vn", "smsUrl": "https://sms.example.vn/send",
+                   "smsToken": "tok"}},
+        token=admin,
+    )  # fmt: skip
+    assert settings["updateChannelSettings"]["settings"]["hasSmsToken"] is True
+    template = {"eventType": "REPORT_RECEIVED", "channel": "EMAIL", "language": "VI",
+                "subject": "Bát Xát đã nhận {code}", "body": "Cảm ơn bạn."}  # fmt: skip
+    await ui.run("SetMessageTemplate", {"input": template}, token=admin)
+    endpoint = (
+        await ui.run(
+            "CreateWebhookEndpoint",
+            {"input": {"url": "https://hooks.example.vn/paht", "eventTypes": ["REPORT_RECEIVED"]}},
+            token=admin,
+        )
+    )["createWebhookEndpoint"]
+    assert endpoint["secret"].startswith("whsec_")
+    listed_settings = await ui.run("NotificationSettings", token=admin)
+    assert [e["id"] for e in listed_settings["webhookEndpoints"]] == [endpoint["endpoint"]["id"]]
+    assert listed_settings["messageTemplates"][0]["subject"] == "Bát Xát đã nhận {code}"
+    off = await ui.run(
+        "UpdateWebhookEndpoint",
+        {"input": {"id": endpoint["endpoint"]["id"], "active": False}},
+        token=admin,
+    )
+    assert off["updateWebhookEndpoint"]["endpoint"]["active"] is False
+    outgoing = await ui.run("OutboxMessages", {"status": None}, token=admin)
+    assert outgoing["outboxMessages"] == []  # nothing happened in this locality yet
+    # An endpoint's id is not a message's (tests/outbox replays real ones).
+    await ui.run(
+        "ReplayOutboxMessage",
+        {"input": {"id": endpoint["endpoint"]["id"]}},
+        token=admin,
+        refused="NOT_FOUND",
+    )
+    mine = await ui.run("SetReminderEmails", {"input": {"enabled": True}}, token=admin)
+    assert mine["setReminderEmails"]["enabled"] is True
 
     # The province suspends the locality and brings it back; and its own administrators.
     tenant_id = onboarded["tenant"]["id"]
