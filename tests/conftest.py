@@ -279,3 +279,11 @@ async def ws_server(settings: Settings, database: DatabaseUrls) -> AsyncIterator
     async with serving(create_app(settings, database.app, manage_db=False)) as url:
         await asyncio.wait_for(bus.listening.wait(), 10)
         yield url.replace("http", "ws", 1) + "/graphql"
+
+
+@pytest.fixture
+async def sapa(pilot: dict[str, Any]) -> dict[str, Any]:
+    """Sa Pa's demo users as scopes, and the rows the report tests act on."""
+    from tests.support.services import sapa_env  # here: the helpers import this module
+
+    return await sapa_env(pilot)

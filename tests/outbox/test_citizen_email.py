@@ -18,7 +18,6 @@ from permissions.session import scoped_transaction, tenant_transaction
 from reports.jobs import deliver_once
 from reports.service import AssignInput, ContactInput, publish, submit_report
 from reports.workflow import WorkflowAction as A
-from tests.reports.test_report_service import sapa  # noqa: F401
 from tests.support.mail import MailSink
 from tests.support.services import new_input, step, submit
 
@@ -39,7 +38,7 @@ async def messages_for(tenant_id: uuid.UUID, recipient: str) -> list[OutboxMessa
 
 
 async def test_a_rolled_back_submission_leaves_nothing_in_the_outbox(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
 ) -> None:
     to = address()
     scope = sapa["citizen"]
@@ -52,7 +51,7 @@ async def test_a_rolled_back_submission_leaves_nothing_in_the_outbox(
 
 
 async def test_each_public_step_is_mailed_in_the_reporters_language(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     mail: MailSink,
     outbox: Outbox,
 ) -> None:
@@ -93,7 +92,7 @@ async def test_each_public_step_is_mailed_in_the_reporters_language(
 
 
 async def test_vietnamese_by_default_with_the_code(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     mail: MailSink,
     outbox: Outbox,
 ) -> None:
@@ -107,7 +106,7 @@ async def test_vietnamese_by_default_with_the_code(
 
 
 async def test_an_anonymous_reporter_without_contact_gets_nothing(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
 ) -> None:
     scope = anonymous_in(sapa["tenant"].id)
     async with scoped_transaction(scope):
@@ -122,7 +121,7 @@ async def test_an_anonymous_reporter_without_contact_gets_nothing(
 
 
 async def test_an_anonymous_reporter_who_left_an_address_is_told_with_the_tracking_code(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     mail: MailSink,
     outbox: Outbox,
 ) -> None:
@@ -138,7 +137,7 @@ async def test_an_anonymous_reporter_who_left_an_address_is_told_with_the_tracki
 
 
 async def test_no_address_goes_into_the_logs(
-    sapa: dict[str, Any],  # noqa: F811
+    sapa: dict[str, Any],
     mail: MailSink,
     outbox: Outbox,
     caplog: pytest.LogCaptureFixture,
