@@ -36,6 +36,7 @@ MODEL_MODULES = [
     "accounts.models",
     "permissions.models",
     "reports.models",
+    "open311.models",
 ]
 
 

@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from open311.schema import Open311Mutation, Open311Query
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
 from tenants.me_schema import MeQuery
@@ -36,6 +37,7 @@ class Query(
     RegulationQuery,
     PermissionQuery,
     ReportQuery,
+    Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
@@ -50,6 +52,7 @@ class Mutation(
     RegulationMutation,
     PermissionMutation,
     ReportMutation,
+    Open311Mutation,
 ):
     pass
 

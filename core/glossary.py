@@ -22,6 +22,7 @@ class Term(Labelled):
     EXTENSION = "extension", "đề nghị gia hạn", "extension request"
     INFO_REQUEST = "info_request", "câu hỏi cho người phản ánh", "question to the reporter"
     NOTIFICATION = "notification", "thông báo", "notification"
+    CLIENT_APP = "client_app", "ứng dụng kết nối", "client application"
     OBJECT = "object", "đối tượng", "object"
 
     @classmethod
@@ -40,4 +41,5 @@ _BY_TYPE = {
     "Membership": Term.MEMBERSHIP,
     "Attachment": Term.ATTACHMENT,
     "Notification": Term.NOTIFICATION,
+    "Open311Client": Term.CLIENT_APP,
 }

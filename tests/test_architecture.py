@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "reports"]
+PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "reports", "open311"]
 
 
 def sources() -> list[Path]:

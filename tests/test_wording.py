@@ -17,7 +17,7 @@ from core.glossary import Term
 from core.labels import Labelled
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "reports"]
+PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "reports", "open311"]
 VIETNAMESE = re.compile(
     "[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.IGNORECASE
 )
