@@ -31,6 +31,7 @@ from api.services import Services
 from api.settings import Settings
 from core.db import close_side_pool, open_side_pool
 from open311.routes import BASE_PATH, Open311
+from open311.submit import MediaPolicy
 from permissions.store import store
 from reports.jobs import run_forever
 from reports.live import bus as report_events
@@ -82,7 +83,7 @@ def create_app(
     )
 
     open311 = Open311(
-        services.storage,
+        MediaPolicy(services.storage, services.media_limits, settings.open311_media_private_hosts),
         services.media_links,
         str(settings.public_url) if settings.public_url else None,
         request_language,

@@ -25,7 +25,6 @@ from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
 from reports.media_links import MediaLinks
 from reports.records import tenant_rules
-from reports.storage import Storage
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-02T00:00:00+07:00"  # the last change of this endpoint's behaviour
@@ -106,7 +105,7 @@ def request_query(form: Form, lang: str) -> reads.RequestQuery:
 
 @dataclass(frozen=True)
 class Open311:
-    storage: Storage
+    media: submit.MediaPolicy
     media_links: MediaLinks
     public_url: str | None
     language: Callable[[str | None], str]  # the API's reading of Accept-Language
@@ -203,7 +202,7 @@ class Open311:
             if request.method == "POST":
                 async with scoped_transaction(scope):
                     tz = (await tenant_rules(scope.require_tenant())).calendar.timezone
-                    created = await submit.create_request(scope, form, self.storage, tz, lang)
+                    created = await submit.create_request(scope, form, self.media, tz, lang)
                 return render(fmt, "service_requests", created)
             wanted = request_query(merged, lang)
             media = self.media_links.at(self.origin(request))

@@ -6,6 +6,7 @@ client's api key is checked and its submission counted (``core.throttle``, per c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,11 @@ from core import clock, throttle
 from core.errors import DomainError, TooManyAttempts
 from open311.clients import client_for_key
 from open311.formats import Open311Error, bad_request
+from open311.media_fetch import fetch_image
 from open311.reads import when
 from open311.services import answers, service_field
 from permissions.scope import Scope
+from reports.media import MediaLimits, ProcessedMedia
 from reports.service import ContactInput, SubmitInput, SubmitResult, submit_report
 from reports.storage import Storage
 
@@ -34,6 +37,7 @@ FIELD_NAMES = {
     "contact.name": "first_name",
     "contact.phone": "phone",
     "contact.email": "email",
+    "attachments": "media_url",
 }
 
 
@@ -89,10 +93,17 @@ def _coordinate(text: str | None, name: str, lang: str) -> float:
                           else f"Tọa độ `{name}` không phải là số.") from None  # fmt: skip
 
 
+@dataclass(frozen=True)
+class MediaPolicy:
+    storage: Storage | None
+    limits: MediaLimits
+    allow_private_hosts: bool = False  # fetch media_url from private addresses (tests only)
+
+
 async def create_request(
     scope: Scope,
     form: Mapping[str, Sequence[str]],
-    storage: Storage | None,
+    media: MediaPolicy,
     tz: ZoneInfo,
     lang: str,
 ) -> list[dict[str, str | None]]:
@@ -136,7 +147,12 @@ async def create_request(
     )
     try:
         await throttle.take(SUBMISSIONS, str(client.id), clock.now())
-        result = await submit_report(scope, data, storage)
+        photos: tuple[ProcessedMedia, ...] = ()
+        if url := _one(form, "media_url"):
+            photos = (
+                await fetch_image(url, media.limits, allow_private=media.allow_private_hosts),
+            )
+        result = await submit_report(scope, replace(data, media=photos), media.storage)
     except DomainError as error:
         raise refused(error, lang) from None
     return [{"service_request_id": result.report.code, "service_notice": notice(result, tz, lang)}]

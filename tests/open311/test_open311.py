@@ -5,24 +5,33 @@ XML parsed with the standard library; cross-tenant ids are 404."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
 import jsonschema
 import pytest
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 from strawberry import relay
 
 from api.app import create_app
 from api.database import DatabaseUrls
 from api.settings import Settings
+from core import throttle
 from open311.mapping import STATES, Status
+from open311.submit import SUBMISSIONS
 from permissions.session import scoped_transaction
 from reports.models import Report
 from reports.workflow import ReportState
 from reports.workflow import WorkflowAction as A
 from tests.conftest import GraphQLClient, serving
+from tests.factories import jpeg
 from tests.open311 import schemas
 from tests.open311.client import GeoReportClient, xml_errors, xml_requests
 from tests.reports.test_media_links import PUBLISH, resolved_report, submitted_with_photo
@@ -264,6 +273,9 @@ async def test_refused_posts_create_nothing(
         ({"attribute[bogus]": "1"}, 400),
         ({"lat": "10.0", "long": "106.0"}, 400),  # outside Sa Pa
         ({"email": "khong-phai-email"}, 400),
+        # Loopback is never fetched unless the deployment allows private hosts.
+        ({"media_url": "http://127.0.0.1:9/photo.jpg"}, 400),
+        ({"media_url": "file:///etc/passwd"}, 400),
     ]
     for change, status in cases:
         answer = await client.post(f"{BASE}/requests.json", data={**base, **change})
@@ -279,14 +291,18 @@ async def test_an_open311_request_is_worked_in_graphql_and_read_back_closed(
     asked: dict[str, Any],
 ) -> None:  # fmt: skip
     """An independent client (written from the spec) against a real server."""
-    app = create_app(settings, database.app, manage_db=False)
-    async with serving(app) as url:
+    photos = Starlette(
+        routes=[Route("/p.jpg", lambda _: Response(jpeg(), media_type="image/jpeg"))]
+    )
+    private = settings.model_copy(update={"open311_media_private_hosts": True})
+    app = create_app(private, database.app, manage_db=False)
+    async with serving(photos) as photo_host, serving(app) as url:
         o311 = GeoReportClient(url + BASE, "sa-pa", api_key)
         assert asked["code"] in {s["service_code"] for s in await o311.services()}
         created = await o311.create(
             asked["code"], lat=SAPA_POINT[0], long=SAPA_POINT[1],
             description="Đống rác lớn cạnh chợ.\nCần thu gom gấp.", email="dan@example.vn",
-            first_name="Thị", last_name="Mai", phone="0912345678",
+            first_name="Thị", last_name="Mai", phone="0912345678", media_url=f"{photo_host}/p.jpg",
             attributes={"count": "2", "blocked": "true", "kinds": ["nhua", "giay"],
                         "seen": "2026-03-10T08:00:00+07:00"},
         )  # fmt: skip
@@ -323,6 +339,11 @@ async def test_an_open311_request_is_worked_in_graphql_and_read_back_closed(
         assert shown["status"] == "closed" and shown["status_notes"] == "Đã thu gom xong."
         assert shown["agency_responsible"] == env.health.name_vi
         assert shown["requested_datetime"].endswith("+07:00")
+        # The fetched photo, re-hosted without its EXIF (the phone's GPS position).
+        async with httpx.AsyncClient() as http:
+            fetched = await http.get(shown["media_url"])
+        assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/jpeg"
+        assert not Image.open(io.BytesIO(fetched.content)).getexif()
         text = str(shown)
         for personal in ("dan@example.vn", "0912345678", "Mai"):
             assert personal not in text  # no personal data
@@ -357,3 +378,28 @@ async def test_a_graphql_report_reads_over_open311_with_its_public_photo(
     assert "?" not in shown["media_url"]  # the plain, public link
     photo = await client.get(shown["media_url"].removeprefix("http://paht.test"))
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+
+
+async def test_submissions_are_limited_per_client_and_a_refusal_creates_nothing(
+    client: httpx.AsyncClient, gql: GraphQLClient, admin: str, env: Env, asked: dict[str, Any]
+) -> None:
+    keys = []
+    for name in ("Ứng dụng bận", "Ứng dụng khác"):
+        data = await gql.ok(REGISTER, {"i": {"name": name}}, token=admin)
+        created = data["registerOpen311Client"]
+        keys.append((created["apiKey"], relay.GlobalID.from_id(created["client"]["id"]).node_id))
+    (busy_key, busy_id), (other_key, _) = keys
+    for _ in range(SUBMISSIONS.limit):  # the busy client's window is used up
+        await throttle.take(SUBMISSIONS, busy_id, datetime.now(UTC))
+    form = {"jurisdiction_id": "sa-pa", "service_code": asked["code"],
+            "lat": str(SAPA_POINT[0]), "long": str(SAPA_POINT[1]),
+            "description": "Rác ven suối.", "attribute[count]": "1"}  # fmt: skip
+    before = await count_reports(env)
+    refused = await client.post(f"{BASE}/requests.json", data={**form, "api_key": busy_key})
+    errors = ok(refused, schemas.ERRORS, 400)
+    assert errors[0]["description"].startswith("TOO_MANY_ATTEMPTS")
+    assert int(refused.headers["retry-after"]) > 0
+    assert await count_reports(env) == before
+    accepted = await client.post(f"{BASE}/requests.json", data={**form, "api_key": other_key})
+    ok(accepted, schemas.CREATED)
+    assert await count_reports(env) == before + 1
