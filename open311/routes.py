@@ -24,7 +24,6 @@ from open311.mapping import Status
 from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
 from reports.media_links import MediaLinks
-from reports.records import tenant_rules
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-02T00:00:00+07:00"  # the last change of this endpoint's behaviour
@@ -200,9 +199,7 @@ class Open311:
         async def work(fmt: Format, lang: str) -> Response:
             scope = await self._scope(merged, lang)
             if request.method == "POST":
-                async with scoped_transaction(scope):
-                    tz = (await tenant_rules(scope.require_tenant())).calendar.timezone
-                    created = await submit.create_request(scope, form, self.media, tz, lang)
+                created = await submit.create_request(scope, form, self.media, lang)
                 return render(fmt, "service_requests", created)
             wanted = request_query(merged, lang)
             media = self.media_links.at(self.origin(request))

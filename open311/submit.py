@@ -18,7 +18,9 @@ from open311.media_fetch import fetch_image
 from open311.reads import when
 from open311.services import answers, service_field
 from permissions.scope import Scope
+from permissions.session import scoped_transaction
 from reports.media import MediaLimits, ProcessedMedia
+from reports.records import tenant_rules
 from reports.service import ContactInput, SubmitInput, SubmitResult, submit_report
 from reports.storage import Storage
 
@@ -104,10 +106,32 @@ async def create_request(
     scope: Scope,
     form: Mapping[str, Sequence[str]],
     media: MediaPolicy,
-    tz: ZoneInfo,
     lang: str,
 ) -> list[dict[str, str | None]]:
-    """Inside the request's tenant-scoped transaction: any error propagates and undoes all."""
+    """Two short tenant-scoped transactions around the photo's download, so that no database
+    connection waits on a remote host: the key, the form and the count first; then the
+    submission, where any error undoes everything."""
+    async with scoped_transaction(scope):
+        data, client_id = await _checked(scope, form, lang)
+    try:
+        await throttle.take(SUBMISSIONS, client_id, clock.now())
+        photos: tuple[ProcessedMedia, ...] = ()
+        if url := _one(form, "media_url"):
+            photos = (
+                await fetch_image(url, media.limits, allow_private=media.allow_private_hosts),
+            )
+        async with scoped_transaction(scope):
+            tz = (await tenant_rules(scope.require_tenant())).calendar.timezone
+            result = await submit_report(scope, replace(data, media=photos), media.storage)
+    except DomainError as error:
+        raise refused(error, lang) from None
+    return [{"service_request_id": result.report.code, "service_notice": notice(result, tz, lang)}]
+
+
+async def _checked(
+    scope: Scope, form: Mapping[str, Sequence[str]], lang: str
+) -> tuple[SubmitInput, str]:
+    """The client behind the api key (403 otherwise) and the form as ``SubmitInput``."""
     key = _one(form, "api_key")
     client = await client_for_key(scope, key) if key else None
     if client is None:
@@ -145,17 +169,7 @@ async def create_request(
         contact=contact,
         answers=answers(field, form),
     )
-    try:
-        await throttle.take(SUBMISSIONS, str(client.id), clock.now())
-        photos: tuple[ProcessedMedia, ...] = ()
-        if url := _one(form, "media_url"):
-            photos = (
-                await fetch_image(url, media.limits, allow_private=media.allow_private_hosts),
-            )
-        result = await submit_report(scope, replace(data, media=photos), media.storage)
-    except DomainError as error:
-        raise refused(error, lang) from None
-    return [{"service_request_id": result.report.code, "service_notice": notice(result, tz, lang)}]
+    return data, str(client.id)
 
 
 def notice(result: SubmitResult, tz: ZoneInfo, lang: str) -> str | None:
