@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -358,6 +358,15 @@ async def test_an_open311_request_is_worked_in_graphql_and_read_back_closed(
         by_id = ok(await o311.requests(service_request_id=f"{code},SP-1999-000001",
                                        status="open"), schemas.REQUESTS)  # fmt: skip
         assert [r["service_request_id"] for r in by_id] == [code]  # ids override the rest
+        # The paging extension, and a window that ends before the report was made.
+        first = ok(await o311.requests(page_size=1), schemas.REQUESTS)
+        assert len(first) == 1
+        assert ok(await o311.requests(page_size=1000, page=1000), schemas.REQUESTS) == []
+        now = datetime.now(UTC)
+        earlier = ok(await o311.requests(
+            start_date=(now - timedelta(days=200)).isoformat(),
+            end_date=(now - timedelta(days=120)).isoformat()), schemas.REQUESTS)  # fmt: skip
+        assert code not in {r["service_request_id"] for r in earlier}
         # The other tenant's jurisdiction does not know it.
         other = GeoReportClient(url + BASE, "lao-cai")
         assert (await other.request(code)).status_code == 404
