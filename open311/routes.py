@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +29,7 @@ from reports.media_links import MediaLinks
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-02T00:00:00+07:00"  # the last change of this endpoint's behaviour
 BASE_PATH = "/open311/v2"
+MAX_FORM_BYTES = 256 * 1024  # a POST form: 4,000 characters of description and a few answers
 CONTACT = ("Quản trị viên của đơn vị triển khai", "The administrators of each tenant")
 KEY_SERVICE = (
     "Quản trị viên đơn vị triển khai cấp khóa cho từng ứng dụng kết nối (`registerOpen311Client`).",
@@ -102,6 +104,15 @@ def request_query(form: Form, lang: str) -> reads.RequestQuery:
     )
 
 
+async def _form(request: Request, lang: str) -> Form:
+    try:
+        return _multi((await request.form()).multi_items())
+    except HTTPException as error:  # a malformed body
+        text = ("The form is malformed." if lang == "en"
+                else "Biểu mẫu sai định dạng.")  # fmt: skip
+        raise Open311Error(400, [(error.status_code, text)]) from None
+
+
 @dataclass(frozen=True)
 class Open311:
     media: submit.MediaPolicy
@@ -114,7 +125,12 @@ class Open311:
             Route("/discovery.{fmt}", self.discovery),
             Route("/services.{fmt}", self.services),
             Route("/services/{name}", self.service_definition),
-            Route("/requests.{fmt}", self.requests, methods=["GET", "POST"]),
+            Route(
+                "/requests.{fmt}",
+                self.requests,
+                methods=["GET", "POST"],
+                max_body_size=MAX_FORM_BYTES,
+            ),
             Route("/requests/{name}", self.request),
             Route("/tokens/{name}", self.token),
         ]
@@ -190,13 +206,13 @@ class Open311:
 
     async def requests(self, request: Request) -> Response:
         query = _multi(request.query_params.multi_items())
-        if request.method == "POST":
-            form = _multi((await request.form()).multi_items())
-            merged = {**query, **form}
-        else:
-            merged = query
+        form: Form = {}
 
         async def work(fmt: Format, lang: str) -> Response:
+            nonlocal form
+            if request.method == "POST":
+                form = await _form(request, lang)
+            merged = {**query, **form}
             scope = await self._scope(merged, lang)
             if request.method == "POST":
                 created = await submit.create_request(scope, form, self.media, lang)

@@ -281,6 +281,8 @@ async def test_refused_posts_create_nothing(
         answer = await client.post(f"{BASE}/requests.json", data={**base, **change})
         errors = ok(answer, schemas.ERRORS, status)
         assert all(e["description"] for e in errors), change
+    huge = await client.post(f"{BASE}/requests.json", data={**base, "note": "x" * 300_000})
+    assert huge.status_code == 413  # refused by the route before the form is read
     assert await count_reports(env) == before
     bad = await client.post(f"{BASE}/requests.xml", data={**base, "attribute[count]": ""})
     assert "attribute[count]" in xml_errors(bad.content)[0]["description"]
