@@ -24,11 +24,14 @@ from api.auth import TENANT_HEADER
 from api.database import tortoise_config
 from api.db_connect import asyncpg_dsn
 from api.endpoint import AuthenticatedEndpoint, BodyLimit, PahtGraphQL
+from api.errors import request_language
 from api.media_files import MediaAccess, MediaHeaders
 from api.observability import RequestContextMiddleware, metrics
 from api.services import Services
 from api.settings import Settings
 from core.db import close_side_pool, open_side_pool
+from open311.routes import BASE_PATH, Open311
+from open311.submit import MediaPolicy
 from permissions.store import store
 from reports.jobs import run_forever
 from reports.live import bus as report_events
@@ -78,6 +81,13 @@ def create_app(
         AuthenticatedEndpoint(PahtGraphQL(services)),
         json_bytes=settings.max_request_bytes,
         multipart_bytes=settings.max_body_bytes,
+    )
+
+    open311 = Open311(
+        MediaPolicy(services.storage, services.media_limits, settings.open311_media_private_hosts),
+        services.media_links,
+        str(settings.public_url) if settings.public_url else None,
+        request_language,
     )
 
     @contextlib.asynccontextmanager
@@ -141,6 +151,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Mount(MEDIA_PATH, media_files(services.storage, services.media_links)),
+            Mount(BASE_PATH, routes=open311.routes()),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

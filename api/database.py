@@ -38,6 +38,7 @@ MODEL_MODULES = [
     "outbox.models",
     "reports.models",
     "stats.models",
+    "open311.models",
 ]
 
 

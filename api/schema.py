@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
@@ -40,6 +41,7 @@ class Query(
     OutboxQuery,
     ReportQuery,
     StatsQuery,
+    Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
@@ -55,6 +57,7 @@ class Mutation(
     PermissionMutation,
     OutboxMutation,
     ReportMutation,
+    Open311Mutation,
 ):
     pass
 

@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     media_link_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     """How long a signed media link lasts, at least (at most twice as long)."""
     max_image_bytes: int = 10 * 1024 * 1024
+    open311_media_private_hosts: bool = False
+    """Let an Open311 ``media_url`` point at a private or loopback address. Off: only public
+    hosts are fetched (the server's own network stays out of reach)."""
     max_video_bytes: int = 50 * 1024 * 1024
     max_video_seconds: float = 120
     """Longest video accepted, by its real (packet) duration."""

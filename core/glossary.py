@@ -24,6 +24,7 @@ class Term(Labelled):
     NOTIFICATION = "notification", "thông báo", "notification"
     WEBHOOK_ENDPOINT = "webhook_endpoint", "địa chỉ nhận sự kiện", "webhook endpoint"
     OUTBOX_MESSAGE = "outbox_message", "tin gửi đi", "outgoing message"
+    CLIENT_APP = "client_app", "ứng dụng kết nối", "client application"
     OBJECT = "object", "đối tượng", "object"
 
     @classmethod
@@ -44,4 +45,5 @@ _BY_TYPE = {
     "Notification": Term.NOTIFICATION,
     "WebhookEndpoint": Term.WEBHOOK_ENDPOINT,
     "OutboxMessage": Term.OUTBOX_MESSAGE,
+    "Open311Client": Term.CLIENT_APP,
 }

@@ -41,7 +41,7 @@ def _checks(states: tuple[str, ...]) -> list[str]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_outbox')]
+    dependencies = [('models', '0018_open311')]
 
     initial = False
 

@@ -26,6 +26,8 @@ class PublicView:
     precise: bool
     result: str | None
     photos: list[tuple[Attachment, views.AttachmentOrigin]] = dataclass_field(default_factory=list)
+    # The steps of the history the public is shown (reports.views.history), oldest first.
+    steps: list[views.EventView] = dataclass_field(default_factory=list)
 
 
 async def public_views(rows: list[Report]) -> list[PublicView]:
@@ -46,7 +48,16 @@ async def public_views(rows: list[Report]) -> list[PublicView]:
         photos = [] if sensitive else views.attachments(r, files[r.id], events[r.id],
                                                         views.Viewer.PUBLIC)  # fmt: skip
         out.append(
-            PublicView(r, fld, lat, lng, precise, found.event.comment if found else None, photos)
+            PublicView(
+                r,
+                fld,
+                lat,
+                lng,
+                precise,
+                found.event.comment if found else None,
+                photos,
+                views.history(events[r.id], views.Viewer.PUBLIC),
+            )
         )
     return out
 

@@ -24,6 +24,7 @@ class QuestionKind(Labelled):
     NUMBER = "number", "số", "number"
     BOOLEAN = "boolean", "có / không", "yes or no"
     CHOICE = "choice", "chọn một", "one of a list"
+    MULTI_CHOICE = "multi_choice", "chọn nhiều", "several of a list"
     DATE = "date", "ngày", "date"
 
 
@@ -88,7 +89,7 @@ def parse_questions(
             )
             continue
         choices = tuple(str(c).strip() for c in item.get("choices") or () if str(c).strip())
-        if kind is QuestionKind.CHOICE and len(choices) < 2:
+        if kind in (QuestionKind.CHOICE, QuestionKind.MULTI_CHOICE) and len(choices) < 2:
             v.add(
                 "CHOICES_REQUIRED",
                 f"{name}.choices",
@@ -129,7 +130,7 @@ def validate_answers(
     for q in questions:
         value = answers.get(q.key)
         name = f"answers.{q.key}"
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             if q.required:
                 v.add(
                     "REQUIRED", name, f"Cần trả lời: {q.label_vi}", f"Please answer: {q.label_en}"
@@ -164,6 +165,13 @@ def _coerce(q: Question, value: Any) -> tuple[bool, Any]:
         return isinstance(value, bool), value
     if q.kind is QuestionKind.CHOICE:
         return isinstance(value, str) and value in q.choices, value
+    if q.kind is QuestionKind.MULTI_CHOICE:
+        valid = (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in q.choices for v in value)
+            and len(set(value)) == len(value)
+        )
+        return valid, value
     try:
         return True, datetime.date.fromisoformat(str(value)).isoformat()
     except ValueError:

@@ -8,7 +8,17 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "reports"]
+PACKAGES = [
+    "api",
+    "core",
+    "accounts",
+    "permissions",
+    "tenants",
+    "outbox",
+    "reports",
+    "stats",
+    "open311",
+]
 
 
 def sources() -> list[Path]:

@@ -17,7 +17,17 @@ from core.glossary import Term
 from core.labels import Labelled
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["api", "core", "accounts", "permissions", "tenants", "outbox", "reports"]
+PACKAGES = [
+    "api",
+    "core",
+    "accounts",
+    "permissions",
+    "tenants",
+    "outbox",
+    "reports",
+    "stats",
+    "open311",
+]
 VIETNAMESE = re.compile(
     "[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.IGNORECASE
 )

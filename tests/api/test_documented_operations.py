@@ -616,6 +616,23 @@ async def test_the_administration_runs_on_a_new_locality(
         "Refresh", {"refreshToken": refreshed["refreshToken"]}, refused="INVALID_REFRESH_TOKEN"
     )
 
+    # Open311 client applications: registered (the key shown once), listed, revoked.
+    registered = (
+        await ui.run(
+            "RegisterOpen311Client",
+            {"input": {"name": "Cổng dữ liệu tỉnh", "contact": "lgsp@laocai.gov.vn"}},
+            token=admin,
+        )
+    )["registerOpen311Client"]
+    assert registered["apiKey"].startswith(registered["client"]["keyPrefix"])
+    listed = (await ui.run("Open311Clients", token=admin))["open311Clients"]
+    assert [c["id"] for c in listed] == [registered["client"]["id"]]
+    assert "apiKey" not in listed[0]
+    gone = await ui.run(
+        "RevokeOpen311Client", {"input": {"id": registered["client"]["id"]}}, token=admin
+    )
+    assert gone["revokeOpen311Client"]["client"]["revokedAt"] is not None
+
     # The regulation: calendar, deadlines, options.
     regulation = (await ui.run("Regulation", token=admin))["regulation"]
     calendar = regulation["calendar"]

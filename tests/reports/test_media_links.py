@@ -4,89 +4,36 @@ out of public reach at once; ETag revalidation."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from strawberry import relay
 
 from api.app import create_app
 from api.database import DatabaseUrls
 from api.settings import Settings
-from permissions.session import scoped_transaction
 from reports.media_links import MediaLinks
-from reports.models import Report
-from reports.service import AssignInput
-from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock
 from tests.conftest import GraphQLClient
-from tests.factories import jpeg, media_key
+from tests.factories import media_key
+from tests.support.media import PUBLISH, resolved_report, submitted_with_photo
 from tests.support.workflow import (
-    CITIZEN,
-    CONTACT,
-    HANDLER,
-    OPERATOR,
-    SAPA_POINT,
     SUPERVISOR,
     Clock,
     Env,
     at,
     make_env,
-    service_step,
 )
 
-SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
-  report { id code attachments { url thumbnailUrl } } errors { code } } }"""
 FEED = """query($after: String) { publicReports(first: 50, after: $after) {
   edges { node { code photos { url thumbnailUrl } } } pageInfo { hasNextPage endCursor } } }"""
-PUBLISH = """mutation($id: ID!, $p: Boolean!) { publishReport(input: {id: $id, published: $p}) {
-  report { published } errors { code } } }"""
 
 
 @pytest.fixture(scope="module")
 async def env(pilot: dict[str, Any], gql: GraphQLClient) -> Env:
     return await make_env(pilot, gql)
-
-
-async def submitted_with_photo(http: httpx.AsyncClient, env: Env) -> dict[str, Any]:
-    variables = {
-        "i": {
-            "title": f"Ảnh {uuid.uuid4().hex[:8]}",
-            "description": "Rác thải đổ trộm.",
-            "fieldId": str(relay.GlobalID("Field", str(env.food.id))),
-            "latitude": SAPA_POINT[0],
-            "longitude": SAPA_POINT[1],
-            "idempotencyKey": uuid.uuid4().hex,
-            "attachments": [None],
-        }
-    }
-    response = await http.post(
-        "/graphql",
-        data={
-            "operations": json.dumps({"query": SUBMIT, "variables": variables}),
-            "map": json.dumps({"0": ["variables.i.attachments.0"]}),
-        },
-        files={"0": ("photo.jpg", jpeg(), "image/jpeg")},
-        headers={"Authorization": f"Bearer {env.token(CITIZEN)}"},
-    )
-    payload = response.json()["data"]["submitReport"]
-    assert payload["errors"] == [], payload
-    return payload["report"]
-
-
-async def resolved_report(env: Env, report_id: str) -> Report:
-    """Brought to RESOLVED through the services (the caller publishes it over GraphQL)."""
-    rid = uuid.UUID(relay.GlobalID.from_id(report_id).node_id)
-    async with scoped_transaction(env.scopes[OPERATOR]):
-        report = await Report.get(id=rid)
-    report = await service_step(env, OPERATOR, report, A.ASSIGN, assign=AssignInput(env.health.id))
-    report = await service_step(env, CONTACT, report, A.ACCEPT)
-    report = await service_step(env, HANDLER, report, A.SUBMIT_RESULT, comment="Đã dọn.")
-    return await service_step(env, SUPERVISOR, report, A.APPROVE_RESULT, reason_code="FIXED")
 
 
 async def feed_photos(gql: GraphQLClient, code: str) -> list[dict[str, Any]] | None:

@@ -152,3 +152,21 @@ async def test_the_admin_configures_and_the_citizen_answers(
     still = await gql.ok("{ fields { id questions { key } } }", token=admin)
     mine = next(f for f in still["fields"] if f["id"] == field["id"])
     assert len(mine["questions"]) == 4  # unchanged by the refused update
+
+
+def test_a_multiple_choice_answer_is_a_list_of_distinct_listed_choices() -> None:
+    (q,) = parse_questions(
+        [{"key": "kinds", "label_vi": "Loại rác", "label_en": "Kinds", "kind": "multi_choice",
+          "choices": ["nhựa", "giấy", "kim loại"], "required": True}]
+    )  # fmt: skip
+    assert validate_answers([q], {"kinds": ["nhựa", "giấy"]}) == {"kinds": ["nhựa", "giấy"]}
+    for wrong in (["nhựa", "nhựa"], ["gỗ"], "nhựa", [1]):
+        with pytest.raises(DomainError) as refused:
+            validate_answers([q], {"kinds": wrong})
+        assert refused.value.code == "INVALID_ANSWER", wrong
+    with pytest.raises(DomainError) as missing:
+        validate_answers([q], {"kinds": []})  # an empty list is no answer
+    assert missing.value.code == "REQUIRED"
+    with pytest.raises(DomainError):  # like a single choice, it needs two choices
+        parse_questions([{"key": "k", "label_vi": "x", "label_en": "x", "kind": "multi_choice",
+                          "choices": ["a"]}])  # fmt: skip
