@@ -63,6 +63,10 @@ STATES: dict[S, StateView] = {
         Status.OPEN, Note.IN_PROGRESS, expected=Deadline.RESOLVE, agency=True
     ),
     S.RESOLVED: StateView(Status.CLOSED, Note.RESOLVED, NoteSource.RESULT, Deadline.RESOLVE, True),
+    # A low rating under the centre's review: the result stands until the report is reopened.
+    S.RATING_REVIEW: StateView(
+        Status.CLOSED, Note.RESOLVED, NoteSource.RESULT, Deadline.RESOLVE, True
+    ),
     S.REOPENED: StateView(Status.OPEN, Note.REOPENED, agency=True),
     S.CLOSED: StateView(Status.CLOSED, Note.RESOLVED, NoteSource.RESULT, Deadline.RESOLVE, True),
     S.REJECTED: StateView(Status.CLOSED, None, NoteSource.REASON),

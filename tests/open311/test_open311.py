@@ -139,8 +139,9 @@ def test_the_schemas_accept_the_specs_examples_and_refuse_its_bare_number() -> N
 
 def test_every_state_maps_as_the_shared_table_says() -> None:
     """Written out independently from the mapping table of the Open311 notes."""
-    closed = {"RESOLVED", "CLOSED", "REJECTED", "DUPLICATE", "WITHDRAWN"}
-    agency = {"ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED", "REOPENED", "CLOSED"}
+    closed = {"RESOLVED", "RATING_REVIEW", "CLOSED", "REJECTED", "DUPLICATE", "WITHDRAWN"}
+    agency = {"ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED", "RATING_REVIEW"}
+    agency |= {"REOPENED", "CLOSED"}
     for state in ReportState:
         view = STATES[state]
         assert view.status is (Status.CLOSED if state.value in closed else Status.OPEN), state
