@@ -21,6 +21,7 @@ STEP_EVENTS: dict[str, EventType] = {
     _A.REQUEST_INFO: EventType.REPORT_NEEDS_INFO,
     SideAction.ASK_INFO: EventType.REPORT_NEEDS_INFO,
     _A.ASSIGN: EventType.REPORT_TRANSFERRED,
+    _A.REROUTE: EventType.REPORT_TRANSFERRED,  # now with another agency (the reason stays inside)
     _A.ACCEPT: EventType.REPORT_IN_PROGRESS,
     _A.APPROVE_RESULT: EventType.REPORT_RESOLVED,
     SideAction.PUBLISH: EventType.REPORT_PUBLISHED,

@@ -91,6 +91,25 @@ async def test_each_public_step_is_mailed_in_the_reporters_language(
     assert all(m["Content-Language"] == "en" for m in mail.to(to))
 
 
+async def test_a_reroute_tells_the_reporter_the_new_agency_but_not_the_reason(
+    sapa: dict[str, Any],
+    mail: MailSink,
+    outbox: Outbox,
+) -> None:
+    to = address()
+    report = await submit(sapa, contact=ContactInput("Anna", None, to, "en"))
+    report = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id))
+    await step(
+        sapa["operator"], report, A.REROUTE, comment="Internal: wrong office.",
+        assign=AssignInput(sapa["urban"].id),
+    )  # fmt: skip
+    await deliver_once(outbox, tenant_codes=["sa-pa"])
+    passed = [m for m in mail.to(to) if m["Subject"].endswith("was passed to an agency")]
+    assert len(passed) == 2
+    assert sapa["urban"].name_en in passed[1].get_content()
+    assert "wrong office" not in "".join(m.get_content() for m in mail.to(to))
+
+
 async def test_vietnamese_by_default_with_the_code(
     sapa: dict[str, Any],
     mail: MailSink,
