@@ -140,6 +140,7 @@ def serve(
     if not settings.database_url:
         settings.debug = True  # embedded database = a development machine: GraphiQL on
         settings.allowed_origins = settings.allowed_origins or DEV_ORIGINS
+        settings.outbox_private_hosts = True  # the README's local webhook receiver
     elif settings.jwt_secret is None and settings.jwt_private_key_file is None:
         # A secret generated per machine would make each replica refuse the others' tokens.
         typer.echo(

@@ -53,7 +53,11 @@ class Services:
             ),
             media_links=MediaLinks(settings.media_link_secret(), settings.media_link_ttl_seconds),
             outbox=Outbox(
-                Senders.build(settings.smtp_config(), settings.outbox_http_timeout_seconds),
+                Senders.build(
+                    settings.smtp_config(),
+                    settings.outbox_http_timeout_seconds,
+                    allow_private=settings.outbox_private_hosts,
+                ),
                 settings.retry_policy(),
             ),
         )

@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     media_link_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     """How long a signed media link lasts, at least (at most twice as long)."""
     max_image_bytes: int = 10 * 1024 * 1024
+    outbox_private_hosts: bool = False
+    """Let webhook endpoints and SMS/Zalo gateways (addresses tenant administrators enter) be
+    private or loopback addresses. Off: a delivery to one is refused and recorded."""
     open311_media_private_hosts: bool = False
     """Let an Open311 ``media_url`` point at a private or loopback address. Off: only public
     hosts are fetched (the server's own network stays out of reach)."""

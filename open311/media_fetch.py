@@ -7,12 +7,11 @@ closed networks), a timeout and a byte cap."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import urllib.request
 from urllib.parse import urlsplit
 
 from core.errors import DomainError
+from core.net import is_public_host
 from reports.media import MediaLimits, ProcessedMedia, process_upload
 from reports.media_formats import MediaKind, media_error
 
@@ -32,20 +31,12 @@ def _refused() -> DomainError:
     )
 
 
-def _public_host(host: str, port: int) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_global for i in infos)
-
-
 def _fetch(url: str, cap: int, allow_private: bool) -> tuple[bytes, str | None]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _refused()
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if not allow_private and not _public_host(parts.hostname, port):
+    if not allow_private and not is_public_host(parts.hostname, port):
         raise _refused()
     opener = urllib.request.build_opener(_NoRedirects())
     request = urllib.request.Request(url, headers={"User-Agent": "PAHT-Open311/1"})

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.net import is_public_url
 from outbox.models import ChannelSettings, OutboxMessage, WebhookEndpoint
 from outbox.signing import signed_headers
 from outbox.vocabulary import Channel
@@ -112,9 +113,13 @@ async def _post(
     url: str,
     body: bytes,
     headers: dict[str, str],
+    allow_private: bool,
 ) -> tuple[Delivery, httpx.Response | None]:
     import httpx
 
+    if not allow_private and not await is_public_url(url):
+        # Checked at every delivery, since a name may resolve elsewhere tomorrow.
+        return Delivery(False, error="refused: the address is not public", retry=False), None
     start = time.perf_counter()
     try:
         response = await client.post(
@@ -135,8 +140,9 @@ def _json_bytes(value: Any) -> bytes:
 
 
 class WebhookSender:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, allow_private: bool = False) -> None:
         self.client = client
+        self.allow_private = allow_private
 
     async def send(self, message: OutboxMessage, tenant: TenantChannels) -> Delivery:
         endpoint = tenant.endpoint
@@ -145,15 +151,18 @@ class WebhookSender:
         body = _json_bytes(message.payload)
         timestamp = int(time.time())
         headers = signed_headers(endpoint.secret, str(message.id), timestamp, body)
-        delivery, _ = await _post(self.client, message, endpoint.url, body, headers)
+        delivery, _ = await _post(
+            self.client, message, endpoint.url, body, headers, self.allow_private
+        )
         return delivery
 
 
 class SmsSender:
     """A generic SMS gateway: ``POST {to, text, sender, id}`` with a bearer token."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, allow_private: bool = False) -> None:
         self.client = client
+        self.allow_private = allow_private
 
     async def send(self, message: OutboxMessage, tenant: TenantChannels) -> Delivery:
         s = tenant.settings
@@ -166,7 +175,9 @@ class SmsSender:
         headers = {"Idempotency-Key": str(message.id)}
         if s.sms_token:
             headers["Authorization"] = f"Bearer {s.sms_token}"
-        delivery, _ = await _post(self.client, message, s.sms_url, body, headers)
+        delivery, _ = await _post(
+            self.client, message, s.sms_url, body, headers, self.allow_private
+        )
         return delivery
 
 
@@ -180,8 +191,9 @@ class ZaloSender:
     """Zalo Notification Service: ``POST {phone, template_id, template_data, tracking_id}`` with
     the ``access_token`` header; ZNS answers 200 with ``error`` 0 on success."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, allow_private: bool = False) -> None:
         self.client = client
+        self.allow_private = allow_private
 
     async def send(self, message: OutboxMessage, tenant: TenantChannels) -> Delivery:
         s = tenant.settings
@@ -194,7 +206,12 @@ class ZaloSender:
              "template_data": payload.get("template_data", {}), "tracking_id": str(message.id)}
         )  # fmt: skip
         delivery, response = await _post(
-            self.client, message, s.zalo_url, body, {"access_token": s.zalo_token or ""}
+            self.client,
+            message,
+            s.zalo_url,
+            body,
+            {"access_token": s.zalo_token or ""},
+            self.allow_private,
         )
         if delivery.ok and response is not None:
             try:
@@ -225,8 +242,16 @@ class Senders:
         }[channel]
 
     @classmethod
-    def build(cls, smtp: SmtpConfig, http_timeout_seconds: float = 10) -> Senders:
+    def build(
+        cls, smtp: SmtpConfig, http_timeout_seconds: float = 10, *, allow_private: bool = False
+    ) -> Senders:
+        """``allow_private``: let tenant-configured URLs reach private or loopback addresses."""
         import httpx
 
         client = httpx.AsyncClient(timeout=http_timeout_seconds, follow_redirects=False)
-        return cls(EmailSender(smtp), SmsSender(client), ZaloSender(client), WebhookSender(client))
+        return cls(
+            EmailSender(smtp),
+            SmsSender(client, allow_private),
+            ZaloSender(client, allow_private),
+            WebhookSender(client, allow_private),
+        )

@@ -31,7 +31,10 @@ def mail(mail_server: tuple[MailSink, int]) -> MailSink:
 def outbox(mail_server: tuple[MailSink, int]) -> Outbox:
     _, port = mail_server
     smtp = SmtpConfig(host="127.0.0.1", port=port, start_tls=False, sender="PAHT <no-reply@test>")
-    return Outbox(Senders.build(smtp, 5), RetryPolicy(base_seconds=60, max_attempts=3))
+    # The receiver is on 127.0.0.1: private addresses allowed (tests/outbox/test_webhooks.py
+    # checks that they are refused otherwise).
+    senders = Senders.build(smtp, 5, allow_private=True)
+    return Outbox(senders, RetryPolicy(base_seconds=60, max_attempts=3))
 
 
 @pytest.fixture(scope="module")

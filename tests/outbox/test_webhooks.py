@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from core import clock
+from outbox.channels import Senders, SmtpConfig
 from outbox.models import OutboxMessage, WebhookEndpoint
 from outbox.runner import Outbox, RetryPolicy
 from outbox.service import create_endpoint
@@ -111,6 +112,32 @@ async def test_another_tenants_endpoint_never_receives_the_event(
     async with tenant_transaction(sapa["tenant"].id):
         assert await WebhookEndpoint.filter(id=made.endpoint.id) == []
         assert await OutboxMessage.filter(endpoint_id=made.endpoint.id) == []
+
+
+async def test_a_private_address_is_refused_unless_the_deployment_allows_it(
+    gql: GraphQLClient,
+    pilot: dict[str, Any],
+    sapa: dict[str, Any],
+    receiver_server: tuple[Receiver, str],
+    receiver: Receiver,
+    mail_server: tuple[Any, int],
+) -> None:
+    """An endpoint an administrator enters must not reach the server's own network: with
+    private hosts not allowed (the production default) the loopback receiver hears nothing and
+    the message is FAILED with the reason, not retried."""
+    _, base = receiver_server
+    _, port = mail_server
+    token = await gql.login("sapa.admin", pilot["password"])
+    path, endpoint_gid = await register(gql, token, receiver, base, ["REPORT_RECEIVED"])
+    smtp = SmtpConfig(host="127.0.0.1", port=port, start_tls=False, sender="PAHT <x@test>")
+    strict = Outbox(Senders.build(smtp, 5), RetryPolicy(base_seconds=60, max_attempts=3))
+    await submit(sapa)
+    await deliver_once(strict, tenant_codes=["sa-pa"])
+    assert receiver.at(path) == []
+    rows = (await gql.ok(MESSAGES, {"e": endpoint_gid}, token))["outboxMessages"]
+    assert [(r["status"], r["lastError"]) for r in rows] == [
+        ("FAILED", "refused: the address is not public")
+    ]
 
 
 async def test_failures_back_off_then_disable_the_endpoint_and_replay_keeps_the_id(
