@@ -23,6 +23,7 @@ from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from stats.pilot_schema import PilotMutation, PilotQuery
 from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
@@ -41,6 +42,7 @@ class Query(
     OutboxQuery,
     ReportQuery,
     StatsQuery,
+    PilotQuery,
     Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
@@ -58,6 +60,7 @@ class Mutation(
     OutboxMutation,
     ReportMutation,
     Open311Mutation,
+    PilotMutation,
 ):
     pass
 

@@ -7,6 +7,7 @@ them from the events at any time."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
@@ -23,6 +24,7 @@ class StatsDay(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
     day = fields.DateField()
     field_id = fields.UUIDField()
     agency_id = fields.UUIDField(null=True)
@@ -44,6 +46,7 @@ class StatsReport(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
     field_id = fields.UUIDField()
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
@@ -63,6 +66,7 @@ class StatsDirty(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
 
     class Meta:
         table = "stats_dirty"
@@ -75,6 +79,7 @@ class Pilot(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
         "models.Tenant", related_name=False, on_delete=fields.RESTRICT
     )
+    tenant_id: UUID  # the column behind the relation
     starts_on = fields.DateField()
     ends_on = fields.DateField()
     on_time_target = fields.FloatField()  # share in [0, 1]

@@ -42,6 +42,11 @@ RANKING = """query($p: PeriodInput!) { agencyRanking(period: $p, minimumFinished
 PROVINCE = """query($p: PeriodInput!) { provinceStatistics(period: $p) {
   tenantId figures { received openOverdue } } }"""
 MARCH = {"first": "2026-03-01", "last": "2026-03-31"}
+SET_PILOT = """mutation($i: SetPilotInput!) { setPilot(input: $i) {
+  pilot { tenantId startsOn endsOn onTimeTarget satisfiedTarget } errors { code field } } }"""
+EVALUATION = """query($t: ID) { pilotEvaluation(tenantId: $t) {
+  pilot { startsOn endsOn onTimeTarget } figures { onTimeRate satisfiedShare }
+  onTimeMet satisfiedMet } }"""
 
 
 async def test_march_by_hand(
@@ -189,3 +194,24 @@ async def test_march_by_hand(
     assert mine == [
         {"tenantId": gid("Tenant", w.tenant_id), "figures": {"received": 3, "openOverdue": 1}}
     ]
+
+    # The pilot over GraphQL: the province sets it (a lower on-time target this time), the
+    # centre reads the evaluation of its own tenant, and nobody else may set or read it.
+    tenant = gid("Tenant", w.tenant_id)
+    pilot_input = {"tenantId": tenant, "startsOn": "2026-03-01", "endsOn": "2026-03-31",
+                   "onTimeTarget": 0.6}  # fmt: skip
+    body = await gql(SET_PILOT, {"i": pilot_input}, token=tokens["centre"])
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    bad = await gql.ok(SET_PILOT, {"i": {**pilot_input, "satisfiedTarget": -0.1}}, token=province)
+    assert bad["setPilot"] == {"pilot": None, "errors": [
+        {"code": "OUT_OF_RANGE", "field": "satisfiedTarget"}]}  # fmt: skip
+    made = (await gql.ok(SET_PILOT, {"i": pilot_input}, token=province))["setPilot"]
+    assert made["errors"] == [] and made["pilot"]["onTimeTarget"] == 0.6
+    seen = (await gql.ok(EVALUATION, {"t": None}, token=tokens["centre"]))["pilotEvaluation"]
+    assert seen["figures"]["onTimeRate"] == total["onTimeRate"]  # 2 of 3: 67 % ≥ 60 %
+    assert (seen["onTimeMet"], seen["satisfiedMet"]) == (True, True)
+    from_province = await gql.ok(EVALUATION, {"t": tenant}, token=province)
+    assert from_province["pilotEvaluation"] == seen
+    other = gid("Tenant", pilot["tenants"]["lao-cai"].id)
+    body = await gql(EVALUATION, {"t": other}, token=tokens["centre"])
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
