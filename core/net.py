@@ -14,7 +14,7 @@ def is_public_host(host: str, port: int) -> bool:
     """Every address the name resolves to is global (blocking: resolve off the event loop)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):  # unreachable, or a name no resolver accepts
         return False
     return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_global for i in infos)
 

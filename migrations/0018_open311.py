@@ -6,14 +6,13 @@ from tortoise import fields
 
 # Open311 client applications and their hashed api keys: tenant-owned, FORCE RLS.
 TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
-TENANTS = "(SELECT nullif(current_setting('app.tenant_ids', true), '')::uuid[])"
-VISIBLE = f"(tenant_id = {TENANT} OR tenant_id = ANY (CAST({TENANTS} AS uuid[])))"
 OWN = f"(tenant_id = {TENANT})"
 
 SQL = [
     "ALTER TABLE open311_client ENABLE ROW LEVEL SECURITY",
     "ALTER TABLE open311_client FORCE ROW LEVEL SECURITY",
-    f"CREATE POLICY tenant_read ON open311_client FOR SELECT USING {VISIBLE}",
+    # Key hashes and contacts stay inside their tenant, even on the provincial read path.
+    f"CREATE POLICY tenant_read ON open311_client FOR SELECT USING {OWN}",
     f"CREATE POLICY tenant_insert ON open311_client FOR INSERT WITH CHECK {OWN}",
     f"CREATE POLICY tenant_update ON open311_client FOR UPDATE USING {OWN} WITH CHECK {OWN}",
     # Clients are revoked, never deleted: no DELETE grant.

@@ -100,11 +100,21 @@ async def render_requests(
     tz = (await tenant_rules(scope.require_tenant())).calendar.timezone
     views = await public.public_views(list(rows))
     agency_ids = {r.lead_agency_id for r in rows if r.lead_agency_id}
-    agencies = {a.id: a for a in await Agency.filter(id__in=agency_ids)} if agency_ids else {}
+    tenant_id = scope.require_tenant()
+    agencies = (
+        {a.id: a for a in await Agency.filter(tenant_id=tenant_id, id__in=agency_ids)}
+        if agency_ids
+        else {}
+    )
     master_ids = {r.duplicate_of_id for r in rows if r.duplicate_of_id}
     masters: dict[uuid.UUID, str] = {}
     if master_ids:
-        masters = dict(await Report.filter(id__in=master_ids).values_list("id", "code"))
+        # Only a published master is named: another report's code is not public otherwise.
+        masters = dict(
+            await Report.filter(tenant_id=tenant_id, id__in=master_ids, published=True).values_list(
+                "id", "code"
+            )
+        )
     return [_request(v, agencies, masters, media, tz, lang) for v in views]
 
 

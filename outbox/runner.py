@@ -145,7 +145,11 @@ async def deliver_due(
         for message in batch:
             context = await _context(tenant_id, message)
             channel = Channel(message.channel)
-            delivery = await senders.of(channel).send(message, context)
+            try:
+                delivery = await senders.of(channel).send(message, context)
+            except Exception as error:
+                log.exception("outbox %s %s: the channel raised", message.id, channel.value)
+                delivery = Delivery(False, error=f"unexpected: {type(error).__name__}")
             # Ids and outcomes only: recipients and bodies are personal data.
             log.info("outbox %s %s %s: %s", message.id, channel.value, message.event_type,
                      "sent" if delivery.ok else f"failed ({delivery.status_code})")  # fmt: skip

@@ -21,6 +21,7 @@ from outbox.models import (
 )
 from outbox.signing import new_secret
 from outbox.vocabulary import WEBHOOK_EVENT_TYPES, Channel, EventType, Language, MessageStatus
+from permissions.actions import Action
 from permissions.scope import Scope
 
 PAGE = 100
@@ -56,10 +57,17 @@ class CreatedEndpoint:
     secret: str  # shown once, at creation
 
 
+def _admin_tenant(scope: Scope) -> uuid.UUID:
+    """The tenant an administrator manages (the GraphQL fields declare the same permission;
+    the services check it too, for every other caller)."""
+    scope.require(Action.TENANT_MANAGE)
+    return scope.require_tenant()
+
+
 async def create_endpoint(
     scope: Scope, url: str, event_types: list[EventType], description: str = ""
 ) -> CreatedEndpoint:
-    tenant_id = scope.require_tenant()
+    tenant_id = _admin_tenant(scope)
     v = Validator()
     url = (url or "").strip()
     _check_url(v, "url", url)
@@ -76,7 +84,7 @@ async def create_endpoint(
 
 
 async def _endpoint(scope: Scope, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = await WebhookEndpoint.get_or_none(tenant_id=scope.require_tenant(), id=endpoint_id)
+    endpoint = await WebhookEndpoint.get_or_none(tenant_id=_admin_tenant(scope), id=endpoint_id)
     if endpoint is None:
         raise NotFound(Term.WEBHOOK_ENDPOINT, "id")
     return endpoint
@@ -112,7 +120,7 @@ async def update_endpoint(
 
 
 async def endpoints(scope: Scope) -> list[WebhookEndpoint]:
-    return await WebhookEndpoint.filter(tenant_id=scope.require_tenant()).order_by("created_at")
+    return await WebhookEndpoint.filter(tenant_id=_admin_tenant(scope)).order_by("created_at")
 
 
 async def messages(
@@ -122,7 +130,7 @@ async def messages(
     first: int = 50,
 ) -> list[OutboxMessage]:
     """The newest messages of the tenant, optionally of one status or one endpoint."""
-    rows = OutboxMessage.filter(tenant_id=scope.require_tenant())
+    rows = OutboxMessage.filter(tenant_id=_admin_tenant(scope))
     if status is not None:
         rows = rows.filter(status=status.value)
     if endpoint_id is not None:
@@ -132,7 +140,7 @@ async def messages(
 
 async def replay(scope: Scope, message_id: uuid.UUID) -> OutboxMessage:
     """Deliver a message again, now, under the same id (the receiver de-duplicates)."""
-    tenant_id = scope.require_tenant()
+    tenant_id = _admin_tenant(scope)
     message = await OutboxMessage.get_or_none(tenant_id=tenant_id, id=message_id)
     if message is None:
         raise NotFound(Term.OUTBOX_MESSAGE, "id")
@@ -157,7 +165,7 @@ class SettingsChange:
 
 
 async def channel_settings(scope: Scope) -> ChannelSettings:
-    tenant_id = scope.require_tenant()
+    tenant_id = _admin_tenant(scope)
     row = await ChannelSettings.get_or_none(tenant_id=tenant_id)
     return row or ChannelSettings(tenant_id=tenant_id, updated_at=clock.now())
 
@@ -169,9 +177,17 @@ async def update_settings(scope: Scope, change: SettingsChange) -> ChannelSettin
         value = getattr(change, name)
         if value:
             _check_url(v, "smsUrl" if name == "sms_url" else "zaloUrl", value.strip())
-    if change.email_from and "@" not in change.email_from:
+    if change.email_from and (
+        "@" not in change.email_from or any(c in change.email_from for c in "\r\n")
+    ):
         v.add("INVALID_EMAIL", "emailFrom", "Email không hợp lệ.", "Invalid email.")
     v.check()
+    # A gateway's stored token goes only to the address it was given for: a new address
+    # without a new token clears it (whoever edits the address cannot collect the token).
+    if change.sms_url is not None and change.sms_url.strip() != (row.sms_url or ""):
+        row.sms_token = None if change.sms_token is None else row.sms_token
+    if change.zalo_url is not None and change.zalo_url.strip() != (row.zalo_url or ""):
+        row.zalo_token = None if change.zalo_token is None else row.zalo_token
     for name in ("email_from", "sms_url", "sms_token", "sms_sender", "zalo_url", "zalo_token"):
         value = getattr(change, name)
         if value is not None:
@@ -195,7 +211,7 @@ async def set_template(
 ) -> MessageTemplate | None:
     """The tenant's own wording (placeholders such as ``{code}``); an empty body goes back to
     the default (None)."""
-    tenant_id = scope.require_tenant()
+    tenant_id = _admin_tenant(scope)
     v = Validator()
     subject = v.text("subject", subject, max_len=300, required=False) or ""
     body = v.text("body", body, max_len=5000, required=False) or ""
@@ -216,7 +232,7 @@ async def set_template(
 
 
 async def templates(scope: Scope) -> list[MessageTemplate]:
-    return await MessageTemplate.filter(tenant_id=scope.require_tenant()).order_by(
+    return await MessageTemplate.filter(tenant_id=_admin_tenant(scope)).order_by(
         "event_type", "channel", "language"
     )
 

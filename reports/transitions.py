@@ -222,6 +222,10 @@ async def transition(
                 "leadAgencyId",
             )
         report.urgency = changes["urgency"]  # deadlines follow the (re)classified urgency
+        if changes["lead_agency_id"] != report.lead_agency_id:
+            changes["assignee_user_id"] = (
+                None  # an officer of the previous agency no longer holds it
+            )
     if action is WorkflowAction.MARK_DUPLICATE:
         if duplicate_of is None:  # through mark_duplicate only
             raise DomainError(

@@ -198,8 +198,15 @@ async def _tenants(codes: Collection[str] | None) -> list[Tenant]:
 
 
 async def refresh_all(codes: Collection[str] | None = None) -> dict[str, RefreshStats]:
-    """The background pass: every active tenant (or those named)."""
-    return {t.code: await refresh_tenant(t.id) for t in await _tenants(codes)}
+    """The background pass: every active tenant (or those named); one tenant's failure is
+    logged and the others are still refreshed."""
+    done: dict[str, RefreshStats] = {}
+    for tenant in await _tenants(codes):
+        try:
+            done[tenant.code] = await refresh_tenant(tenant.id)
+        except Exception:
+            log.exception("statistics refresh failed for %s", tenant.code)
+    return done
 
 
 async def rebuild_all(codes: Collection[str] | None = None) -> dict[str, RefreshStats]:

@@ -21,6 +21,7 @@ def test_every_screen_has_its_documented_operations() -> None:
         "citizen",
         "console",
         "login",
+        "notifications",
         "province",
     ]
     for path in OPERATIONS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -52,6 +53,8 @@ REGISTER = """mutation($i: RegisterOpen311ClientInput!) { registerOpen311Client(
 REVOKE = """mutation($id: ID!) { revokeOpen311Client(input: {id: $id}) {
   client { revokedAt } errors { code } } }"""
 CLIENTS = "{ open311Clients { id name keyPrefix revokedAt } }"
+DEACTIVATE_FIELD = """mutation($i: UpdateFieldInput!) { updateField(input: $i) {
+  errors { code } } }"""
 CREATE_FIELD = """mutation($i: CreateFieldInput!) { createField(input: $i) {
   field { id code } errors { code message } } }"""
 ASSIGN = """mutation($i: AssignReportInput!) { assignReport(input: $i) {
@@ -80,7 +83,7 @@ async def api_key(gql: GraphQLClient, admin: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def asked(gql: GraphQLClient, admin: str) -> dict[str, Any]:
+async def asked(gql: GraphQLClient, admin: str) -> AsyncIterator[dict[str, Any]]:
     """A field of Sa Pa with one question of every kind."""
     code = f"o311-{uuid.uuid4().hex[:6]}"
     q = [
@@ -102,7 +105,11 @@ async def asked(gql: GraphQLClient, admin: str) -> dict[str, Any]:
         token=admin,
     )  # fmt: skip
     assert data["createField"]["errors"] == [], data
-    return data["createField"]["field"]
+    field = data["createField"]["field"]
+    yield field
+    # Sa Pa's demo fields are shared by every test (tests/api/test_smoke.py counts them).
+    off = await gql.ok(DEACTIVATE_FIELD, {"i": {"id": field["id"], "active": False}}, token=admin)
+    assert off["updateField"]["errors"] == []
 
 
 def ok(response: httpx.Response, schema: dict[str, Any], status: int = 200) -> Any:

@@ -11,13 +11,15 @@ import time_machine
 
 from core.errors import DomainError, PermissionDenied
 from permissions.session import scoped_transaction
-from reports.service import hand_off
+from reports.service import AssignInput, hand_off
+from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock, vn
 from tests.support.services import (
     events,
     fresh,
     in_progress,
     scope_of,
+    step,
 )
 
 
@@ -62,3 +64,20 @@ async def test_hand_off_then_reassign_is_recorded(
     with pytest.raises(PermissionDenied):
         await give(sapa["operator"], again.version, handler.user_id)  # nor the centre
     assert (await fresh(sapa["operator"], report.id)).version == again.version
+
+
+async def test_a_reroute_lets_the_previous_agencys_officer_go(
+    sapa: dict[str, Any], time_machine: time_machine.TimeMachineFixture
+) -> None:
+    """The officer belongs to the agency that held the report: once it leads no more, nobody
+    of it is the assignee (found in review: the assignee used to survive a re-route)."""
+    stop_clock(time_machine, vn(2026, 3, 11, 9))
+    report = await in_progress(sapa)
+    async with scoped_transaction(sapa["contact"]):
+        given = await hand_off(sapa["contact"], report.id, report.version, sapa["handler"].user_id)
+    assert given.assignee_user_id == sapa["handler"].user_id
+    moved = await step(
+        sapa["operator"], given, A.REROUTE, comment="Thuộc Phòng Quản lý đô thị.",
+        assign=AssignInput(sapa["urban"].id),
+    )  # fmt: skip
+    assert moved.lead_agency_id == sapa["urban"].id and moved.assignee_user_id is None
