@@ -44,11 +44,14 @@ SQL = [
     "REFERENCES report (tenant_id, id) ON DELETE CASCADE",
     "ALTER TABLE stats_pilot ADD CONSTRAINT stats_pilot_targets_check CHECK (on_time_target "
     "BETWEEN 0 AND 1 AND satisfied_target BETWEEN 0 AND 1 AND starts_on <= ends_on)",
-    # The writing transaction marks the report; the background pass folds it again.
-    """CREATE FUNCTION stats_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
+    # The writing transaction marks the report; the background pass folds it again. DO UPDATE
+    # (not DO NOTHING) locks an existing mark until the writer commits, so a pass that is taking
+    # marks either skips it (locked) or has removed it first (the writer then marks anew).
+    """CREATE FUNCTION stats_mark_dirty() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public AS $$
 BEGIN
   INSERT INTO stats_dirty (id, tenant_id) VALUES (NEW.report_id, NEW.tenant_id)
-  ON CONFLICT DO NOTHING;
+  ON CONFLICT (id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id;
   RETURN NULL;
 END $$""",
     "CREATE TRIGGER report_event_stats AFTER INSERT ON report_event FOR EACH ROW "

@@ -158,19 +158,18 @@ async def refresh_tenant(tenant_id: uuid.UUID, batch: int = BATCH) -> RefreshSta
         async with tenant_transaction(tenant_id):
             await _lock(tenant_id)
             conn = connections.get("default")
+            # Marks are taken (deleted) before the events are read: an event committed after
+            # the read marks its report again (see stats_mark_dirty, migration 0016).
             rows = await conn.execute_query_dict(
-                "SELECT id FROM stats_dirty WHERE tenant_id = $1 ORDER BY id LIMIT $2 "
-                "FOR UPDATE SKIP LOCKED",
+                "DELETE FROM stats_dirty WHERE tenant_id = $1 AND id IN (SELECT id FROM "
+                "stats_dirty WHERE tenant_id = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id",
                 [tenant_id, batch],
             )
             ids = [r["id"] for r in rows]
             if not ids:
                 return total
             done = await _fold_reports(tenant_id, ids)
-            await conn.execute_query(
-                "DELETE FROM stats_dirty WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
-                [tenant_id, ids],
-            )
         total.reports += done.reports
         total.rows_changed += done.rows_changed
 
