@@ -210,6 +210,7 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
         "Report.filter(tenant_id=scope.require_tenant(), reporter_user_id=scope.require_user())",
         "Report.filter(tenant_id=scope.require_tenant())",
         "tests/api/test_subscriptions.py",
+        "tests/reports/test_reporter_view.py",
     ),
     # --- accounts ------------------------------------------------------------------------------
     m(
