@@ -25,7 +25,7 @@ NARROWING = ("tests/reports/test_narrowed_reach.py", "tests/reports/test_report_
 WORKFLOW = ("tests/reports/test_workflow.py", "tests/reports/test_report_service.py")
 JOBS = ("tests/reports/test_jobs.py",)
 ACCOUNTS = ("tests/accounts",)
-CLOCK = ("tests/reports/test_calendar.py", "tests/reports/test_sla.py")
+CLOCK = ("tests/tenants/test_calendar.py", "tests/tenants/test_sla.py")
 
 
 def m(name: str, path: str, old: str, new: str, *tests: str) -> Mutation:

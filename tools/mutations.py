@@ -104,8 +104,8 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "session-province-flag-for-every-scope",
         "permissions/session.py",
-        'return [tenant, tenants, "on" if scope.provincial else ""]',
-        'return [tenant, tenants, "on"]',
+        'return [tenant, tenants, "on" if scope.provincial else "", user]',
+        'return [tenant, tenants, "on", user]',
         *SESSION,
     ),
     m(
@@ -118,7 +118,7 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "session-caller-settings-not-restored",
         "permissions/session.py",
-        "        yield conn\n        await conn.execute_query(SET_SCOPE_SQL, previous)\n",
+        "        yield conn\n        await set_rls_settings(conn, *previous)\n",
         "        yield conn\n",
         *SESSION,
     ),
@@ -198,8 +198,10 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "visible-reports-field-reach-counted-unlimited",
         "reports/queries.py",
-        "    if any(r.unlimited for r in reaches):\n        return query\n",
-        "    if any(r.agency_id is None for r in reaches):\n        return query\n",
+        "    if any(r.unlimited for r in reaches):\n        return query\n"
+        "    return query.filter(reduce(or_, (reach",
+        "    if any(r.agency_id is None for r in reaches):\n        return query\n"
+        "    return query.filter(reduce(or_, (reach",
         *NARROWING,
     ),
     m(
@@ -208,41 +210,43 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
         "Report.filter(tenant_id=scope.require_tenant(), reporter_user_id=scope.require_user())",
         "Report.filter(tenant_id=scope.require_tenant())",
         "tests/api/test_subscriptions.py",
+        "tests/reports/test_reporter_view.py",
     ),
     # --- accounts ------------------------------------------------------------------------------
     m(
         "login-of-a-deactivated-user",
-        "accounts/service.py",
-        "if user is None or not ok or not user.is_active:",
-        "if user is None or not ok:",
+        "accounts/sessions.py",
+        "if found is None or not found.is_active:",
+        "if found is None:",
         *ACCOUNTS,
     ),
     m(
         "refresh-reuse-keeps-the-family",
-        "accounts/service.py",
-        "        await RefreshToken.filter(family_id=row.family_id, revoked_at__isnull=True)"
-        ".update(\n            revoked_at=now\n        )\n",
+        "accounts/sessions.py",
+        '        await revoke_sessions([row.session_id], "reuse")\n',
         "",
         *ACCOUNTS,
     ),
     m(
         "refresh-of-an-expired-token",
-        "accounts/service.py",
-        "if row is None or row.revoked_at is not None or row.expires_at <= now:",
-        "if row is None or row.revoked_at is not None:",
+        "accounts/sessions.py",
+        "        or row.expires_at <= now\n",
+        "",
         *ACCOUNTS,
     ),
     m(
         "refresh-race-both-win",
-        "accounts/service.py",
-        "    if claimed == 0:  # a concurrent refresh won the race\n"
-        "        return RefreshOutcome(None, _invalid_refresh())\n",
+        "accounts/sessions.py",
+        "    if claimed == 0:\n"
+        "        again = await credentials.refresh_row(token_hash)\n"
+        "        replayed = await _replay(token, again, now) if again else None\n"
+        "        return replayed or RefreshOutcome(None, _invalid_refresh())\n",
         "",
         *ACCOUNTS,
     ),
     m(
         "login-without-a-role",
-        "accounts/service.py",
+        "accounts/sessions.py",
         "    if not scope.roles:\n        raise (",
         "    if False:\n        raise (",
         *ACCOUNTS,
@@ -250,8 +254,8 @@ SECURITY_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "jwt-expiry-not-required",
         "accounts/tokens.py",
-        'options={"require": ["iss", "aud", "exp", "iat", "sub", "jti"]},',
-        'options={"require": ["iss", "aud", "iat", "sub", "jti"]},',
+        'options={"require": ["iss", "aud", "exp", "iat", "sub", "jti", "sid"]},',
+        'options={"require": ["iss", "aud", "iat", "sub", "jti", "sid"]},',
         *ACCOUNTS,
     ),
 )

@@ -17,7 +17,7 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "reporter-permission-on-others-reports",
         "reports/transitions.py",
-        "    return scope.allows_on(Perm.VIEW, lead_agency_id, field_id)",
+        "    return scope.allows_on(Action.REPORT_VIEW, lead_agency_id, field_id)",
         "    return True",
         *WORKFLOW,
         "tests/reports/test_workflow_graphql.py",
@@ -32,17 +32,18 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     ),
     m(
         "staff-steps-shown-to-the-reporter",
-        "reports/transitions.py",
-        "public=actor is ActorKind.REPORTER,",
-        "public=True,",
+        "reports/records.py",
+        "shown = disclosure(action, public) is Disclosure.STEP_AND_COMMENT",
+        "shown = True",
         *WORKFLOW,
         "tests/reports/test_workflow_graphql.py",
+        "tests/reports/test_reporter_view.py",
     ),
     m(
         "system-steps-recorded-as-staff",
-        "reports/transitions.py",
-        'actor_role="system",',
-        'actor_role="staff",',
+        "reports/records.py",
+        '        return "system"\n',
+        '        return "staff"\n',
         *JOBS,
     ),
     # --- the workflow table --------------------------------------------------------------------
@@ -56,24 +57,24 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "reject-without-reason",
         "reports/workflow.py",
-        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,\n"
+        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL,\n"
         "       reason=True, comment=True),",
-        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, Perm.SCREEN, C.STOP_ALL,\n"
+        "_t(A.REJECT, {S.SUBMITTED, S.RETURNED}, S.REJECTED, P.REPORT_SCREEN, C.STOP_ALL,\n"
         "       reason=False, comment=True),",
         *WORKFLOW,
     ),
     m(
         "system-closes-reopened-reports",
         "reports/workflow.py",
-        "_t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, reason=True",
-        "_t(A.CLOSE, {S.REOPENED}, S.CLOSED, Perm.CLOSE, C.STOP_ALL, STAFF | SYSTEM, reason=True",
+        "S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL,\n       reason=True, comment=True),",
+        "S.CLOSED, P.REPORT_CLOSE, C.STOP_ALL,\n       STAFF | SYSTEM, reason=True, comment=True),",
         *JOBS,
     ),
     m(
         "rework-restarts-the-resolve-clock",
         "reports/workflow.py",
-        "Perm.REVIEW, C.RESUME_RESOLVE,",
-        "Perm.REVIEW, C.START_RESOLVE,",
+        "P.REPORT_REVIEW, C.RESUME_RESOLVE,",
+        "P.REPORT_REVIEW, C.START_RESOLVE,",
         *WORKFLOW,
         *CLOCK,
     ),
@@ -94,49 +95,49 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     # --- the working calendar and the SLA clock -------------------------------------------------
     m(
         "calendar-make-up-days-ignored",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "        if d in self.extra_working_days:\n            return True\n",
         "",
         *CLOCK,
     ),
     m(
         "calendar-tenant-days-off-ignored",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "        if d in self.extra_days_off:\n            return False\n",
         "",
         *CLOCK,
     ),
     m(
         "calendar-period-end-counts-as-open",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "            if end > t:\n                return self._local(max(start, t))",
         "            if end >= t:\n                return self._local(max(start, t))",
         *CLOCK,
     ),
     m(
         "calendar-due-on-period-end-jumps-to-next-opening",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "if remaining <= available:",
         "if remaining < available:",
         *CLOCK,
     ),
     m(
         "calendar-working-days-count-the-start-day",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "        for _ in range(days):\n            d = self.next_working_day(d)",
         "        for _ in range(days - 1):\n            d = self.next_working_day(d)",
         *CLOCK,
     ),
     m(
         "calendar-time-between-overcounts-the-last-period",
-        "reports/calendar.py",
+        "tenants/calendar.py",
         "total += min(end, b) - max(start, a)",
         "total += end - max(start, a)",
         *CLOCK,
     ),
     m(
         "sla-urgent-on-working-time",
-        "reports/sla.py",
+        "tenants/sla.py",
         "    if urgency is Urgency.URGENT:\n"
         "        return _calendar_add(calendar, start, duration.as_calendar_time())\n",
         "",
@@ -144,7 +145,7 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     ),
     m(
         "sla-calendar-deadline-left-on-a-holiday",
-        "reports/sla.py",
+        "tenants/sla.py",
         "    if not calendar.is_working_day(due.date()):\n"
         "        due = calendar.end_of_day(calendar.next_working_day(due.date()))\n",
         "",
@@ -152,7 +153,7 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     ),
     m(
         "sla-pause-at-the-deadline-extends-it",
-        "reports/sla.py",
+        "tenants/sla.py",
         "if resumed_at <= paused_at or paused_at >= due:",
         "if resumed_at <= paused_at or paused_at > due:",
         *CLOCK,
@@ -160,8 +161,8 @@ WORKFLOW_MUTATIONS: tuple[Mutation, ...] = (
     m(
         "reminder-due-soon-at-90-percent",
         "reports/reminders.py",
-        'Threshold(0.8, "DUE_SOON"',
-        'Threshold(0.9, "DUE_SOON"',
+        "Threshold(0.8, ReminderKind.DUE_SOON)",
+        "Threshold(0.9, ReminderKind.DUE_SOON)",
         "tests/reports/test_reminders.py",
     ),
     m(

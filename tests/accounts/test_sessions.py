@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from accounts import credentials
 from accounts.grants import grant_role_unchecked
 from accounts.models import AuthSession, RefreshToken, User
 from accounts.service import NewUser, create_user
@@ -184,6 +185,21 @@ async def test_logout_revokes(gql: GraphQLClient, session: dict[str, Any], sapa:
     assert codes(await refresh(gql, session["refreshToken"])) == ["INVALID_REFRESH_TOKEN"]
 
 
+async def test_an_expired_refresh_token_is_refused(
+    gql: GraphQLClient, session: dict[str, Any], settings: Settings, sapa: Any
+) -> None:
+    """Never used, never revoked, but past its lifetime: the session cannot be renewed."""
+    token = session["refreshToken"]
+    expired = datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_seconds + 1)
+    with time_machine.travel(expired):
+        payload = await refresh(gql, token)
+    assert codes(payload) == ["INVALID_REFRESH_TOKEN"]
+    assert payload["accessToken"] is None and payload["refreshToken"] is None
+    async with sapa:
+        row = await RefreshToken.get(token_hash=sha256(token))
+    assert row.used_at is None  # not rotated into a new pair either
+
+
 async def test_unknown_refresh_token_is_invalid(gql: GraphQLClient) -> None:
     payload = await refresh(gql, "not-a-refresh-token-we-ever-issued")
     assert codes(payload) == ["INVALID_REFRESH_TOKEN"]
@@ -252,6 +268,23 @@ async def test_deactivated_user_cannot_log_in(gql: GraphQLClient, pilot: dict[st
     assert codes(await refresh(gql, active["refreshToken"])) == ["INVALID_REFRESH_TOKEN"]
 
 
+async def test_an_account_without_a_role_cannot_log_in(
+    gql: GraphQLClient, pilot: dict[str, Any]
+) -> None:
+    """A right password is not enough: an account no role was granted to opens no session."""
+    tenant = pilot["tenants"]["sa-pa"]
+    password = "a-long-enough-password"
+    async with tenant_transaction(tenant.id):
+        user = await create_user(NewUser(unique("staff"), password, "Staff"), tenant.id)
+
+    refused = await login(gql, user.username, password)
+    assert codes(refused) == ["INVALID_CREDENTIALS"]
+    assert refused["accessToken"] is None and refused["refreshToken"] is None
+    named = await login(gql, user.username, password, tenant="sa-pa")
+    assert codes(named) == ["NO_MEMBERSHIP"] and named["errors"][0]["field"] == "tenantCode"
+    assert named["accessToken"] is None and named["refreshToken"] is None
+
+
 async def test_concurrent_refreshes_rotate_once(
     gql: GraphQLClient, session: dict[str, Any], sapa: Any
 ) -> None:
@@ -262,6 +295,35 @@ async def test_concurrent_refreshes_rotate_once(
     assert [r["errors"] for r in results] == [[], []], results
     pairs = {(r["accessToken"], r["refreshToken"]) for r in results}
     assert len(pairs) == 1 and results[0]["refreshToken"] != token
+    async with sapa:
+        row = await RefreshToken.get(token_hash=sha256(token))
+        assert await RefreshToken.filter(family_id=row.family_id).count() == 2
+
+
+async def test_refreshes_that_read_the_token_together_rotate_once(
+    gql: GraphQLClient, session: dict[str, Any], sapa: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race itself, not left to timing: both tabs read the unused token before either claims
+    it. The loser waits on the row, finds it claimed and replays the winner's pair."""
+    token = session["refreshToken"]
+    lookup = credentials.refresh_row
+    both_read = asyncio.Barrier(2)
+    reads = 0
+
+    async def read_together(token_hash: str) -> credentials.RefreshRow | None:
+        nonlocal reads
+        row = await lookup(token_hash)
+        reads += 1
+        if reads <= 2:  # the first read of each refresh, not the loser's second look
+            await asyncio.wait_for(both_read.wait(), 60)
+        return row
+
+    monkeypatch.setattr(credentials, "refresh_row", read_together)
+    results = await asyncio.gather(*(refresh(gql, token) for _ in range(2)))
+    assert [r["errors"] for r in results] == [[], []], results
+    assert {(r["accessToken"], r["refreshToken"]) for r in results} == {
+        (results[0]["accessToken"], results[0]["refreshToken"])
+    }
     async with sapa:
         row = await RefreshToken.get(token_hash=sha256(token))
         assert await RefreshToken.filter(family_id=row.family_id).count() == 2

@@ -70,6 +70,25 @@ async def test_the_reporter_reads_their_report_by_id_node_and_code(
     assert (await gql.ok(BY_ID, {"id": gid("Report", report.id)}, token=other))["report"] is None
 
 
+async def test_my_reports_are_the_callers_own_only(gql: GraphQLClient, env: Env) -> None:
+    """``myReports`` lists the caller's reports, not the other reports of their tenant (here one
+    an operator entered for a hotline caller)."""
+    mine = await prepare(env, "SUBMITTED")
+    hotline = await prepare(env, "SUBMITTED", own=False)
+    query = """query($after: String) { myReports(first: 100, after: $after) {
+      edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+    listed: list[str] = []
+    after = None
+    while True:
+        page = (await gql.ok(query, {"after": after}, token=env.token(CITIZEN)))["myReports"]
+        listed += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert gid("Report", mine.id) in listed
+    assert gid("Report", hotline.id) not in listed
+
+
 async def test_the_questions_put_to_the_reporter_and_their_answers(
     gql: GraphQLClient, env: Env
 ) -> None:

@@ -242,6 +242,21 @@ def test_compute_due_uses_make_up_saturday() -> None:
         ),
         # resumed before paused: ignored
         (vn(2026, 1, 23, 17), vn(2026, 1, 21, 10), vn(2026, 1, 21, 9), N, vn(2026, 1, 23, 17)),
+        # paused at the deadline itself: already due, nothing changes (working or calendar time)
+        (
+            vn(2026, 1, 12, 9, 30),
+            vn(2026, 1, 12, 9, 30),
+            vn(2026, 1, 13, 10),
+            N,
+            vn(2026, 1, 12, 9, 30),
+        ),
+        (
+            vn(2026, 1, 11, 0, 20),
+            vn(2026, 1, 11, 0, 20),
+            vn(2026, 1, 11, 0, 35),
+            U,
+            vn(2026, 1, 11, 0, 20),
+        ),
     ],
 )
 def test_extend_due_for_pause(
