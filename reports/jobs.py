@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,6 +97,25 @@ async def _remind(tenant: Tenant, now: datetime, stats: JobStats) -> None:
         stats.reminded += await send_reminders(tenant.id, now)
 
 
+@asynccontextmanager
+async def _single_runner(lock_id: int) -> AsyncIterator[bool]:
+    """Whether this process may run the pass ``lock_id`` names (one process at a time)."""
+    async with side_connection() as lock_conn:
+        try:
+            yield bool(await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id))
+        finally:
+            # Released however the pass ends (even if cancelled while taking the lock): pooled
+            # connections are not reset on release.
+            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+
+
+async def _active_tenants(tenant_codes: Collection[str] | None) -> list[Tenant]:
+    tenants = Tenant.filter(status=TenantStatus.ACTIVE)
+    if tenant_codes is not None:
+        tenants = tenants.filter(code__in=list(tenant_codes))
+    return await tenants.order_by("code")
+
+
 async def run_once(
     now: datetime | None = None, tenant_codes: Collection[str] | None = None
 ) -> JobStats:
@@ -103,29 +123,21 @@ async def run_once(
     one. The whole pass happens at one instant ``now`` (default: the clock)."""
     now = now or clock.now()
     stats = JobStats()
-    async with side_connection() as lock_conn:
-        try:
-            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK):
-                stats.skipped = True
-                return stats
-            tenants = Tenant.filter(status=TenantStatus.ACTIVE)
-            if tenant_codes is not None:
-                tenants = tenants.filter(code__in=list(tenant_codes))
-            for tenant in await tenants.order_by("code"):
-                stats.tenants += 1
-                for job in (_close_unrated, _reject_unanswered, _remind):
-                    try:
-                        await job(tenant, now, stats)
-                    except Exception as exc:  # one tenant's failure must not stop the others
-                        log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
-                        stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
-            if tenant_codes is None:
-                # Attempt counters nobody touched for a day (and not locking anyone out).
-                await throttle.forget_idle(now - timedelta(days=1))
-        finally:
-            # Released however the pass ends (even if cancelled while taking the lock): pooled
-            # connections are not reset on release.
-            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+    async with _single_runner(JOBS_LOCK) as ours:
+        if not ours:
+            stats.skipped = True
+            return stats
+        for tenant in await _active_tenants(tenant_codes):
+            stats.tenants += 1
+            for job in (_close_unrated, _reject_unanswered, _remind):
+                try:
+                    await job(tenant, now, stats)
+                except Exception as exc:  # one tenant's failure must not stop the others
+                    log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
+                    stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
+        if tenant_codes is None:
+            # Attempt counters nobody touched for a day (and not locking anyone out).
+            await throttle.forget_idle(now - timedelta(days=1))
     return stats
 
 
@@ -151,23 +163,17 @@ async def deliver_once(
     committed transactions put in the outbox and is due at ``now`` (default: the clock)."""
     now = now or clock.now()
     stats = OutboxStats()
-    async with side_connection() as lock_conn:
-        try:
-            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", OUTBOX_LOCK):
-                stats.skipped = True
-                return stats
-            tenants = Tenant.filter(status=TenantStatus.ACTIVE)
-            if tenant_codes is not None:
-                tenants = tenants.filter(code__in=list(tenant_codes))
-            for tenant in await tenants.order_by("code"):
-                stats.tenants += 1
-                try:
-                    stats.add(await deliver_due(tenant.id, now, outbox.senders, outbox.policy))
-                except Exception as exc:  # one tenant's failure must not stop the others
-                    log.exception("outbox delivery failed for tenant %s", tenant.code)
-                    stats.errors.append(f"{tenant.code}: {exc}")
-        finally:
-            await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+    async with _single_runner(OUTBOX_LOCK) as ours:
+        if not ours:
+            stats.skipped = True
+            return stats
+        for tenant in await _active_tenants(tenant_codes):
+            stats.tenants += 1
+            try:
+                stats.add(await deliver_due(tenant.id, now, outbox.senders, outbox.policy))
+            except Exception as exc:  # one tenant's failure must not stop the others
+                log.exception("outbox delivery failed for tenant %s", tenant.code)
+                stats.errors.append(f"{tenant.code}: {exc}")
     return stats
 
 
