@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.net import is_public_url
+from core.net import is_public_url, outbound_client
 from outbox.models import ChannelSettings, OutboxMessage, WebhookEndpoint
 from outbox.signing import signed_headers
 from outbox.vocabulary import Channel
@@ -246,9 +246,7 @@ class Senders:
         cls, smtp: SmtpConfig, http_timeout_seconds: float = 10, *, allow_private: bool = False
     ) -> Senders:
         """``allow_private``: let tenant-configured URLs reach private or loopback addresses."""
-        import httpx
-
-        client = httpx.AsyncClient(timeout=http_timeout_seconds, follow_redirects=False)
+        client = outbound_client(http_timeout_seconds, allow_private=allow_private)
         return cls(
             EmailSender(smtp),
             SmsSender(client, allow_private),
