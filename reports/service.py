@@ -30,6 +30,7 @@ from reports.deadline_extensions import (
     request_info,
 )
 from reports.duplicates import nearby_open_reports
+from reports.escalation import escalate
 from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
 from reports.side import add_comment, publish
@@ -40,6 +41,7 @@ from reports.submission import (
     admit_anonymous,
     submit_report,
 )
+from reports.transfer import transfer_report
 from reports.transitions import MEDIA_ACTIONS, AssignInput, mark_duplicate, transition
 from reports.workflow import SideAction
 
@@ -55,6 +57,7 @@ __all__ = [
     "admit_anonymous",
     "answer_info",
     "decide_extension",
+    "escalate",
     "hand_off",
     "locate",
     "mark_duplicate",
@@ -66,5 +69,6 @@ __all__ = [
     "store_media",
     "submit_report",
     "tenant_for_point",
+    "transfer_report",
     "transition",
 ]

@@ -232,6 +232,13 @@ async def transition(
                 "REQUIRED", "Cần chọn phản ánh gốc.", "A master is required.", "masterId"
             )
         changes["duplicate_of_id"] = duplicate_of.id
+    if action is WorkflowAction.TRANSFER:  # through reports.transfer only
+        raise DomainError(
+            "REQUIRED",
+            "Cần chọn đơn vị triển khai nhận phản ánh.",
+            "A receiving locality is required.",
+            "tenantCode",
+        )
     if action is WorkflowAction.UNMARK_DUPLICATE:
         changes["duplicate_of_id"] = None
     if action is WorkflowAction.APPROVE_RESULT:
