@@ -147,6 +147,13 @@ LEADER_SIGN_OFF = WorkflowOption.LEADER_SIGN_OFF
 RATING_WINDOW = timedelta(days=7)  # after RESOLVED; then the system closes the report
 REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED, closed or not; reopening needs a reason
 LOW_RATING_MAX = 2  # ratings 1-2 go to the centre's review queue instead of closing
+# A close from these states is the centre's decision after hearing the reporter out (a reason
+# and a comment are required): reopening it from CLOSED is refused (CLOSED_BY_DECISION), while
+# a report closed by the rating window, by its rating or by a routine close stays reopenable
+# within REOPEN_WINDOW.
+DECIDED_CLOSE_FROM: frozenset[ReportState] = frozenset(
+    {ReportState.RATING_REVIEW, ReportState.REOPENED}
+)
 
 
 def _t(
@@ -295,6 +302,17 @@ def window_closed_error(t: Transition) -> DomainError:
         f"«{t.action.label_vi}».",
         f"More than {days} days have passed since the result was approved: "
         f"{t.action.value} is no longer possible.",
+        None,
+    )
+
+
+def closed_by_decision_error() -> DomainError:
+    return DomainError(
+        "CLOSED_BY_DECISION",
+        "Trung tâm đã đóng phản ánh sau khi xem xét ý kiến của người phản ánh: không thể "
+        f"«{WorkflowAction.REOPEN.label_vi}». Hãy gửi phản ánh mới nếu sự việc tái diễn.",
+        "The centre closed this report after reviewing the reporter's objection: it cannot be "
+        "reopened. Submit a new report if the issue recurs.",
         None,
     )
 
