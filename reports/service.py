@@ -25,6 +25,7 @@ from reports.attachments import store_media
 from reports.coordination import set_coordinating_agencies
 from reports.deadline_extensions import (
     answer_info,
+    answer_info_by_tracking_code,
     decide_extension,
     request_extension,
     request_info,
@@ -56,6 +57,7 @@ __all__ = [
     "add_comment",
     "admit_anonymous",
     "answer_info",
+    "answer_info_by_tracking_code",
     "decide_extension",
     "escalate",
     "hand_off",
