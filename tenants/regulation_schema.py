@@ -12,6 +12,7 @@ from core.graphql import Info, UserError, labelled_enum, run_mutation
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from tenants import regulation
+from tenants.calendar import DayEnd as DayEndEnum
 from tenants.calendar import WorkingCalendar as Calendar
 from tenants.models import TenantSettings
 from tenants.options import TenantOptions as OptionsValue
@@ -27,6 +28,8 @@ DurationUnit: TypeAlias = DurationUnitEnum
 labelled_enum(DurationUnit, "DurationUnit")
 WorkflowOption: TypeAlias = WorkflowOptionEnum
 labelled_enum(WorkflowOption, "WorkflowOption")
+DayDeadlineEnd: TypeAlias = DayEndEnum
+labelled_enum(DayDeadlineEnd, "DayDeadlineEnd")
 
 
 @strawberry.type
@@ -46,6 +49,9 @@ class WorkingCalendar:
     )
     public_holidays: list[datetime.date] = strawberry.field(
         description="Vietnamese public holidays this year (from the holidays package)."
+    )
+    day_deadline_end: DayDeadlineEnd = strawberry.field(
+        description="Where a deadline counted in days ends: office close or midnight."
     )
 
 
@@ -112,6 +118,7 @@ class Regulation:
                 extra_days_off=sorted(calendar.extra_days_off),
                 extra_working_days=sorted(calendar.extra_working_days),
                 public_holidays=holidays,
+                day_deadline_end=calendar.day_deadline_end,
             ),
             sla_rules=[
                 SlaRule(
@@ -141,6 +148,7 @@ class CalendarInput:
     working_weekdays: list[int] | None = None
     extra_days_off: list[datetime.date] = strawberry.field(default_factory=list)
     extra_working_days: list[datetime.date] = strawberry.field(default_factory=list)
+    day_deadline_end: DayDeadlineEnd = DayEndEnum.OFFICE_CLOSE
 
 
 @strawberry.input
@@ -195,6 +203,7 @@ class RegulationMutation:
             "timezone": input.timezone,
             "extra_days_off": [d.isoformat() for d in input.extra_days_off],
             "extra_working_days": [d.isoformat() for d in input.extra_working_days],
+            "day_deadline_end": str(input.day_deadline_end.value),
         }
         if input.office_hours:
             config["office_hours"] = [[p.start, p.end] for p in input.office_hours]
