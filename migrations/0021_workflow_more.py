@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from core.ids import new_id
 
 # Issue 12, the rest of the regulated process: the states LEADER_REVIEW (an officer's result
 # awaits the agency leader's sign-off, a tenant option) and TRANSFERRED (a report moved to
@@ -109,6 +110,22 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='ProvinceCalendar',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=new_id, unique=True, db_index=True)),
+                ('province_code', fields.CharField(max_length=8, unique=True)),
+                ('days', fields.JSONField(default=dict)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'province_calendar', 'app': 'models', 'pk_attr': 'id', 'table_description': "The province's day swaps, inherited by its tenants."},
+            bases=['Model'],
+        ),
+        # Shared like tenant: not tenant-owned (no tenant_id), written by provincial admins.
+        ops.RunSQL(
+            sql=["GRANT SELECT, INSERT, UPDATE ON province_calendar TO paht_api"],
+            reverse_sql=["REVOKE ALL ON province_calendar FROM paht_api"],
+        ),
         ops.AddField(
             model_name="Report",
             name="transferred_to_tenant_id",

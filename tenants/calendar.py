@@ -103,6 +103,10 @@ class WorkingCalendar:
     extra_days_off: frozenset[date] = field(default_factory=frozenset)
     extra_working_days: frozenset[date] = field(default_factory=frozenset)
     day_deadline_end: DayEnd = DayEnd.OFFICE_CLOSE
+    # The province's layer (tenants.models.ProvinceCalendar): swaps entered once by the province
+    # for all its tenants; the tenant's own days above win over them.
+    province_days_off: frozenset[date] = field(default_factory=frozenset)
+    province_working_days: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         """Reject inconsistent calendars at construction, whatever the source."""
@@ -125,10 +129,15 @@ class WorkingCalendar:
     # ----------------------------------------------------------------- days
 
     def is_working_day(self, d: date) -> bool:
-        """Tenant make-up days win, then tenant days off, then national rules, then weekends."""
+        """Tenant make-up days win, then tenant days off, then the province's, then national
+        rules, then weekends."""
         if d in self.extra_working_days:
             return True
         if d in self.extra_days_off:
+            return False
+        if d in self.province_working_days:
+            return True
+        if d in self.province_days_off:
             return False
         days_off, workdays = public_days(d.year)
         if d in workdays:
@@ -249,9 +258,11 @@ class WorkingCalendar:
     # ----------------------------------------------------------------- config
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> WorkingCalendar:
+    def from_config(
+        cls, config: Mapping[str, Any] | None, province: Mapping[str, Any] | None = None
+    ) -> WorkingCalendar:
         """Build from the tenant's JSON document; missing keys take the defaults (``{}`` is the
-        stored default)."""
+        stored default). ``province`` is the province's layer (``province_days``)."""
         config = config or {}
         if not isinstance(config, Mapping):
             raise _invalid("calendar", "Cấu hình lịch không hợp lệ.", "Invalid calendar config.")
@@ -274,6 +285,9 @@ class WorkingCalendar:
                     "Thời điểm kết thúc thời hạn tính theo ngày không hợp lệ.",
                     "day_deadline_end must be office_close or midnight.",
                 ) from None
+        if province:
+            off, worked = province_days(province)
+            kwargs |= {"province_days_off": off, "province_working_days": worked}
         return cls(**kwargs)
 
     def to_config(self) -> dict[str, Any]:
@@ -286,6 +300,21 @@ class WorkingCalendar:
             "extra_working_days": sorted(d.isoformat() for d in self.extra_working_days),
             "day_deadline_end": self.day_deadline_end.value,
         }
+
+
+def province_days(config: Mapping[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
+    """The province's days off and make-up working days from its JSON document (validated)."""
+    off = _parse_dates("extra_days_off", config.get("extra_days_off") or [])
+    worked = _parse_dates("extra_working_days", config.get("extra_working_days") or [])
+    both = off & worked
+    if both:
+        first = min(both).isoformat()
+        raise _invalid(
+            "extra_working_days",
+            f"Ngày {first} vừa là ngày nghỉ vừa là ngày làm việc.",
+            f"{first} is both an extra day off and an extra working day.",
+        )
+    return off, worked
 
 
 def _validate_periods(periods: tuple[tuple[time, time], ...]) -> None:

@@ -179,6 +179,44 @@ class RegulationPayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class ProvinceCalendarInput:
+    province_code: str = strawberry.field(description="Mã tỉnh, e.g. 10 for Lào Cai.")
+    extra_days_off: list[datetime.date] = strawberry.field(default_factory=list)
+    extra_working_days: list[datetime.date] = strawberry.field(
+        default_factory=list, description="Make-up working days (làm bù) for the whole province."
+    )
+
+
+@strawberry.type(
+    description="The province's day swaps, inherited by each of its tenants (whose own days win)."
+)
+class ProvinceCalendar:
+    province_code: str
+    extra_days_off: list[datetime.date]
+    extra_working_days: list[datetime.date]
+
+
+@strawberry.type
+class ProvinceCalendarPayload:
+    province_calendar: ProvinceCalendar | None
+    errors: list[UserError]
+
+
+def _province_payload(row: Any, errors: list[UserError]) -> ProvinceCalendarPayload:
+    if row is None:
+        return ProvinceCalendarPayload(province_calendar=None, errors=errors)
+    days = row.days
+    return ProvinceCalendarPayload(
+        province_calendar=ProvinceCalendar(
+            province_code=row.province_code,
+            extra_days_off=[datetime.date.fromisoformat(d) for d in days["extra_days_off"]],
+            extra_working_days=[datetime.date.fromisoformat(d) for d in days["extra_working_days"]],
+        ),
+        errors=errors,
+    )
+
+
 def _payload(row: TenantSettings | None, errors: list[UserError]) -> RegulationPayload:
     return RegulationPayload(regulation=Regulation.from_row(row) if row else None, errors=errors)
 
@@ -194,6 +232,26 @@ class RegulationQuery:
 
 @strawberry.type
 class RegulationMutation:
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_ONBOARD),
+        description="Replace the province's day swaps (hoán đổi ngày làm việc), entered once by "
+        "the province for every tenant of it; a tenant's own days off and make-up days win.",
+    )
+    async def update_province_calendar(
+        self, info: Info, input: ProvinceCalendarInput
+    ) -> ProvinceCalendarPayload:
+        config = {
+            "extra_days_off": [d.isoformat() for d in input.extra_days_off],
+            "extra_working_days": [d.isoformat() for d in input.extra_working_days],
+        }
+
+        async def work() -> Any:
+            return await regulation.update_province_calendar(
+                info.context.scope, input.province_code, config
+            )
+
+        return await run_mutation(info, work, _province_payload)
+
     @strawberry.mutation(
         extensions=requires(Action.TENANT_MANAGE),
         description="Replace the working calendar (office hours, days off, make-up working days).",
