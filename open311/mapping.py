@@ -28,6 +28,8 @@ class Note(Labelled):
     REOPENED = "REOPENED", "Người dân phản ánh lại", "Reopened by the reporter"
     WITHDRAWN = "WITHDRAWN", "Người phản ánh đã rút", "Withdrawn by the reporter"
     DUPLICATE = "DUPLICATE", "Trùng với phản ánh {code}", "Duplicate of report {code}"
+    TRANSFERRED = ("TRANSFERRED", "Đã chuyển đơn vị triển khai khác xử lý",
+                   "Transferred to another locality")  # fmt: skip
 
 
 class NoteSource(StrEnum):
@@ -62,6 +64,10 @@ STATES: dict[S, StateView] = {
     S.RESULT_SUBMITTED: StateView(
         Status.OPEN, Note.IN_PROGRESS, expected=Deadline.RESOLVE, agency=True
     ),
+    # The agency leader's sign-off is the agency's own business: still in progress.
+    S.LEADER_REVIEW: StateView(
+        Status.OPEN, Note.IN_PROGRESS, expected=Deadline.RESOLVE, agency=True
+    ),
     S.RESOLVED: StateView(Status.CLOSED, Note.RESOLVED, NoteSource.RESULT, Deadline.RESOLVE, True),
     # A low rating under the centre's review: the result stands until the report is reopened.
     S.RATING_REVIEW: StateView(
@@ -72,6 +78,8 @@ STATES: dict[S, StateView] = {
     S.REJECTED: StateView(Status.CLOSED, None, NoteSource.REASON),
     S.DUPLICATE: StateView(Status.CLOSED, Note.DUPLICATE, NoteSource.MASTER),
     S.WITHDRAWN: StateView(Status.CLOSED, Note.WITHDRAWN),
+    # Closed here; the receiving locality's copy is a request of its own there.
+    S.TRANSFERRED: StateView(Status.CLOSED, Note.TRANSFERRED),
 }
 
 STATES_OF: dict[Status, frozenset[S]] = {

@@ -24,6 +24,8 @@ class Action(Labelled):
                      "Accept, hand to an officer, or return")
     REPORT_PROCESS = "report:process", "Xử lý phản ánh", "Work on a report"
     REPORT_SUBMIT_RESULT = "report:submit_result", "Gửi kết quả xử lý", "Submit the result"
+    REPORT_SIGN_OFF = ("report:sign_off", "Lãnh đạo cơ quan ký duyệt kết quả xử lý",
+                       "Sign off the agency's result (agency leader)")
     REPORT_REVIEW = ("report:review", "Duyệt kết quả hoặc yêu cầu xử lý lại",
                      "Approve the result or request rework")
     REPORT_PUBLISH = "report:publish", "Quyết định công khai", "Decide publication"

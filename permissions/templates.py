@@ -67,7 +67,7 @@ TENANT_TEMPLATES: tuple[RoleTemplate, ...] = (
         "agency_leader",
         "Lãnh đạo cơ quan",
         "Agency leader",
-        (*_HANDLER, A.REPORT_ACCEPT, A.STATS_VIEW),
+        (*_HANDLER, A.REPORT_ACCEPT, A.REPORT_SIGN_OFF, A.STATS_VIEW),
         agency_bound=True,
     ),
     RoleTemplate(

@@ -20,6 +20,7 @@ from core.glossary import Term
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
+from reports.queries import tracked_report
 from reports.records import (
     clean_text,
     is_reporter,
@@ -235,11 +236,14 @@ async def request_info(scope: Scope, report_id: uuid.UUID, question: str) -> Inf
     v = Validator()
     text = clean_text(v, "question", question, REASON_MAX)
     v.check()
-    if report.reporter_user_id is None:
+    # An anonymous reporter (or a hotline caller) answers through the tracking code.
+    if report.reporter_user_id is None and report.tracking_code is None:
         raise DomainError(
             "REPORTER_UNREACHABLE",
-            "Người phản ánh không có tài khoản để trả lời; hãy nhờ Trung tâm liên hệ.",
-            "The reporter has no account to answer with; ask the centre to relay the question.",
+            "Người phản ánh không có tài khoản hay mã tra cứu để trả lời; "
+            "hãy nhờ Trung tâm liên hệ.",
+            "The reporter has neither an account nor a tracking code to answer with; ask the "
+            "centre to relay the question.",
             "reportId",
         )
     already = DomainError(
@@ -282,6 +286,19 @@ async def answer_info(scope: Scope, report_id: uuid.UUID, answer: str) -> InfoRe
     if not (is_reporter(scope, report) and scope.allows(Action.REPORT_PROVIDE_INFO)):
         scope.require_user()
         raise PermissionDenied(Action.REPORT_PROVIDE_INFO)
+    return await _answer(scope, report, answer)
+
+
+async def answer_info_by_tracking_code(
+    scope: Scope, tracking_code: str, answer: str, client_address: str
+) -> InfoRequest:
+    """An anonymous reporter (or a hotline caller) answers with the report's tracking code,
+    which proves who is answering, as it does for ``trackReport`` (same lookup, same limit)."""
+    report = await tracked_report(scope, tracking_code, client_address)
+    return await _answer(scope, report, answer)
+
+
+async def _answer(scope: Scope, report: Report, answer: str) -> InfoRequest:
     info = await InfoRequest.get_or_none(
         tenant_id=report.tenant_id, report_id=report.id, status=InfoRequestStatus.OPEN
     )

@@ -4,6 +4,8 @@
 - a report waiting for information (NEED_INFO) is rejected when the reporter has not answered
   within the tenant's reply window (default 7 days);
 - reminders at 50 % and 80 % of a running deadline and at its breach (reports.reminders);
+- escalation of breached reports to the locality's leadership, then the province
+  (reports.escalation);
 - delivering the outbox (outbox.runner), in passes of their own, more often.
 
 One runner at a time: each pass holds a PostgreSQL advisory lock, so with several processes the
@@ -23,6 +25,7 @@ from core import clock, throttle
 from core.db import side_connection
 from outbox.runner import DeliveryStats, Outbox, deliver_due
 from permissions.session import tenant_transaction
+from reports.escalation import escalate_overdue
 from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
 from reports.transitions import system_transition
@@ -42,6 +45,7 @@ class JobStats:
     closed: int = 0
     rejected: int = 0
     reminded: int = 0
+    escalated: int = 0
     tenants: int = 0
     skipped: bool = False
     errors: list[str] = field(default_factory=list)
@@ -97,6 +101,11 @@ async def _remind(tenant: Tenant, now: datetime, stats: JobStats) -> None:
         stats.reminded += await send_reminders(tenant.id, now)
 
 
+async def _escalate(tenant: Tenant, now: datetime, stats: JobStats) -> None:
+    async with tenant_transaction(tenant.id):
+        stats.escalated += await escalate_overdue(tenant.id, now)
+
+
 @asynccontextmanager
 async def _single_runner(lock_id: int) -> AsyncIterator[bool]:
     """Whether this process may run the pass ``lock_id`` names (one process at a time)."""
@@ -129,7 +138,7 @@ async def run_once(
             return stats
         for tenant in await _active_tenants(tenant_codes):
             stats.tenants += 1
-            for job in (_close_unrated, _reject_unanswered, _remind):
+            for job in (_close_unrated, _reject_unanswered, _remind, _escalate):
                 try:
                     await job(tenant, now, stats)
                 except Exception as exc:  # one tenant's failure must not stop the others
@@ -177,12 +186,14 @@ async def deliver_once(
     return stats
 
 
+_REPORTED = ("closed", "rejected", "reminded", "escalated", "sent", "retried", "failed", "errors")
+
+
 async def _every(interval_seconds: float, work: Callable[[], Awaitable[Any]], name: str) -> None:
     while True:
         try:
             stats = await work()
-            if any(getattr(stats, k, 0) for k in ("closed", "rejected", "reminded", "sent",
-                                                   "retried", "failed", "errors")):  # fmt: skip
+            if any(getattr(stats, k, 0) for k in _REPORTED):
                 log.info("%s: %s", name, stats)
         except Exception:  # the database may be away for a moment: try again next time
             log.exception("%s pass failed", name)

@@ -86,6 +86,15 @@ class Report(Model):
     rating = fields.SmallIntField(null=True)
     outcome = fields.CharField(max_length=20, null=True)  # of the approved result (Outcome)
     duplicate_of_id = fields.UUIDField(null=True)  # the master, when marked a duplicate
+    # A transfer between localities (reports.transfer): the row left behind points to the
+    # tenant and code of the copy; the copy to where it came from. FKs to tenant in SQL.
+    transferred_to_tenant_id = fields.UUIDField(null=True)
+    transferred_to_code = fields.CharField(max_length=32, null=True)
+    transferred_from_tenant_id = fields.UUIDField(null=True)
+    transferred_from_code = fields.CharField(max_length=32, null=True)
+    # Escalation (reports.escalation): who watches it now (EscalationLevel), since when.
+    escalation = fields.CharField(max_length=16, null=True)
+    escalated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -12,7 +12,14 @@ from accounts.models import User
 from outbox.enqueue import notify, publish_event
 from outbox.vocabulary import Channel, EventType, Language
 from reports.models import Report, ReporterContact, ReportEvent
-from reports.workflow import SUBMIT, Disclosure, SideAction, WorkflowAction, disclosure
+from reports.workflow import (
+    SUBMIT,
+    Disclosure,
+    ReportState,
+    SideAction,
+    WorkflowAction,
+    disclosure,
+)
 from tenants.models import Agency, Tenant
 
 _A = WorkflowAction
@@ -29,7 +36,14 @@ STEP_EVENTS: dict[str, EventType] = {
     _A.REJECT: EventType.REPORT_REJECTED,
     _A.MARK_DUPLICATE: EventType.REPORT_REJECTED,
     _A.CLOSE: EventType.REPORT_CLOSED,
+    _A.TRANSFER: EventType.REPORT_TRANSFERRED,  # to another locality, named as the agency is
 }
+# The master's outcome is its duplicates' too: their reporters are told of these steps.
+MASTER_OUTCOMES: frozenset[str] = frozenset(
+    {_A.APPROVE_RESULT, _A.REJECT, _A.CLOSE, _A.REOPEN, _A.TRANSFER}
+)
+# The tracking code goes out with the receipt, and with a transfer (the copy is followed by it).
+_WITH_TRACKING = frozenset({SUBMIT, _A.TRANSFER})
 del _A
 
 
@@ -60,6 +74,10 @@ async def _recipient(report: Report) -> tuple[Channel, str, Language] | None:
 
 
 async def _agency_names(report: Report, event: ReportEvent) -> tuple[str, str]:
+    if event.action == WorkflowAction.TRANSFER:  # the receiving locality
+        other = await Tenant.get_or_none(code=(event.data or {}).get("to_tenant", ""))
+        if other is not None:
+            return other.name_vi, other.name_en
     agency_id = (event.data or {}).get("lead_agency_id") or event.actor_agency_id
     agency_id = agency_id or report.lead_agency_id
     if agency_id is None:
@@ -87,17 +105,33 @@ async def announce_step(report: Report, event: ReportEvent) -> None:
         },
         at=event.created_at,
     )
-    recipient = await _recipient(report)
+    await _tell_reporter(report, report, event, event_type)
+    if event.action in MASTER_OUTCOMES:
+        duplicates = await Report.filter(
+            tenant_id=report.tenant_id,
+            duplicate_of_id=report.id,
+            state=ReportState.DUPLICATE.value,
+        )
+        for duplicate in duplicates:
+            await _tell_reporter(duplicate, report, event, event_type)
+
+
+async def _tell_reporter(
+    told: Report, report: Report, event: ReportEvent, event_type: EventType
+) -> None:
+    """Tell ``told``'s reporter of ``event`` of ``report`` (itself, or the master of a
+    duplicate: named by the duplicate's own code, which is what its reporter knows)."""
+    recipient = await _recipient(told)
     if recipient is None:
         return
     channel, address, language = recipient
     tenant = await Tenant.get(id=report.tenant_id)
     agency_vi, agency_en = await _agency_names(report, event)
     shown = disclosure(event.action, event.public) is Disclosure.STEP_AND_COMMENT
-    tracking = report.tracking_code if event.action == SUBMIT else None
+    tracking = told.tracking_code if event.action in _WITH_TRACKING and told is report else None
     values: dict[str, Any] = {
-        "code": report.code,
-        "title": report.title,
+        "code": told.code,
+        "title": told.title,
         "state": event.to_state or "",
         "comment": (event.comment if shown else None) or "",
         "agency_vi": agency_vi,

@@ -71,6 +71,7 @@ class ReportFilter:
     text: str | None = None
     bbox: tuple[float, float, float, float] | None = None  # min lng, min lat, max lng, max lat
     overdue: bool | None = None  # True: running deadline passed; False: running, not yet passed
+    escalations: tuple[str, ...] = ()  # the escalation queue: open reports at these levels
 
     def apply(self, query: QuerySet[Report]) -> QuerySet[Report]:
         if self.states:
@@ -97,6 +98,11 @@ class ReportFilter:
             term = self.text.strip()
             query = query.filter(
                 Q(title__icontains=term) | Q(code__iexact=term) | Q(address__icontains=term)
+            )
+        if self.escalations:
+            query = query.filter(
+                escalation__in=list(self.escalations),
+                state__in=[s.value for s in OPEN_STATES],
             )
         if self.overdue is not None:
             now = clock.now()

@@ -25,7 +25,7 @@ from reports.workflow import ActorKind, Disclosure, ReportState, disclosure
 from tenants.calendar import WorkingCalendar
 from tenants.models import Agency, Field, TenantSettings
 from tenants.options import TenantOptions, WorkflowOption
-from tenants.regulation import options_of
+from tenants.regulation import options_of, province_layer
 from tenants.sla import SlaTable, Stage, Urgency, compute_due
 
 
@@ -43,10 +43,13 @@ class TenantRules:
 
 async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
     settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
+    province = await province_layer(tenant_id)  # swaps the province entered once for all
     if settings is None:
-        return TenantRules(WorkingCalendar(), SlaTable.from_config(None), TenantOptions())
+        return TenantRules(
+            WorkingCalendar.from_config(None, province), SlaTable.from_config(None), TenantOptions()
+        )
     return TenantRules(
-        WorkingCalendar.from_config(settings.calendar),
+        WorkingCalendar.from_config(settings.calendar, province),
         SlaTable.from_config(settings.sla_rules, settings.sla_version),
         options_of(settings),
     )

@@ -66,6 +66,8 @@ AUDIENCE_OF_STAGE: dict[Stage, tuple[str, str, str]] = {
 AUDIENCE: dict[ReportState, tuple[str, str, str]] = {
     state: AUDIENCE_OF_STAGE[stage] for state, stage in RUNNING_STAGE.items()
 }
+# A breach also reaches the locality's leadership (the UBND dashboard), whatever the stage.
+ALSO_AT_BREACH = ("locality_leader",)
 
 _STARTS = """
 SELECT DISTINCT ON (report_id) report_id, created_at FROM report_event
@@ -115,33 +117,42 @@ async def send_reminders(tenant_id: uuid.UUID, now: datetime) -> int:
             continue
         state = ReportState(report.state)
         used = fraction_used(rules.calendar, start, report.due_at, now, Urgency(report.urgency))
-        for threshold, audience in zip(THRESHOLDS, AUDIENCE[state], strict=True):
+        for threshold, first in zip(THRESHOLDS, AUDIENCE[state], strict=True):
             if used < threshold.fraction:
                 break
-            label = state.label_vi
-            inserted = await conn.execute_query_dict(
-                _INSERT,
-                [
-                    new_id(),
-                    tenant_id,
-                    report.id,
-                    report.lead_agency_id,
-                    report.field_id,
-                    audience,
-                    threshold.kind.value,
-                    state.value,
-                    report.due_at,
-                    f"Phản ánh {report.code} ({label}) {threshold.vi}.",
-                    f"Report {report.code} ({state.label_en}) {threshold.en}.",
-                    now,
-                ],
-            )
-            created += len(inserted)  # nothing when this reminder already exists
-            if inserted:
-                message = (f"Phản ánh {report.code} ({label}) {threshold.vi}.",
-                           f"Report {report.code} ({state.label_en}) {threshold.en}.")  # fmt: skip
-                await email_opted_in(report, audience, message, now)
+            breach = threshold.kind is ReminderKind.OVERDUE
+            for audience in (first, *ALSO_AT_BREACH) if breach else (first,):
+                created += await _remind_one(report, state, threshold, audience, now)
     return created
+
+
+async def _remind_one(
+    report: Report, state: ReportState, threshold: Threshold, audience: str, now: datetime
+) -> int:
+    """One reminder to ``audience`` (and its e-mail to those who opted in); 0 if it exists."""
+    message = (
+        f"Phản ánh {report.code} ({state.label_vi}) {threshold.vi}.",
+        f"Report {report.code} ({state.label_en}) {threshold.en}.",
+    )
+    inserted = await connections.get("default").execute_query_dict(
+        _INSERT,
+        [
+            new_id(),
+            report.tenant_id,
+            report.id,
+            report.lead_agency_id,
+            report.field_id,
+            audience,
+            threshold.kind.value,
+            state.value,
+            report.due_at,
+            *message,
+            now,
+        ],
+    )
+    if inserted:  # nothing when this reminder already exists
+        await email_opted_in(report, audience, message, now)
+    return len(inserted)
 
 
 async def email_opted_in(

@@ -25,11 +25,13 @@ from reports.attachments import store_media
 from reports.coordination import set_coordinating_agencies
 from reports.deadline_extensions import (
     answer_info,
+    answer_info_by_tracking_code,
     decide_extension,
     request_extension,
     request_info,
 )
 from reports.duplicates import nearby_open_reports
+from reports.escalation import escalate
 from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
 from reports.side import add_comment, publish
@@ -40,6 +42,7 @@ from reports.submission import (
     admit_anonymous,
     submit_report,
 )
+from reports.transfer import transfer_report
 from reports.transitions import MEDIA_ACTIONS, AssignInput, mark_duplicate, transition
 from reports.workflow import SideAction
 
@@ -54,7 +57,9 @@ __all__ = [
     "add_comment",
     "admit_anonymous",
     "answer_info",
+    "answer_info_by_tracking_code",
     "decide_extension",
+    "escalate",
     "hand_off",
     "locate",
     "mark_duplicate",
@@ -66,5 +71,6 @@ __all__ = [
     "store_media",
     "submit_report",
     "tenant_for_point",
+    "transfer_report",
     "transition",
 ]

@@ -163,15 +163,21 @@ def _out_of_area(tenant: Tenant, where_vi: str, where_en: str) -> DomainError:
     )
 
 
-async def _unit_code(tenant: Tenant, latitude: float, longitude: float) -> str | None:
+async def _unit_code(
+    tenant: Tenant, latitude: float, longitude: float, on_behalf: bool = False
+) -> str | None:
     """The tenant's unit containing the point; OUT_OF_AREA when it lies elsewhere.
 
-    A point inside another tenant's unit is refused, naming that locality. A point inside no
+    A point inside another tenant's unit is refused, naming that locality, except in a hotline
+    entry: the caller rang this locality, so the operator takes the call (with no unit) and
+    transfers the report to the locality it belongs to (reports/transfer.py). A point inside no
     known unit is refused when the tenant's own area is known (its units have boundaries);
     without boundaries the report is accepted with no unit."""
     found = await locator.locate(latitude, longitude, prefer_tenant=tenant.id)
     if found.tenant_id == tenant.id:
         return found.unit_code
+    if found.tenant_id is not None and on_behalf:
+        return None
     if found.tenant_id is not None:
         unit = found.unit_name or found.unit_code or ""
         raise _out_of_area(
@@ -231,8 +237,16 @@ async def _existing(
     return report
 
 
-def _tracking_code() -> str:
+def new_tracking_code() -> str:
     return "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(12))
+
+
+async def allocate_code(tenant: Tenant, year: int) -> str:
+    """The tenant's next human report code for ``year`` ("SP-2026-000123")."""
+    conn = connections.get("default")
+    # execute_query_dict: execute_query drops RETURNING rows of an INSERT.
+    rows = await conn.execute_query_dict(_COUNTER_SQL, [new_id(), tenant.id, year])
+    return f"{tenant.report_prefix}-{year}-{rows[0]['last']:06d}"
 
 
 # Anonymous requests are limited per client address. Vietnamese mobile carriers put many
@@ -275,23 +289,19 @@ async def submit_report(
         return await _retried(scope, first)
 
     tenant = await Tenant.get(id=tenant_id)
-    unit_code = await _unit_code(tenant, data.latitude, data.longitude)
+    unit_code = await _unit_code(tenant, data.latitude, data.longitude, data.on_behalf)
     duplicates = await nearby_open_reports(scope, field_row.id, data.latitude, data.longitude)
     rules = await tenant_rules(tenant_id)
     now = clock.now()  # the one instant of this submission: created_at and the deadline
     own = scope.user_id is not None and not data.on_behalf
     channel = _channel(data)
     anonymous = data.anonymous or scope.user_id is None
-    tracking = _tracking_code() if anonymous or not own else None
+    tracking = new_tracking_code() if anonymous or not own else None
     try:
         # A savepoint: a lost idempotency race or any failure leaves no row, and the files
         # written so far are deleted again.
         async with cleanup_on_error(storage) as written, in_transaction():
-            conn = connections.get("default")
-            year = now.astimezone(rules.calendar.timezone).year
-            # execute_query_dict: execute_query drops RETURNING rows of an INSERT.
-            rows = await conn.execute_query_dict(_COUNTER_SQL, [new_id(), tenant_id, year])
-            code = f"{tenant.report_prefix}-{year}-{rows[0]['last']:06d}"
+            code = await allocate_code(tenant, now.astimezone(rules.calendar.timezone).year)
             report = Report(
                 id=new_id(),
                 tenant_id=tenant_id,

@@ -29,6 +29,7 @@ from reports.records import (
 )
 from reports.storage import Storage
 from reports.workflow import (
+    DECIDED_CLOSE_FROM,
     REPORTER_PERMISSIONS,
     ActorKind,
     ClockEffect,
@@ -36,6 +37,7 @@ from reports.workflow import (
     ReportState,
     Transition,
     WorkflowAction,
+    closed_by_decision_error,
     find_transition,
     rating_action,
     validate_reason,
@@ -117,8 +119,13 @@ async def _assignment(report: Report, assign: AssignInput | None) -> dict[str, A
 
 
 async def _last_entered(report: Report, state: ReportState) -> datetime | None:
+    event = await _last_step_into(report, state)
+    return event.created_at if event else None
+
+
+async def _last_step_into(report: Report, state: ReportState) -> ReportEvent | None:
     # Workflow steps only: side events (comments, extensions) repeat the current state.
-    event = (
+    return (
         await ReportEvent.filter(
             tenant_id=report.tenant_id,
             report_id=report.id,
@@ -128,7 +135,6 @@ async def _last_entered(report: Report, state: ReportState) -> datetime | None:
         .order_by("-created_at", "-id")  # ids are time-ordered: steps at one instant stay in order
         .first()
     )
-    return event.created_at if event else None
 
 
 async def _clock_changes(
@@ -202,6 +208,10 @@ async def transition(
     now = clock.now()  # the one instant of this step: its event, timestamps and deadlines
     if not window_open(t, report.resolved_at, now):
         raise window_closed_error(t)
+    if action is WorkflowAction.REOPEN and report.state == ReportState.CLOSED:
+        closing = await _last_step_into(report, ReportState.CLOSED)
+        if closing is not None and closing.from_state in DECIDED_CLOSE_FROM:
+            raise closed_by_decision_error()
     validate_reason(t, reason_code, comment)
     if media and action not in MEDIA_ACTIONS:
         raise DomainError(
@@ -232,6 +242,13 @@ async def transition(
                 "REQUIRED", "Cần chọn phản ánh gốc.", "A master is required.", "masterId"
             )
         changes["duplicate_of_id"] = duplicate_of.id
+    if action is WorkflowAction.TRANSFER:  # through reports.transfer only
+        raise DomainError(
+            "REQUIRED",
+            "Cần chọn đơn vị triển khai nhận phản ánh.",
+            "A receiving locality is required.",
+            "tenantCode",
+        )
     if action is WorkflowAction.UNMARK_DUPLICATE:
         changes["duplicate_of_id"] = None
     if action is WorkflowAction.APPROVE_RESULT:

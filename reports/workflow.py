@@ -28,6 +28,11 @@ class ReportState(Labelled):
     ASSIGNED = "ASSIGNED", "Đã chuyển xử lý", "Assigned"
     RETURNED = "RETURNED", "Cơ quan trả lại", "Returned by the agency"
     IN_PROGRESS = "IN_PROGRESS", "Đang xử lý", "In progress"
+    LEADER_REVIEW = (
+        "LEADER_REVIEW",
+        "Chờ lãnh đạo cơ quan duyệt",
+        "Awaiting the agency leader's sign-off",
+    )
     RESULT_SUBMITTED = "RESULT_SUBMITTED", "Chờ duyệt kết quả", "Result awaiting review"
     RESOLVED = "RESOLVED", "Đã xử lý", "Resolved"
     REOPENED = "REOPENED", "Phản ánh lại", "Reopened"
@@ -36,6 +41,11 @@ class ReportState(Labelled):
     REJECTED = "REJECTED", "Không tiếp nhận", "Rejected"
     DUPLICATE = "DUPLICATE", "Trùng lặp", "Duplicate"
     WITHDRAWN = "WITHDRAWN", "Đã rút", "Withdrawn"
+    TRANSFERRED = (
+        "TRANSFERRED",
+        "Đã chuyển đơn vị triển khai khác",
+        "Transferred to another locality",
+    )
 
     @property
     def is_terminal(self) -> bool:
@@ -43,7 +53,13 @@ class ReportState(Labelled):
 
 
 TERMINAL_STATES: frozenset[ReportState] = frozenset(
-    {ReportState.CLOSED, ReportState.REJECTED, ReportState.DUPLICATE, ReportState.WITHDRAWN}
+    {
+        ReportState.CLOSED,
+        ReportState.REJECTED,
+        ReportState.DUPLICATE,
+        ReportState.WITHDRAWN,
+        ReportState.TRANSFERRED,
+    }
 )
 OPEN_STATES: frozenset[ReportState] = frozenset(ReportState) - TERMINAL_STATES
 # The stage whose deadline runs in each state; none while the reporter or the centre holds it.
@@ -54,6 +70,7 @@ RUNNING_STAGE: dict[ReportState, Stage] = {
     ReportState.REOPENED: Stage.SCREEN,
     ReportState.ASSIGNED: Stage.ACCEPT,
     ReportState.IN_PROGRESS: Stage.RESOLVE,
+    ReportState.LEADER_REVIEW: Stage.RESOLVE,  # inside the agency: its clock keeps running
     ReportState.RESULT_SUBMITTED: Stage.REVIEW,
 }
 STATE_LABELS_VI: dict[ReportState, str] = {s: s.label_vi for s in ReportState}
@@ -68,9 +85,12 @@ class WorkflowAction(Labelled):
     PROVIDE_INFO = "PROVIDE_INFO", "Bổ sung thông tin", "Provide information"
     ASSIGN = "ASSIGN", "Chuyển xử lý", "Assign"
     REROUTE = "REROUTE", "Điều chuyển cơ quan chủ trì", "Re-route to another lead agency"
+    TRANSFER = "TRANSFER", "Chuyển đơn vị triển khai khác", "Transfer to another locality"
     ACCEPT = "ACCEPT", "Nhận xử lý", "Accept"
     RETURN = "RETURN", "Trả lại", "Return"
     SUBMIT_RESULT = "SUBMIT_RESULT", "Gửi kết quả", "Submit result"
+    SIGN_OFF = "SIGN_OFF", "Lãnh đạo cơ quan ký duyệt kết quả", "Leader signs off the result"
+    SEND_BACK = "SEND_BACK", "Lãnh đạo cơ quan trả lại cán bộ xử lý", "Leader sends the result back"
     APPROVE_RESULT = "APPROVE_RESULT", "Duyệt kết quả", "Approve result"
     REQUEST_REWORK = "REQUEST_REWORK", "Yêu cầu xử lý lại", "Request rework"
     REOPEN = "REOPEN", "Phản ánh lại", "Reopen"
@@ -115,23 +135,35 @@ class Transition:
     tenant_option: WorkflowOption | None = None
     # Set when the step is open only this long after the report was resolved (resolved_at).
     window: timedelta | None = None
+    # Set when the transition exists only while the tenant has NOT enabled this option (the
+    # same step then takes the option's route instead, e.g. a result via the agency leader).
+    without_option: WorkflowOption | None = None
 
 
 S, A, C, P = ReportState, WorkflowAction, ClockEffect, Action
 STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
 ALLOW_LATE_RETURN = WorkflowOption.ALLOW_LATE_RETURN
+LEADER_SIGN_OFF = WorkflowOption.LEADER_SIGN_OFF
 RATING_WINDOW = timedelta(days=7)  # after RESOLVED; then the system closes the report
 REOPEN_WINDOW = timedelta(days=15)  # after RESOLVED, closed or not; reopening needs a reason
 LOW_RATING_MAX = 2  # ratings 1-2 go to the centre's review queue instead of closing
+# A close from these states is the centre's decision after hearing the reporter out (a reason
+# and a comment are required): reopening it from CLOSED is refused (CLOSED_BY_DECISION), while
+# a report closed by the rating window, by its rating or by a routine close stays reopenable
+# within REOPEN_WINDOW.
+DECIDED_CLOSE_FROM: frozenset[ReportState] = frozenset(
+    {ReportState.RATING_REVIEW, ReportState.REOPENED}
+)
 
 
 def _t(
     action, froms, to, perm, clock, actor=STAFF, *, reason=False, comment=False, option=None,
-    window=None,
+    window=None, without=None,
 ):  # fmt: skip
     return Transition(
-        action, frozenset(froms), to, perm, reason, comment, clock, actor, option, window
-    )
+        action, frozenset(froms), to, perm, reason, comment, clock, actor, option, window,
+        without,
+    )  # fmt: skip
 
 
 # fmt: off
@@ -156,13 +188,26 @@ TRANSITIONS: tuple[Transition, ...] = (
     # new agency's accept clock starts; its resolve clock starts when it accepts.
     _t(A.REROUTE, {S.ASSIGNED, S.IN_PROGRESS}, S.ASSIGNED, P.REPORT_ASSIGN, C.START_ACCEPT,
        comment=True),
+    # A report that belongs to another locality (or to the province) is transferred, not
+    # rejected: the receiving tenant gets a copy with its history (reports/transfer.py); this
+    # one stays behind, read-only, pointing to it.
+    _t(A.TRANSFER, {S.SUBMITTED, S.RETURNED, S.REOPENED}, S.TRANSFERRED, P.REPORT_ASSIGN,
+       C.STOP_ALL, comment=True),
     _t(A.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, P.REPORT_ACCEPT, C.START_RESOLVE),
     _t(A.RETURN, {S.ASSIGNED}, S.RETURNED, P.REPORT_ACCEPT, C.PAUSE_AGENCY,
        reason=True, comment=True),
     _t(A.RETURN, {S.IN_PROGRESS}, S.RETURNED, P.REPORT_ACCEPT, C.PAUSE_AGENCY,
        reason=True, comment=True, option=ALLOW_LATE_RETURN),
     _t(A.SUBMIT_RESULT, {S.IN_PROGRESS}, S.RESULT_SUBMITTED, P.REPORT_SUBMIT_RESULT,
-       C.START_REVIEW, comment=True),
+       C.START_REVIEW, comment=True, without=LEADER_SIGN_OFF),
+    # With the tenant's leader sign-off, an officer's result goes to the agency leader first:
+    # the agency's resolve clock keeps running until the leader signs it off to the centre.
+    _t(A.SUBMIT_RESULT, {S.IN_PROGRESS}, S.LEADER_REVIEW, P.REPORT_SUBMIT_RESULT, C.NONE,
+       comment=True, option=LEADER_SIGN_OFF),
+    _t(A.SIGN_OFF, {S.LEADER_REVIEW}, S.RESULT_SUBMITTED, P.REPORT_SIGN_OFF, C.START_REVIEW,
+       option=LEADER_SIGN_OFF),
+    _t(A.SEND_BACK, {S.LEADER_REVIEW}, S.IN_PROGRESS, P.REPORT_SIGN_OFF, C.NONE, comment=True,
+       option=LEADER_SIGN_OFF),
     _t(A.APPROVE_RESULT, {S.RESULT_SUBMITTED}, S.RESOLVED, P.REPORT_REVIEW, C.OPEN_WINDOWS),
     _t(A.REQUEST_REWORK, {S.RESULT_SUBMITTED}, S.IN_PROGRESS, P.REPORT_REVIEW, C.RESUME_RESOLVE,
        reason=True, comment=True),
@@ -186,13 +231,21 @@ REPORTER_PERMISSIONS: frozenset[Action] = frozenset(
 del S, A, C, P, STAFF, REPORTER, SYSTEM
 
 
-def _index() -> dict[tuple[ReportState, WorkflowAction], Transition]:
-    index: dict[tuple[ReportState, WorkflowAction], Transition] = {}
+def _exclusive(a: Transition, b: Transition) -> bool:
+    """Can never both be enabled: one needs an option the other needs to be off."""
+    return (a.tenant_option is not None and a.tenant_option == b.without_option) or (
+        b.tenant_option is not None and b.tenant_option == a.without_option
+    )
+
+
+def _index() -> dict[tuple[ReportState, WorkflowAction], tuple[Transition, ...]]:
+    index: dict[tuple[ReportState, WorkflowAction], tuple[Transition, ...]] = {}
     for t in TRANSITIONS:
         for state in t.from_states:
-            if (state, t.action) in index:
+            others = index.get((state, t.action), ())
+            if any(not _exclusive(t, o) for o in others):
                 raise RuntimeError(f"ambiguous transition {state.value} × {t.action.value}")
-            index[state, t.action] = t
+            index[state, t.action] = (*others, t)
     return index
 
 
@@ -200,7 +253,17 @@ _INDEX = _index()
 
 
 def _enabled(t: Transition | None, options: Collection[str]) -> bool:
-    return t is not None and (t.tenant_option is None or t.tenant_option in options)
+    return (
+        t is not None
+        and (t.tenant_option is None or t.tenant_option in options)
+        and (t.without_option is None or t.without_option not in options)
+    )
+
+
+def _pick(
+    state: ReportState, action: WorkflowAction, options: Collection[str]
+) -> Transition | None:
+    return next((t for t in _INDEX.get((state, action), ()) if _enabled(t, options)), None)
 
 
 def find_transition(
@@ -208,8 +271,8 @@ def find_transition(
 ) -> Transition:
     """The transition ``action`` takes from ``state``; ``options`` are the tenant's enabled
     workflow options (e.g. ``ALLOW_LATE_RETURN``). Raises ``INVALID_TRANSITION`` otherwise."""
-    t = _INDEX.get((state, action))
-    if t is None or not _enabled(t, options):
+    t = _pick(state, action, options)
+    if t is None:
         raise DomainError(
             "INVALID_TRANSITION",
             f"Không thể thực hiện thao tác «{action.label_vi}» khi phản ánh đang ở trạng thái "
@@ -243,9 +306,20 @@ def window_closed_error(t: Transition) -> DomainError:
     )
 
 
+def closed_by_decision_error() -> DomainError:
+    return DomainError(
+        "CLOSED_BY_DECISION",
+        "Trung tâm đã đóng phản ánh sau khi xem xét ý kiến của người phản ánh: không thể "
+        f"«{WorkflowAction.REOPEN.label_vi}». Hãy gửi phản ánh mới nếu sự việc tái diễn.",
+        "The centre closed this report after reviewing the reporter's objection: it cannot be "
+        "reopened. Submit a new report if the issue recurs.",
+        None,
+    )
+
+
 def available_actions(state: ReportState, *, options: Collection[str] = ()) -> list[WorkflowAction]:
     """The actions allowed from ``state``, in ``WorkflowAction`` order (permissions not checked)."""
-    return [a for a in WorkflowAction if _enabled(_INDEX.get((state, a)), options)]
+    return [a for a in WorkflowAction if _pick(state, a, options) is not None]
 
 
 # fmt: off
@@ -299,6 +373,12 @@ class SideAction(Labelled):
         "Coordinating agencies changed",
     )
     HAND_OFF = "HAND_OFF", "Giao cán bộ xử lý", "Handed to an officer"
+    ESCALATE = "ESCALATE", "Chuyển cấp trên theo dõi", "Escalated"
+    RECEIVE_TRANSFER = (
+        "RECEIVE_TRANSFER",
+        "Tiếp nhận phản ánh do đơn vị triển khai khác chuyển đến",
+        "Received by transfer from another locality",
+    )
 
 
 SUBMIT = "SUBMIT"  # the event a submission records (not a transition: nothing precedes it)
@@ -338,9 +418,12 @@ DISCLOSURE: dict[str, Disclosure] = {
     WorkflowAction.WITHDRAW: _D.STEP_AND_COMMENT,
     WorkflowAction.ASSIGN: _D.STEP,  # routed to an agency; instructions stay internal
     WorkflowAction.REROUTE: _D.STEP,  # now with another agency; the reason stays internal
+    WorkflowAction.TRANSFER: _D.STEP_AND_COMMENT,  # where it went and why: the reporter's
     WorkflowAction.ACCEPT: _D.STEP,
     WorkflowAction.RETURN: _D.INTERNAL,  # between the agency and the centre
     WorkflowAction.SUBMIT_RESULT: _D.INTERNAL,  # the result is shown once approved (result)
+    WorkflowAction.SIGN_OFF: _D.INTERNAL,  # inside the agency
+    WorkflowAction.SEND_BACK: _D.INTERNAL,
     WorkflowAction.APPROVE_RESULT: _D.STEP,
     WorkflowAction.REQUEST_REWORK: _D.INTERNAL,
     WorkflowAction.RATE: _D.STEP_AND_COMMENT,
@@ -356,6 +439,8 @@ DISCLOSURE: dict[str, Disclosure] = {
     SideAction.ANSWER_INFO: _D.STEP_AND_COMMENT,
     SideAction.SET_COORDINATORS: _D.INTERNAL,
     SideAction.HAND_OFF: _D.INTERNAL,  # inside the agency; the reporter never sees officers
+    SideAction.RECEIVE_TRANSFER: _D.STEP,  # the locality now handling it
+    SideAction.ESCALATE: _D.INTERNAL,  # between the centre and its leadership
 }
 del _D
 
@@ -365,6 +450,13 @@ def disclosure(action: str, public: bool) -> Disclosure:
     if public:
         return Disclosure.STEP_AND_COMMENT
     return DISCLOSURE.get(action, Disclosure.INTERNAL)
+
+
+class EscalationLevel(Labelled):
+    """Who watches a report that breached (or was escalated on demand), in order."""
+
+    LOCALITY = "locality", "Lãnh đạo UBND đơn vị triển khai", "The locality's leadership"
+    PROVINCE = "province", "Cấp tỉnh", "The province"
 
 
 class ExtensionStatus(Labelled):

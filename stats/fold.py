@@ -39,7 +39,11 @@ _FINISH_FLOW = {
     ReportState.DUPLICATE: Flow.DUPLICATE,
     ReportState.WITHDRAWN: Flow.WITHDRAWN,
     ReportState.CLOSED: Flow.CLOSED_UNRESOLVED,
+    ReportState.TRANSFERRED: Flow.TRANSFERRED,
 }
+# A transferred report's copy carries the sending tenant's history, which that tenant counts:
+# the receiving tenant's statistics start at the RECEIVE_TRANSFER event, as at a submission.
+_RECEIVED = {SUBMIT, SideAction.RECEIVE_TRANSFER.value}
 _SIDE_FLOW = {
     SideAction.REQUEST_EXTENSION.value: Flow.EXTENSION_REQUESTED,
     SideAction.APPROVE_EXTENSION.value: Flow.EXTENSION_APPROVED,
@@ -185,7 +189,10 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
 
     for e in events:
         at = _dt(e.created_at)
-        if e.action == SUBMIT:
+        if e.action in _RECEIVED:
+            if e.action != SUBMIT:
+                out, dues = Folded(), {}
+                cycle, cycle_late, late_at_start = 0, False, False
             out.received_at = at
             add(at, Flow.RECEIVED)
             state, since = ReportState(e.to_state), at

@@ -46,6 +46,7 @@ class Flow(Labelled):
     DUPLICATE = "duplicate", "Trùng lặp", "Duplicates"
     WITHDRAWN = "withdrawn", "Đã rút", "Withdrawn"
     CLOSED_UNRESOLVED = "closed_unresolved", "Đóng sau phản ánh lại", "Closed after a reopening"
+    TRANSFERRED = "transferred", "Chuyển đơn vị triển khai khác", "Transferred to another locality"
     STAGE_ON_TIME = "stage_on_time", "Bước đúng hạn", "Stage on time"  # detail: the stage
     STAGE_LATE = "stage_late", "Bước trễ hạn", "Stage late"  # detail: the stage
     RATED = "rated", "Lượt đánh giá", "Ratings"

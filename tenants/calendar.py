@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from core.errors import DomainError
+from core.labels import Labelled
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_OFFICE_HOURS: tuple[tuple[time, time], ...] = (
@@ -29,6 +30,18 @@ DEFAULT_WORKING_WEEKDAYS: frozenset[int] = frozenset({1, 2, 3, 4, 5})
 #: Guards the day-by-day loops against a calendar that never works (should not happen).
 _MAX_SCAN_DAYS = 3660
 _ZERO = timedelta(0)
+
+
+class DayEnd(Labelled):
+    """Where a deadline counted in days ends on its last day: a rule each tenant states
+    (docs/domain.md §5)."""
+
+    OFFICE_CLOSE = "office_close", "Hết giờ làm việc của ngày cuối", "At office close"
+    MIDNIGHT = (
+        "midnight",
+        "Hết 24 giờ của ngày cuối (Bộ luật Dân sự, Điều 148)",
+        "At midnight (Civil Code, article 148)",
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,11 @@ class WorkingCalendar:
     working_weekdays: frozenset[int] = DEFAULT_WORKING_WEEKDAYS
     extra_days_off: frozenset[date] = field(default_factory=frozenset)
     extra_working_days: frozenset[date] = field(default_factory=frozenset)
+    day_deadline_end: DayEnd = DayEnd.OFFICE_CLOSE
+    # The province's layer (tenants.models.ProvinceCalendar): swaps entered once by the province
+    # for all its tenants; the tenant's own days above win over them.
+    province_days_off: frozenset[date] = field(default_factory=frozenset)
+    province_working_days: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         """Reject inconsistent calendars at construction, whatever the source."""
@@ -111,10 +129,15 @@ class WorkingCalendar:
     # ----------------------------------------------------------------- days
 
     def is_working_day(self, d: date) -> bool:
-        """Tenant make-up days win, then tenant days off, then national rules, then weekends."""
+        """Tenant make-up days win, then tenant days off, then the province's, then national
+        rules, then weekends."""
         if d in self.extra_working_days:
             return True
         if d in self.extra_days_off:
+            return False
+        if d in self.province_working_days:
+            return True
+        if d in self.province_days_off:
             return False
         days_off, workdays = public_days(d.year)
         if d in workdays:
@@ -132,7 +155,10 @@ class WorkingCalendar:
         raise RuntimeError("calendar has no working day in ten years")
 
     def end_of_day(self, d: date) -> datetime:
-        """Close of office hours on ``d``: where day-based deadlines fall."""
+        """Where day-based deadlines fall on ``d``: the close of office hours, or 24:00 (the
+        next midnight) where the tenant follows Civil Code art. 148 to the letter."""
+        if self.day_deadline_end is DayEnd.MIDNIGHT:
+            return datetime.combine(d + timedelta(days=1), time(0), tzinfo=self.timezone)
         return datetime.combine(d, self.office_hours[-1][1], tzinfo=self.timezone)
 
     def _periods(self, d: date) -> list[tuple[datetime, datetime]]:
@@ -232,9 +258,11 @@ class WorkingCalendar:
     # ----------------------------------------------------------------- config
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> WorkingCalendar:
+    def from_config(
+        cls, config: Mapping[str, Any] | None, province: Mapping[str, Any] | None = None
+    ) -> WorkingCalendar:
         """Build from the tenant's JSON document; missing keys take the defaults (``{}`` is the
-        stored default)."""
+        stored default). ``province`` is the province's layer (``province_days``)."""
         config = config or {}
         if not isinstance(config, Mapping):
             raise _invalid("calendar", "Cấu hình lịch không hợp lệ.", "Invalid calendar config.")
@@ -248,6 +276,18 @@ class WorkingCalendar:
         for key in ("extra_days_off", "extra_working_days"):
             if key in config:
                 kwargs[key] = _parse_dates(key, config[key])
+        if "day_deadline_end" in config:
+            try:
+                kwargs["day_deadline_end"] = DayEnd(config["day_deadline_end"])
+            except ValueError:
+                raise _invalid(
+                    "day_deadline_end",
+                    "Thời điểm kết thúc thời hạn tính theo ngày không hợp lệ.",
+                    "day_deadline_end must be office_close or midnight.",
+                ) from None
+        if province:
+            off, worked = province_days(province)
+            kwargs |= {"province_days_off": off, "province_working_days": worked}
         return cls(**kwargs)
 
     def to_config(self) -> dict[str, Any]:
@@ -258,7 +298,23 @@ class WorkingCalendar:
             "working_weekdays": sorted(self.working_weekdays),
             "extra_days_off": sorted(d.isoformat() for d in self.extra_days_off),
             "extra_working_days": sorted(d.isoformat() for d in self.extra_working_days),
+            "day_deadline_end": self.day_deadline_end.value,
         }
+
+
+def province_days(config: Mapping[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
+    """The province's days off and make-up working days from its JSON document (validated)."""
+    off = _parse_dates("extra_days_off", config.get("extra_days_off") or [])
+    worked = _parse_dates("extra_working_days", config.get("extra_working_days") or [])
+    both = off & worked
+    if both:
+        first = min(both).isoformat()
+        raise _invalid(
+            "extra_working_days",
+            f"Ngày {first} vừa là ngày nghỉ vừa là ngày làm việc.",
+            f"{first} is both an extra day off and an extra working day.",
+        )
+    return off, worked
 
 
 def _validate_periods(periods: tuple[tuple[time, time], ...]) -> None:

@@ -139,6 +139,22 @@ class Field(Model):
         unique_together = (("tenant", "code"), ("tenant", "id"))
 
 
+class ProvinceCalendar(Model):
+    """The province's day swaps (docs/domain.md §5: "enterable once by the province and
+    inherited by its tenants"): days off and make-up working days for every tenant with this
+    ``province_code``; a tenant's own days override them. Shared, not tenant-owned: written by
+    provincial administrators (tenant:onboard), read by every tenant of the province."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    province_code = fields.CharField(max_length=8, unique=True)
+    # {"extra_days_off": [iso dates], "extra_working_days": [iso dates]}
+    days: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "province_calendar"
+
+
 class TenantSettings(Model):
     """The tenant's regulation (quy chế) as configuration: calendar, SLA table, options.
 

@@ -21,6 +21,11 @@ class WorkflowOption(Labelled):
         "Cho phép cơ quan trả lại phản ánh đã nhận xử lý",
         "Let an agency return a report it has already accepted",
     )
+    LEADER_SIGN_OFF = (
+        "leader_sign_off",
+        "Kết quả của cán bộ xử lý do lãnh đạo cơ quan ký duyệt trước khi gửi Trung tâm",
+        "An officer's result is signed off by the agency leader before it reaches the centre",
+    )
 
 
 @dataclass(frozen=True)

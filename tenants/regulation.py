@@ -10,9 +10,10 @@ from typing import Any
 from core.errors import DomainError, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
-from tenants.calendar import WorkingCalendar
-from tenants.models import Field, TenantSettings
+from tenants.calendar import WorkingCalendar, province_days
+from tenants.models import Field, ProvinceCalendar, Tenant, TenantSettings
 from tenants.options import TenantOptions
+from tenants.provinces import PROVINCES
 from tenants.sla import SlaTable, Stage, Urgency
 
 
@@ -44,6 +45,41 @@ async def update_options(scope: Scope, config: dict[str, Any]) -> TenantSettings
     settings.options = options.to_config()
     await settings.save(update_fields=["options", "updated_at"])
     return settings
+
+
+async def province_layer(tenant_id: object) -> dict[str, Any] | None:
+    """The province's day swaps the tenant inherits (None when its province entered none)."""
+    tenant = await Tenant.get_or_none(id=tenant_id)
+    if tenant is None or not tenant.province_code:
+        return None
+    row = await ProvinceCalendar.get_or_none(province_code=tenant.province_code)
+    return row.days if row else None
+
+
+async def update_province_calendar(
+    scope: Scope, province_code: str, config: dict[str, Any]
+) -> ProvinceCalendar:
+    """Replace the province's day swaps, entered once for all its tenants (tenant:onboard)."""
+    scope.require(Action.TENANT_ONBOARD)
+    code = (province_code or "").strip()
+    if code not in PROVINCES:
+        raise DomainError(
+            "UNKNOWN_PROVINCE",
+            "Mã tỉnh không có trong danh mục đơn vị hành chính.",
+            "Unknown province code.",
+            "provinceCode",
+        )
+    off, worked = province_days(config)  # INVALID_CALENDAR + field
+    days = {
+        "extra_days_off": sorted(d.isoformat() for d in off),
+        "extra_working_days": sorted(d.isoformat() for d in worked),
+    }
+    row = await ProvinceCalendar.get_or_none(province_code=code)
+    if row is None:
+        return await ProvinceCalendar.create(province_code=code, days=days)
+    row.days = days
+    await row.save(update_fields=["days", "updated_at"])
+    return row
 
 
 async def update_calendar(scope: Scope, config: dict[str, Any]) -> TenantSettings:

@@ -12,6 +12,7 @@ from core.graphql import Info, UserError, labelled_enum, run_mutation
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from tenants import regulation
+from tenants.calendar import DayEnd as DayEndEnum
 from tenants.calendar import WorkingCalendar as Calendar
 from tenants.models import TenantSettings
 from tenants.options import TenantOptions as OptionsValue
@@ -27,6 +28,8 @@ DurationUnit: TypeAlias = DurationUnitEnum
 labelled_enum(DurationUnit, "DurationUnit")
 WorkflowOption: TypeAlias = WorkflowOptionEnum
 labelled_enum(WorkflowOption, "WorkflowOption")
+DayDeadlineEnd: TypeAlias = DayEndEnum
+labelled_enum(DayDeadlineEnd, "DayDeadlineEnd")
 
 
 @strawberry.type
@@ -46,6 +49,9 @@ class WorkingCalendar:
     )
     public_holidays: list[datetime.date] = strawberry.field(
         description="Vietnamese public holidays this year (from the holidays package)."
+    )
+    day_deadline_end: DayDeadlineEnd = strawberry.field(
+        description="Where a deadline counted in days ends: office close or midnight."
     )
 
 
@@ -112,6 +118,7 @@ class Regulation:
                 extra_days_off=sorted(calendar.extra_days_off),
                 extra_working_days=sorted(calendar.extra_working_days),
                 public_holidays=holidays,
+                day_deadline_end=calendar.day_deadline_end,
             ),
             sla_rules=[
                 SlaRule(
@@ -141,6 +148,7 @@ class CalendarInput:
     working_weekdays: list[int] | None = None
     extra_days_off: list[datetime.date] = strawberry.field(default_factory=list)
     extra_working_days: list[datetime.date] = strawberry.field(default_factory=list)
+    day_deadline_end: DayDeadlineEnd = DayEndEnum.OFFICE_CLOSE
 
 
 @strawberry.input
@@ -171,6 +179,44 @@ class RegulationPayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class ProvinceCalendarInput:
+    province_code: str = strawberry.field(description="Mã tỉnh, e.g. 10 for Lào Cai.")
+    extra_days_off: list[datetime.date] = strawberry.field(default_factory=list)
+    extra_working_days: list[datetime.date] = strawberry.field(
+        default_factory=list, description="Make-up working days (làm bù) for the whole province."
+    )
+
+
+@strawberry.type(
+    description="The province's day swaps, inherited by each of its tenants (whose own days win)."
+)
+class ProvinceCalendar:
+    province_code: str
+    extra_days_off: list[datetime.date]
+    extra_working_days: list[datetime.date]
+
+
+@strawberry.type
+class ProvinceCalendarPayload:
+    province_calendar: ProvinceCalendar | None
+    errors: list[UserError]
+
+
+def _province_payload(row: Any, errors: list[UserError]) -> ProvinceCalendarPayload:
+    if row is None:
+        return ProvinceCalendarPayload(province_calendar=None, errors=errors)
+    days = row.days
+    return ProvinceCalendarPayload(
+        province_calendar=ProvinceCalendar(
+            province_code=row.province_code,
+            extra_days_off=[datetime.date.fromisoformat(d) for d in days["extra_days_off"]],
+            extra_working_days=[datetime.date.fromisoformat(d) for d in days["extra_working_days"]],
+        ),
+        errors=errors,
+    )
+
+
 def _payload(row: TenantSettings | None, errors: list[UserError]) -> RegulationPayload:
     return RegulationPayload(regulation=Regulation.from_row(row) if row else None, errors=errors)
 
@@ -187,6 +233,26 @@ class RegulationQuery:
 @strawberry.type
 class RegulationMutation:
     @strawberry.mutation(
+        extensions=requires(Action.TENANT_ONBOARD),
+        description="Replace the province's day swaps (hoán đổi ngày làm việc), entered once by "
+        "the province for every tenant of it; a tenant's own days off and make-up days win.",
+    )
+    async def update_province_calendar(
+        self, info: Info, input: ProvinceCalendarInput
+    ) -> ProvinceCalendarPayload:
+        config = {
+            "extra_days_off": [d.isoformat() for d in input.extra_days_off],
+            "extra_working_days": [d.isoformat() for d in input.extra_working_days],
+        }
+
+        async def work() -> Any:
+            return await regulation.update_province_calendar(
+                info.context.scope, input.province_code, config
+            )
+
+        return await run_mutation(info, work, _province_payload)
+
+    @strawberry.mutation(
         extensions=requires(Action.TENANT_MANAGE),
         description="Replace the working calendar (office hours, days off, make-up working days).",
     )
@@ -195,6 +261,7 @@ class RegulationMutation:
             "timezone": input.timezone,
             "extra_days_off": [d.isoformat() for d in input.extra_days_off],
             "extra_working_days": [d.isoformat() for d in input.extra_working_days],
+            "day_deadline_end": str(input.day_deadline_end.value),
         }
         if input.office_hours:
             config["office_hours"] = [[p.start, p.end] for p in input.office_hours]

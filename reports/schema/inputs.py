@@ -16,6 +16,7 @@ from reports import models, queries
 from reports import workflow as wf
 from reports.schema.types import (
     Channel,
+    EscalationLevel,
     RejectReason,
     ReporterKind,
     ReportState,
@@ -131,6 +132,25 @@ class RerouteReportInput:
 
 
 @strawberry.input
+class EscalateReportInput:
+    id: relay.GlobalID
+    version: int
+    comment: str = strawberry.field(description="Why the leadership must look (required).")
+
+
+@strawberry.input
+class TransferReportInput:
+    id: relay.GlobalID
+    version: int
+    tenant_code: str = strawberry.field(
+        description="The receiving locality (or the province's tenant), by its code, e.g. sa-pa."
+    )
+    comment: str = strawberry.field(
+        description="Why it belongs there (required; the reporter reads it)."
+    )
+
+
+@strawberry.input
 class HandOffReportInput:
     id: relay.GlobalID
     version: int
@@ -196,6 +216,11 @@ class ReportFilter:
     )
     overdue: bool | None = strawberry.field(
         default=None, description="true: the running deadline has passed; false: not yet."
+    )
+    escalations: list[EscalationLevel] | None = strawberry.field(
+        default=None,
+        description="The escalation queue: open reports escalated to these levels "
+        "(the locality's leadership, the province).",
     )
 
 

@@ -24,6 +24,7 @@ from reports import workflow as wf
 from reports.schema.inputs import (
     ApproveResultInput,
     AssignReportInput,
+    EscalateReportInput,
     HandOffReportInput,
     MarkDuplicateInput,
     RateReportInput,
@@ -34,6 +35,7 @@ from reports.schema.inputs import (
     SetCoordinatingAgenciesInput,
     SubmitReportInput,
     SubmitResultInput,
+    TransferReportInput,
     TransitionInput,
 )
 from reports.schema.pages import PossibleDuplicate, ReportPayload
@@ -95,6 +97,11 @@ STEPS: tuple[Step, ...] = (
     Step(A.ACCEPT, "accept_report", TransitionInput, "the lead agency accepts."),
     Step(A.RETURN, "return_report", ReturnReportInput,
          "the agency is not the one to handle it (reason required)."),
+    Step(A.SIGN_OFF, "sign_off_result", TransitionInput,
+         "the agency leader signs the officer's result off to the centre (tenant option "
+         "leader_sign_off)."),
+    Step(A.SEND_BACK, "send_back_result", ReasonedTransitionInput,
+         "the agency leader sends the officer's result back (comment required)."),
     Step(A.REQUEST_REWORK, "request_rework", ReasonedTransitionInput,
          "send the result back for rework (comment required)."),
     Step(A.REOPEN, "reopen_report", ReasonedTransitionInput,
@@ -227,6 +234,38 @@ class _Submission:
     )
     async def reroute_report(self, info: Info, input: RerouteReportInput) -> ReportPayload:
         return await _assign(info, A.REROUTE, input)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.ASSIGN)),
+        description=f"{wf.SideAction.ESCALATE.label_vi} — one level up, with a reason: to the "
+        "locality's leadership, then to the province (breaches go up by themselves).",
+    )
+    async def escalate_report(self, info: Info, input: EscalateReportInput) -> ReportPayload:
+        async def work() -> models.Report:
+            return await service.escalate(
+                info.context.scope, decode(input.id, "Report", "id"), input.version, input.comment
+            )
+
+        return await run_mutation(info, work, _report_payload)
+
+    @strawberry.mutation(
+        extensions=requires(wf.permission_of(A.TRANSFER)),
+        description=f"{A.TRANSFER.label_vi} — a report that belongs to another locality of the "
+        "province (or to the province's tenant) moves there with its history; this one stays "
+        "behind, read-only (TRANSFERRED), pointing to the copy; the reporter follows it by the "
+        "same tracking code.",
+    )
+    async def transfer_report(self, info: Info, input: TransferReportInput) -> ReportPayload:
+        async def work() -> models.Report:
+            return await service.transfer_report(
+                info.context.scope,
+                decode(input.id, "Report", "id"),
+                input.version,
+                input.tenant_code,
+                input.comment,
+            )
+
+        return await run_mutation(info, work, _report_payload)
 
     @strawberry.mutation(
         extensions=requires(wf.permission_of(A.ACCEPT)),

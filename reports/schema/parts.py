@@ -35,6 +35,8 @@ ResultOutcome: TypeAlias = wf.Outcome
 labelled_enum(ResultOutcome, "ResultOutcome")
 ExtensionStatus: TypeAlias = wf.ExtensionStatus
 labelled_enum(ExtensionStatus, "ExtensionStatus")
+EscalationLevel: TypeAlias = wf.EscalationLevel
+labelled_enum(EscalationLevel, "EscalationLevel")
 InfoRequestStatus: TypeAlias = wf.InfoRequestStatus
 labelled_enum(InfoRequestStatus, "InfoRequestStatus")
 MediaKind: TypeAlias = MediaKindEnum
@@ -220,3 +222,29 @@ class ReportResult:
     submitted_at: datetime.datetime
     approved_at: datetime.datetime | None
     attachments: list[Attachment]
+
+
+@strawberry.type(
+    description="Where a transferred report went (on the record left behind) or came from (on "
+    "the receiving locality's copy)."
+)
+class ReportTransfer:
+    sent: bool = strawberry.field(description="True on the record left behind.")
+    tenant_code: str = strawberry.field(description="The other locality, e.g. sa-pa.")
+    tenant_name: str = strawberry.field(description="Its name in the request's language.")
+    report_code: str | None = strawberry.field(description="The report's code there.")
+    tracking_code: str | None = strawberry.field(
+        description="The code to follow the copy by: shown to the reporter only, on the record "
+        "left behind (the same code as here for an anonymous reporter)."
+    )
+
+
+@strawberry.type(
+    description="The master of a duplicate, as the duplicate's reporter follows it: its code, "
+    "where it stands and the outcome of its approved result."
+)
+class MasterOutcome:
+    code: str
+    state: ReportState
+    outcome: ResultOutcome | None
+    resolved_at: datetime.datetime | None

@@ -58,6 +58,7 @@ def _filter(f: ReportFilter | None) -> queries.ReportFilter:
         text=f.text,
         bbox=bbox,
         overdue=f.overdue,
+        escalations=tuple(str(e.value) for e in f.escalations or ()),
     )
 
 

@@ -74,6 +74,12 @@ class AnswerInfoRequestInput:
     answer: str
 
 
+@strawberry.input
+class AnswerByTrackingCodeInput:
+    tracking_code: str = strawberry.field(description="The code the reporter follows it by.")
+    answer: str
+
+
 @strawberry.type
 class InfoRequestPayload:
     info_request: InfoRequest | None
@@ -177,6 +183,23 @@ class SideMutation:
     ) -> InfoRequestPayload:
         async def work() -> models.InfoRequest:
             return await service.answer_info(info.context.scope, _report_id(input.id), input.answer)
+
+        return await run_mutation(info, work, _info_payload)
+
+    @strawberry.mutation(
+        description="An anonymous reporter (or a hotline caller) answers the agency's question "
+        "with the report's tracking code (X-Paht-Tenant names the locality); the code is the "
+        "proof, looked up and limited as trackReport's."
+    )
+    async def answer_info_request_by_tracking_code(
+        self, info: Info, input: AnswerByTrackingCodeInput
+    ) -> InfoRequestPayload:
+        ctx = info.context
+
+        async def work() -> models.InfoRequest:
+            return await service.answer_info_by_tracking_code(
+                ctx.scope, input.tracking_code, input.answer, ctx.client_address
+            )
 
         return await run_mutation(info, work, _info_payload)
 

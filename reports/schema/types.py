@@ -20,16 +20,19 @@ from reports import workflow as wf
 from reports.schema.parts import (
     Attachment,
     Channel,
+    EscalationLevel,
     EventAction,
     ExtensionRequest,
     InfoRequest,
     Location,
+    MasterOutcome,
     RejectReason,
     ReporterContact,
     ReporterKind,
     ReportEvent,
     ReportResult,
     ReportState,
+    ReportTransfer,
     ResultOutcome,
     ReturnReason,
     WorkflowAction,
@@ -37,20 +40,24 @@ from reports.schema.parts import (
 from reports.transitions import staff_may
 from reports.workflow import ActorKind, available_actions
 from tenants import catalog as tenant_catalog
+from tenants.models import Tenant as TenantRow
 from tenants.types import AdministrativeUnit, Agency, Field, Urgency
 
 __all__ = [
     "Attachment",
     "Channel",
+    "EscalationLevel",
     "EventAction",
     "ExtensionRequest",
     "InfoRequest",
     "Location",
+    "MasterOutcome",
     "RejectReason",
     "Report",
     "ReportEvent",
     "ReportResult",
     "ReportState",
+    "ReportTransfer",
     "ReporterContact",
     "ReporterKind",
     "ResultOutcome",
@@ -92,6 +99,11 @@ class Report(relay.Node):
     review_due_at: datetime.datetime | None
     resolved_at: datetime.datetime | None
     closed_at: datetime.datetime | None
+    escalation: EscalationLevel | None = strawberry.field(
+        description="Who watches it after a breach or on demand: the locality's leadership, "
+        "then the province (null: not escalated)."
+    )
+    escalated_at: datetime.datetime | None
     sla_version: int
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -120,6 +132,8 @@ class Report(relay.Node):
             review_due_at=row.review_due_at,
             resolved_at=row.resolved_at,
             closed_at=row.closed_at,
+            escalation=wf.EscalationLevel(row.escalation) if row.escalation else None,
+            escalated_at=row.escalated_at,
             sla_version=row.sla_version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -254,6 +268,38 @@ class Report(relay.Node):
         if row is None:
             return None
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
+
+    @strawberry.field(description="For a duplicate: the master it follows (null otherwise).")
+    async def master(self) -> MasterOutcome | None:
+        row = self.row
+        if row.duplicate_of_id is None or row.state != wf.ReportState.DUPLICATE:
+            return None
+        master = await models.Report.get_or_none(tenant_id=row.tenant_id, id=row.duplicate_of_id)
+        if master is None:
+            return None
+        return MasterOutcome(
+            code=master.code,
+            state=wf.ReportState(master.state),
+            outcome=wf.Outcome(master.outcome) if master.outcome else None,
+            resolved_at=master.resolved_at,
+        )
+
+    @strawberry.field(description="The transfer between localities, if any (reports/transfer.py).")
+    async def transfer(self, info: Info) -> ReportTransfer | None:
+        row = self.row
+        sent = row.transferred_to_tenant_id is not None
+        other_id = row.transferred_to_tenant_id if sent else row.transferred_from_tenant_id
+        other = await TenantRow.get_or_none(id=other_id) if other_id else None
+        if other is None:
+            return None
+        reporter = sent and self._viewer(info) is views.Viewer.REPORTER
+        return ReportTransfer(
+            sent=sent,
+            tenant_code=other.code,
+            tenant_name=other.name_en if info.context.lang == "en" else other.name_vi,
+            report_code=row.transferred_to_code if sent else row.transferred_from_code,
+            tracking_code=row.tracking_code if reporter else None,
+        )
 
     @strawberry.field(description="Answers to the field's questions, as submitted.")
     def answers(self) -> JSON | None:

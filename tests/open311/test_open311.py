@@ -147,7 +147,9 @@ def test_the_schemas_accept_the_specs_examples_and_refuse_its_bare_number() -> N
 def test_every_state_maps_as_the_shared_table_says() -> None:
     """Written out independently from the mapping table of the Open311 notes."""
     closed = {"RESOLVED", "RATING_REVIEW", "CLOSED", "REJECTED", "DUPLICATE", "WITHDRAWN"}
+    closed |= {"TRANSFERRED"}
     agency = {"ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED", "RATING_REVIEW"}
+    agency |= {"LEADER_REVIEW"}
     agency |= {"REOPENED", "CLOSED"}
     for state in ReportState:
         view = STATES[state]

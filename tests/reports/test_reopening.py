@@ -118,3 +118,27 @@ async def test_low_rating_goes_to_the_review_queue_not_closed(
     assert bare.value.code == "COMMENT_REQUIRED"
     again = await reopen(sapa, await fresh(operator, low.id), "operator")
     assert again.state == ReportState.REOPENED
+
+
+async def test_a_close_decided_after_review_is_not_reopened(
+    sapa: dict[str, Any], time_machine: Clock
+) -> None:
+    """The centre closed a low-rated report with its reason: the citizen (or an operator) cannot
+    undo that decision by reopening, even inside the window; a routine close can be reopened."""
+    report = await resolved(sapa, time_machine)
+    rated = await step(sapa["citizen"], report, A.RATE, rating=1, comment="Chưa xử lý.")
+    assert rated.state == ReportState.RATING_REVIEW
+    closed = await step(
+        sapa["supervisor"], rated, A.CLOSE, reason_code="EXPLAINED", comment="Đã giải thích."
+    )
+    stop_clock(time_machine, APPROVED + timedelta(days=2))
+    for who in ("citizen", "operator"):
+        with pytest.raises(DomainError) as refused:
+            await reopen(sapa, closed, who)
+        assert refused.value.code == "CLOSED_BY_DECISION", who
+    assert (await fresh(sapa["operator"], report.id)).version == closed.version
+    # A routine close of a resolved report (no review) stays reopenable within the window.
+    other = await resolved(sapa, time_machine)
+    routine = await step(sapa["supervisor"], other, A.CLOSE)
+    stop_clock(time_machine, APPROVED + timedelta(days=2))
+    assert (await reopen(sapa, routine)).state == ReportState.REOPENED

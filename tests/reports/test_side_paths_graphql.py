@@ -199,6 +199,7 @@ async def test_return_not_competent_then_reassign(
     assert (await staff_view(gql, operator, report["id"]))["availableActions"] == [
         "REJECT",
         "ASSIGN",
+        "TRANSFER",
     ]
     env = await at(env, settings, time_machine, moment.at)
     operator, contact = env.token(OPERATOR), env.token(CONTACT)
@@ -271,6 +272,7 @@ async def test_reopen_by_the_citizen_then_close_with_a_reason(
     assert reopened["dueAt"] == reopened["screenDueAt"]
     assert (await staff_view(gql, operator, report["id"]))["availableActions"] == [
         "ASSIGN",
+        "TRANSFER",
         "CLOSE",
     ]
     missing = await error_codes(gql, "closeReport", ref(reopened), operator)

@@ -16,7 +16,7 @@ from core.errors import DomainError, NotFound
 from permissions.scope import Scope, anonymous_in
 from permissions.session import scoped_transaction
 from reports import transitions
-from reports.models import ExtensionRequest, InfoRequest, ReportEvent
+from reports.models import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.service import (
     AssignInput,
     add_comment,
@@ -226,12 +226,18 @@ async def test_answered_info_request_extends_the_deadline(
     assert {(i.id, i.status) for i in asked} == {(info.id, "answered"), (again.id, "open")}
 
 
-async def test_anonymous_reporter_cannot_be_asked(sapa: dict[str, Any]) -> None:
+async def test_a_reporter_without_account_or_tracking_code_cannot_be_asked(
+    sapa: dict[str, Any],
+) -> None:
+    """Anonymous reporters answer through their tracking code (test_anonymous_answer_graphql);
+    a row with neither an account nor a code (entered before codes existed) cannot answer."""
     scope = anonymous_in(sapa["tenant"].id)
     async with scoped_transaction(scope):
         report = (await submit_report(scope, new_input(sapa))).report
     report = await step(sapa["operator"], report, A.ASSIGN, assign=AssignInput(sapa["health"].id))
     report = await step(sapa["contact"], report, A.ACCEPT)
+    async with scoped_transaction(sapa["operator"]):
+        await Report.filter(id=report.id).update(tracking_code=None)
     await refused("REPORTER_UNREACHABLE", sapa["handler"], request_info, report.id, "Ở đâu?")
 
 

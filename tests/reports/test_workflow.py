@@ -13,6 +13,7 @@ from core.errors import DomainError
 from permissions.actions import Action
 from reports.workflow import (
     ALLOW_LATE_RETURN,
+    LEADER_SIGN_OFF,
     OPEN_STATES,
     RATING_LABELS_EN,
     RATING_LABELS_VI,
@@ -38,10 +39,10 @@ from reports.workflow import (
 
 S, A, C = ReportState, WorkflowAction, ClockEffect
 STAFF, REPORTER, SYSTEM = ActorKind.STAFF, ActorKind.REPORTER, ActorKind.SYSTEM
-ALL_OPTIONS = frozenset({ALLOW_LATE_RETURN})
+ALL_OPTIONS = frozenset({ALLOW_LATE_RETURN, LEADER_SIGN_OFF})
 
 # (state, action) -> (target, permission, actor, reason_required, comment_required, clock),
-# written out from docs/domain.md §3 independently of TRANSITIONS.
+# written out from docs/domain.md §3 independently of TRANSITIONS, with every option on.
 # fmt: off
 EXPECTED = {
     (S.SUBMITTED, A.REJECT):         (S.REJECTED, "report:screen", STAFF, True, True, C.STOP_ALL),
@@ -73,8 +74,21 @@ EXPECTED = {
     (S.RETURNED, A.ASSIGN):          (S.ASSIGNED, "report:assign", STAFF, False, False,
                                       C.START_ACCEPT),
     (S.RETURNED, A.REJECT):          (S.REJECTED, "report:screen", STAFF, True, True, C.STOP_ALL),
-    (S.IN_PROGRESS, A.SUBMIT_RESULT): (S.RESULT_SUBMITTED, "report:submit_result", STAFF, False,
-                                       True, C.START_REVIEW),
+    # With the leader's sign-off (issue 12, item 1) the result goes to the agency leader first;
+    # the agency's clock keeps running until the leader signs it off to the centre.
+    (S.IN_PROGRESS, A.SUBMIT_RESULT): (S.LEADER_REVIEW, "report:submit_result", STAFF, False,
+                                       True, C.NONE),
+    (S.LEADER_REVIEW, A.SIGN_OFF):   (S.RESULT_SUBMITTED, "report:sign_off", STAFF, False, False,
+                                      C.START_REVIEW),
+    (S.LEADER_REVIEW, A.SEND_BACK):  (S.IN_PROGRESS, "report:sign_off", STAFF, False, True,
+                                      C.NONE),
+    # Transferred, not rejected, when it belongs to another locality (issue 12, item 3).
+    (S.SUBMITTED, A.TRANSFER):       (S.TRANSFERRED, "report:assign", STAFF, False, True,
+                                      C.STOP_ALL),
+    (S.RETURNED, A.TRANSFER):        (S.TRANSFERRED, "report:assign", STAFF, False, True,
+                                      C.STOP_ALL),
+    (S.REOPENED, A.TRANSFER):        (S.TRANSFERRED, "report:assign", STAFF, False, True,
+                                      C.STOP_ALL),
     (S.IN_PROGRESS, A.RETURN):       (S.RETURNED, "report:accept", STAFF, True, True,
                                       C.PAUSE_AGENCY),
     (S.RESULT_SUBMITTED, A.APPROVE_RESULT): (S.RESOLVED, "report:review", STAFF, False, False,
@@ -100,7 +114,18 @@ EXPECTED = {
     (S.REOPENED, A.CLOSE):           (S.CLOSED, "report:close", STAFF, True, True, C.STOP_ALL),
 }
 # fmt: on
-GATED = {(S.IN_PROGRESS, A.RETURN): ALLOW_LATE_RETURN}  # only if the tenant allows late returns
+GATED = {  # only if the tenant switched the option on
+    (S.IN_PROGRESS, A.RETURN): ALLOW_LATE_RETURN,
+    (S.LEADER_REVIEW, A.SIGN_OFF): LEADER_SIGN_OFF,
+    (S.LEADER_REVIEW, A.SEND_BACK): LEADER_SIGN_OFF,
+}
+# With the option off, the same step takes the default route.
+ROUTED = {
+    (S.IN_PROGRESS, A.SUBMIT_RESULT): (
+        LEADER_SIGN_OFF,
+        (S.RESULT_SUBMITTED, "report:submit_result", STAFF, False, True, C.START_REVIEW),
+    ),
+}
 
 ALL_PAIRS = list(itertools.product(ReportState, WorkflowAction))
 
@@ -130,12 +155,24 @@ def test_cross_product(state, action):
 
 
 def test_table_matches_domain_exactly():
-    assert sorted(_pairs(TRANSITIONS)) == sorted(EXPECTED)
+    assert sorted(set(_pairs(TRANSITIONS))) == sorted(EXPECTED)
 
 
-def test_no_two_transitions_share_a_state_and_action():
+def test_only_an_option_routes_one_step_two_ways():
     pairs = _pairs(TRANSITIONS)
-    assert len(pairs) == len(set(pairs))
+    assert sorted(p for p in set(pairs) if pairs.count(p) > 1) == sorted(ROUTED)
+    assert len(pairs) == len(set(pairs)) + len(ROUTED)
+
+
+@pytest.mark.parametrize(("state", "action"), list(ROUTED), ids=str)
+def test_option_off_takes_the_default_route(state, action):
+    option, expected = ROUTED[state, action]
+    t = find_transition(state, action, options=ALL_OPTIONS - {option})
+    assert (t.to_state, t.permission, t.actor, t.reason_required) == expected[:4]
+    assert (t.comment_required, t.clock) == expected[4:]
+    assert t.without_option is option and t.tenant_option is None
+    on = find_transition(state, action, options={option})
+    assert on.tenant_option is option and on.to_state is not t.to_state
 
 
 @pytest.mark.parametrize(("state", "action"), list(GATED), ids=str)
@@ -149,11 +186,11 @@ def test_tenant_gated_transition(state, action):
     assert action in available_actions(state, options={option})
     ungated = [t for t in TRANSITIONS if t.tenant_option is None]
     assert {t.tenant_option for t in TRANSITIONS} - {None} == set(GATED.values())
-    assert len(ungated) == len(TRANSITIONS) - len(GATED)
+    assert len(ungated) == len(TRANSITIONS) - len(GATED) - len(ROUTED)
 
 
 def test_terminal_and_open_states_partition():
-    assert {S.CLOSED, S.REJECTED, S.DUPLICATE, S.WITHDRAWN} == TERMINAL_STATES
+    assert {S.CLOSED, S.REJECTED, S.DUPLICATE, S.WITHDRAWN, S.TRANSFERRED} == TERMINAL_STATES
     assert set(ReportState) == OPEN_STATES | TERMINAL_STATES
     assert not OPEN_STATES & TERMINAL_STATES
     assert all(s.is_terminal for s in TERMINAL_STATES)
@@ -183,7 +220,9 @@ def test_reopen_window_counts_from_the_approved_result():
 
 @pytest.mark.parametrize("state", sorted(OPEN_STATES), ids=str)
 def test_open_states_have_a_way_out(state):
-    assert available_actions(state)
+    """LEADER_REVIEW exists only with the leader's sign-off switched on."""
+    assert available_actions(state, options=ALL_OPTIONS)
+    assert bool(available_actions(state)) is (state is not S.LEADER_REVIEW)
 
 
 @pytest.mark.parametrize("options", [frozenset(), ALL_OPTIONS], ids=["default", "all-options"])
@@ -196,7 +235,7 @@ def test_every_state_reachable_from_submitted(options):
             if target not in seen:
                 seen.add(target)
                 queue.append(target)
-    assert seen == set(ReportState)
+    assert seen == set(ReportState) - (set() if options else {S.LEADER_REVIEW})
 
 
 def test_clock_stops_exactly_when_entering_a_terminal_state():
@@ -205,14 +244,14 @@ def test_clock_stops_exactly_when_entering_a_terminal_state():
 
 
 def test_permissions_are_known_and_described():
-    assert len(Action) == 23
+    assert len(Action) == 24
     for t in TRANSITIONS:
         assert isinstance(t.permission, Action)
     for action in Action:
         assert action.label_vi.strip() and action.label_en.strip()
     expected = {
         "report:screen", "report:assign", "report:accept", "report:process",
-        "report:submit_result", "report:review", "report:reopen", "report:close",
+        "report:submit_result", "report:sign_off", "report:review", "report:reopen", "report:close",
         "report:withdraw", "report:provide_info", "report:rate", "report:view",
         "report:view_reporter", "report:publish", "report:comment", "report:submit",
         "report:submit_on_behalf", "extension:request", "extension:approve", "stats:view",
@@ -288,9 +327,9 @@ def test_validate_reason(pair, code, comment, errors):
 def test_state_labels():
     assert [STATE_LABELS_VI[s] for s in ReportState] == [
         "Chờ tiếp nhận", "Chờ bổ sung", "Đã chuyển xử lý", "Cơ quan trả lại", "Đang xử lý",
-        "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại", "Chờ xem xét đánh giá thấp", "Đã đóng",
-        "Không tiếp nhận", "Trùng lặp",
-        "Đã rút",
+        "Chờ lãnh đạo cơ quan duyệt", "Chờ duyệt kết quả", "Đã xử lý", "Phản ánh lại",
+        "Chờ xem xét đánh giá thấp", "Đã đóng", "Không tiếp nhận", "Trùng lặp",
+        "Đã rút", "Đã chuyển đơn vị triển khai khác",
     ]  # fmt: skip
     assert set(STATE_LABELS_EN) == set(ReportState)
     assert all(s.value == s.name for s in ReportState)

@@ -4,6 +4,7 @@ test_side_paths_graphql.py, test_uploads_graphql.py and test_review_regressions.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import uuid
@@ -20,6 +21,7 @@ from permissions.actions import Action
 from permissions.session import scoped_transaction
 from permissions.templates import TEMPLATES_BY_CODE, TENANT_ADMIN
 from reports.models import Attachment, Report, ReportEvent
+from reports.workflow import LEADER_SIGN_OFF
 from tests.clock import vn
 from tests.conftest import GraphQLClient
 from tests.factories import jpeg, media_key
@@ -49,6 +51,7 @@ from tests.support.workflow import (
     prepare,
     report_input,
     staff_view,
+    tenant_option,
     when,
 )
 
@@ -152,6 +155,7 @@ async def test_demo_story_from_photo_to_rating(
         "MARK_DUPLICATE",
         "REQUEST_INFO",
         "ASSIGN",
+        "TRANSFER",
     ]
     assert (await staff_view(gql, supervisor, rid))["reporter"] == {
         "name": "Nguyễn Thị Hoa",
@@ -398,6 +402,20 @@ CASES = [
         {"agency": "urban"},
     ),
     Case(
+        "transfer", "transferReport", "SUBMITTED", CENTRE | {LOCALITY}, P.REPORT_ASSIGN,
+        "TRANSFERRED",
+        lambda e, r: _v(r, tenantCode="lao-cai", comment="Thuộc địa bàn thành phố Lào Cai."),
+    ),
+    Case(
+        "transfer-returned", "transferReport", "RETURNED", CENTRE | {LOCALITY}, P.REPORT_ASSIGN,
+        "TRANSFERRED",
+        lambda e, r: _v(r, tenantCode="lao-cai", comment="Thuộc địa bàn thành phố Lào Cai."),
+    ),
+    Case(
+        "escalate", "escalateReport", "IN_PROGRESS", CENTRE | {LOCALITY}, P.REPORT_ASSIGN, None,
+        lambda e, r: _v(r, comment="Cần lãnh đạo UBND chỉ đạo."),
+    ),
+    Case(
         "accept", "acceptReport", "ASSIGNED", frozenset({CONTACT, LEADER}), P.REPORT_ACCEPT,
         "IN_PROGRESS", lambda e, r: _v(r),
     ),
@@ -417,6 +435,18 @@ CASES = [
         "submit-result-other-agency", "submitResult", "IN_PROGRESS", frozenset(),
         P.REPORT_SUBMIT_RESULT, "RESULT_SUBMITTED", lambda e, r: _v(r, comment="Đã xử lý."),
         {"agency": "urban"},
+    ),
+    Case(
+        "sign-off", "signOffResult", "LEADER_REVIEW", frozenset({LEADER}), P.REPORT_SIGN_OFF,
+        "RESULT_SUBMITTED", lambda e, r: _v(r),
+    ),
+    Case(
+        "sign-off-other-agency", "signOffResult", "LEADER_REVIEW", frozenset(),
+        P.REPORT_SIGN_OFF, "RESULT_SUBMITTED", lambda e, r: _v(r), {"agency": "urban"},
+    ),
+    Case(
+        "send-back", "sendBackResult", "LEADER_REVIEW", frozenset({LEADER}), P.REPORT_SIGN_OFF,
+        "IN_PROGRESS", lambda e, r: _v(r, comment="Thiếu ảnh sau xử lý."),
     ),
     Case(
         "approve-result", "approveResult", "RESULT_SUBMITTED", frozenset({SUPERVISOR}),
@@ -515,24 +545,29 @@ def test_the_cases_cover_every_workflow_mutation() -> None:
 async def test_each_role_may_do_exactly_what_it_holds(
     gql: GraphQLClient, env: Env, case: Case
 ) -> None:
-    shared = await prepare(env, case.state, **case.setup)  # for the roles that are refused
-    unchanged = await snapshot(env, shared.id)
-    seen: dict[str, str] = {}
-    for role in ROLES:
-        allowed = role in case.allowed
-        report = await prepare(env, case.state, **case.setup) if allowed else shared
-        before = await snapshot(env, report.id)
-        body = await mutate(gql, case.mutation, case.variables(env, report), env.token(role))
-        seen[role] = outcome(body, case.mutation)
-        after = await snapshot(env, report.id)
-        if seen[role] != "ok":
-            assert after == before, (role, body)
-        elif case.to_state is not None:
-            assert (after[0], after[1], after[4]) == (case.to_state, before[1] + 1, before[4] + 1)
-        else:
-            assert after[0] == before[0] and after[4] == before[4] + 1, role
-    assert seen == {role: case.expected(role) for role in ROLES}
-    assert await snapshot(env, shared.id) == unchanged
+    # The leader's sign-off exists only where the tenant switched it on.
+    sign_off = case.state == "LEADER_REVIEW"
+    async with tenant_option(env, LEADER_SIGN_OFF) if sign_off else contextlib.nullcontext():
+        shared = await prepare(env, case.state, **case.setup)  # for the roles that are refused
+        unchanged = await snapshot(env, shared.id)
+        seen: dict[str, str] = {}
+        for role in ROLES:
+            allowed = role in case.allowed
+            report = await prepare(env, case.state, **case.setup) if allowed else shared
+            before = await snapshot(env, report.id)
+            body = await mutate(gql, case.mutation, case.variables(env, report), env.token(role))
+            seen[role] = outcome(body, case.mutation)
+            after = await snapshot(env, report.id)
+            if seen[role] != "ok":
+                assert after == before, (role, body)
+            elif case.to_state is not None:
+                assert (after[0], after[1], after[4]) == (
+                    case.to_state, before[1] + 1, before[4] + 1
+                )  # fmt: skip
+            else:
+                assert after[0] == before[0] and after[4] == before[4] + 1, role
+        assert seen == {role: case.expected(role) for role in ROLES}
+        assert await snapshot(env, shared.id) == unchanged
 
 
 # --- tenants ------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +33,8 @@ from reports.service import (
 )
 from reports.workflow import WorkflowAction as A
 from tenants.models import Agency, Field
+from tenants.options import WorkflowOption
+from tenants.regulation import tenant_options, update_options
 from tests.clock import MOMENTS, access_token, moment_id, stop_clock
 from tests.conftest import GraphQLClient
 from tests.factories import (
@@ -142,9 +146,13 @@ INPUT_TYPES = {
     "rerouteReport": "RerouteReportInput",
     "setCoordinatingAgencies": "SetCoordinatingAgenciesInput",
     "handOffReport": "HandOffReportInput",
+    "transferReport": "TransferReportInput",
+    "escalateReport": "EscalateReportInput",
     "acceptReport": "TransitionInput",
     "returnReport": "ReturnReportInput",
     "submitResult": "SubmitResultInput",
+    "signOffResult": "TransitionInput",
+    "sendBackResult": "ReasonedTransitionInput",
     "approveResult": "ApproveResultInput",
     "requestRework": "ReasonedTransitionInput",
     "reopenReport": "ReasonedTransitionInput",
@@ -269,6 +277,22 @@ async def make_env(pilot: dict[str, Any], gql: GraphQLClient) -> Env:
 Clock = time_machine.TimeMachineFixture
 
 
+@asynccontextmanager
+async def tenant_option(env: Env, option: WorkflowOption) -> AsyncIterator[None]:
+    """Sa Pa with ``option`` switched on for the block (its administrator sets it), as before
+    afterwards."""
+    admin = env.scopes[TENANT_ADMIN]
+    before = (await tenant_options(env.tenant.id)).to_config()
+    chosen = sorted({*before["workflow_options"], option.value})
+    async with scoped_transaction(admin):
+        await update_options(admin, {**before, "workflow_options": chosen})
+    try:
+        yield
+    finally:
+        async with scoped_transaction(admin):
+            await update_options(admin, before)
+
+
 by_moment = pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
 
 
@@ -305,6 +329,13 @@ async def service_step(env: Env, role: str, report: Report, action: A, **kwargs:
         return await transition(scope, report.id, action, report.version, **kwargs)
 
 
+async def _led_by_urban(env: Env, report: Report) -> Report:
+    """Re-routed behind the API's back: the health office staff no longer lead it."""
+    async with scoped_transaction(env.scopes[OPERATOR]):
+        await Report.filter(id=report.id).update(lead_agency_id=env.urban.id)
+        return await Report.get(id=report.id)
+
+
 ROUTE = ("SUBMITTED", "ASSIGNED", "IN_PROGRESS", "RESULT_SUBMITTED", "RESOLVED")
 AFTER_RESOLVED = ("RATING_REVIEW", "CLOSED")
 
@@ -322,6 +353,16 @@ async def prepare(
 
     ``agency="urban"`` leaves it with the urban management office, which the demo agency-bound
     users (granted for the health office) do not belong to."""
+    if state == "LEADER_REVIEW":  # with the leader's sign-off on (tenant_option)
+        report = await prepare(env, "IN_PROGRESS", own=own)
+        report = await service_step(env, HANDLER, report, A.SUBMIT_RESULT, comment="Đã xử phạt.")
+        assert report.state == state
+        return await _led_by_urban(env, report) if agency == "urban" else report
+    if state == "RETURNED":
+        report = await prepare(env, "ASSIGNED", own=own)
+        return await service_step(
+            env, CONTACT, report, A.RETURN, reason_code="NOT_COMPETENT", comment="Không đúng."
+        )
     report = await service_submit(env, own=own)
     if state == "NEED_INFO":
         return await service_step(env, OPERATOR, report, A.REQUEST_INFO, comment="Ảnh mờ quá.")
@@ -352,10 +393,7 @@ async def prepare(
         report = await service_step(env, role, report, action, **kwargs)
     assert report.state == state
     if agency == "urban" and not urban_now:
-        # Re-routed behind the API's back: the health office staff no longer lead it.
-        async with scoped_transaction(env.scopes[OPERATOR]):
-            await Report.filter(id=report.id).update(lead_agency_id=env.urban.id)
-            report = await Report.get(id=report.id)
+        report = await _led_by_urban(env, report)
     if extension:
         assert report.resolve_due_at is not None
         due = report.resolve_due_at + timedelta(days=1)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from core import clock
 from core.errors import DomainError
-from tenants.calendar import GOVERNMENT_SWAPS, WorkingCalendar
+from tenants.calendar import GOVERNMENT_SWAPS, DayEnd, WorkingCalendar
 from tests.clock import MOMENTS, Moment, moment_id, on, stop_clock
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -284,7 +284,11 @@ def test_config_round_trip_and_defaults() -> None:
     assert cal.office_hours == ((time(7), time(11)), (time(13, 30), time(16, 30)))
     assert cal.extra_days_off == frozenset({date(2026, 1, 2)})
     assert WorkingCalendar.from_config(cal.to_config()) == cal
-    assert cal.to_config() == {**config, "working_weekdays": [1, 2, 3, 4, 5]}
+    assert cal.to_config() == {
+        **config,
+        "working_weekdays": [1, 2, 3, 4, 5],
+        "day_deadline_end": "office_close",
+    }
     assert WorkingCalendar.from_config({}) == WorkingCalendar()
     assert WorkingCalendar.from_config(None) == WorkingCalendar()
 
@@ -389,3 +393,20 @@ def test_add_working_days_ends_a_working_day_after_start(start: datetime, days: 
     assert CAL.is_working_day(result.date())
     assert result.time() == time(17)
     assert CAL.add_working_days(start, days + 1) > result
+
+
+def test_a_day_deadline_ends_at_office_close_or_at_midnight_as_the_tenant_states() -> None:
+    """docs/domain.md §5: whether a day-based deadline ends at office close or at 24:00 (Civil
+    Code art. 148) is a rule each tenant states; office close is the default."""
+    start = datetime(2026, 3, 11, 9, tzinfo=VN)  # Wednesday
+    office = WorkingCalendar()
+    midnight = WorkingCalendar.from_config({"day_deadline_end": "midnight"})
+    assert midnight.day_deadline_end is DayEnd.MIDNIGHT
+    assert office.add_working_days(start, 2) == datetime(2026, 3, 13, 17, tzinfo=VN)  # Friday
+    assert midnight.add_working_days(start, 2) == datetime(2026, 3, 14, 0, tzinfo=VN)
+    # Three working days end on Monday (the weekend is not counted), at its 24:00.
+    assert midnight.add_working_days(start, 3) == datetime(2026, 3, 17, 0, tzinfo=VN)
+    assert WorkingCalendar.from_config(midnight.to_config()) == midnight
+    with pytest.raises(DomainError) as refused:
+        WorkingCalendar.from_config({"day_deadline_end": "noon"})
+    assert refused.value.field == "day_deadline_end"

@@ -43,6 +43,8 @@ SHARED = {
     "user_credential": "password hashes: no privilege for the application role at all; read "
     "only by the SECURITY DEFINER functions of migration 0008",
     "auth_throttle": "attempt counters keyed by account and client address, across tenants",
+    "province_calendar": "the province's day swaps, shared by all its tenants (written under "
+    "tenant:onboard, tenants/regulation.py)",
 }
 # Tables with a tenant_id column but no row-level security yet. The test fails as soon as one of
 # them gets RLS, so the exception leaves this list with the hardening.
