@@ -1,5 +1,6 @@
-"""Statistics tables (migration 0016): maintained from ``report_event`` by ``stats.maintain``,
-read by ``stats.queries``; the pilot of each tenant (``stats.pilot``). All tenant-owned, FORCE RLS.
+"""Statistics tables (migrations 0016, 0020): maintained from ``report_event`` by
+``stats.maintain``, read by ``stats.queries``; the pilot of each tenant (``stats.pilot``). All
+tenant-owned, FORCE RLS.
 
 ``stats_day.n`` and ``stats_report.spans`` are derived data: ``paht stats rebuild`` recomputes
 them from the events at any time."""
@@ -30,6 +31,7 @@ class StatsDay(Model):
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16, default="app", db_default="app")  # migration 0020
     flow = fields.CharField(max_length=32)
     detail = fields.CharField(max_length=64, default="", db_default="")
     n = fields.BigIntField(default=0, db_default=0)
@@ -51,12 +53,36 @@ class StatsReport(Model):
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16, default="app", db_default="app")  # migration 0020
     flows: fields.JSONField[list[list[Any]]] = fields.JSONField()  # [[day, flow, detail, n]]
     spans: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()  # [Span.to_json()]
 
     class Meta:
         table = "stats_report"
         unique_together = (("tenant", "id"),)
+
+
+class StatsStageTime(Model):
+    """One run of a stage's clock (``stats.fold.StageRun``): its working time in seconds, on the
+    local day it stopped, in the report's slice; read for the median and P90 per stage."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    day = fields.DateField()
+    stage = fields.CharField(max_length=16)
+    seconds = fields.IntField()
+    field_id = fields.UUIDField()
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "stats_stage_time"
 
 
 class StatsDirty(Model):
