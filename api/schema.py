@@ -24,6 +24,7 @@ from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
 from stats.pilot_schema import PilotMutation, PilotQuery
+from stats.public_schema import PublicStatsQuery
 from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
@@ -43,6 +44,7 @@ class Query(
     ReportQuery,
     StatsQuery,
     PilotQuery,
+    PublicStatsQuery,
     Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
+from core import clock
 from core.errors import DomainError, PermissionDenied
 from core.labels import Labelled
 from permissions.actions import Action
@@ -113,7 +114,10 @@ class Statistics:
     groups: list[tuple[Any, Figures]]
 
 
-def _reach_sql(scope: Scope, params: list[Any]) -> str:
+def _reach_sql(scope: Scope | None, params: list[Any]) -> str:
+    """The caller's ``stats:view`` reach as SQL; None: the whole tenant (public totals)."""
+    if scope is None:
+        return ""
     reaches = scope.reach.get(Action.STATS_VIEW.value, frozenset())
     if any(r.unlimited for r in reaches):
         return ""
@@ -135,6 +139,12 @@ async def tenant_statistics(
 ) -> Statistics:
     """The figures of ``period`` in one tenant, in total and per group."""
     scope.require(Action.STATS_VIEW)
+    return await _statistics(scope, tenant_id, period, group_by)
+
+
+async def _statistics(
+    scope: Scope | None, tenant_id: uuid.UUID, period: Period, group_by: GroupBy | None
+) -> Statistics:
     period.check()
     tz = (await tenant_rules(tenant_id)).calendar.timezone
     start, end = _midnight(period.first, tz), _midnight(period.last + timedelta(days=1), tz)
@@ -234,6 +244,26 @@ async def _stage_times(
         else:
             per[row["g"]][stage] = value
     return per, total
+
+
+PUBLIC_DAYS = 30
+
+
+async def public_headline(scope: Scope, pilot: Period | None) -> tuple[Period, Figures] | None:
+    """The headline the anonymous feed shows (docs/domain.md §10: localities publicise the
+    pilot): the whole tenant's totals — never a slice, nothing about a report — for the pilot
+    period when one is given (its complete days so far; None before its first day is over),
+    else the ``PUBLIC_DAYS`` complete local days before today."""
+    tenant_id = scope.require_tenant()
+    tz = (await tenant_rules(tenant_id)).calendar.timezone
+    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    if pilot is None:
+        period = Period(yesterday - timedelta(days=PUBLIC_DAYS - 1), yesterday)
+    elif pilot.first > yesterday:
+        return None
+    else:  # a pilot under way: its complete days so far
+        period = Period(pilot.first, min(pilot.last, yesterday))
+    return period, (await _statistics(None, tenant_id, period, None)).total
 
 
 async def province_statistics(scope: Scope, period: Period) -> list[tuple[uuid.UUID, Figures]]:

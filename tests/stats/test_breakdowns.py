@@ -18,14 +18,20 @@ from reports.workflow import WorkflowAction as A
 from stats.maintain import refresh_tenant
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, gid
 from tests.stats.world import new_world
+from tests.support.admin import post
 
 STATS = """query($p: PeriodInput!, $g: StatisticsGroupBy) { statistics(period: $p, groupBy: $g) {
   total { ...F } groups { key first last figures { ...F } }
   previous { first last total { received rejected finished } } } }
 fragment F on StatisticsFigures { received carriedOver finished openWithinDeadline openOverdue
   rejected stageTimes { stage runs medianHours p90Hours } }"""
+
+
+HEADLINE = """query($p: HeadlinePeriod!) { publicHeadline(period: $p) {
+  first last received finished onTimeRate rated satisfiedShare } }"""
+SET_PILOT = """mutation($i: SetPilotInput!) { setPilot(input: $i) { errors { code } } }"""
 
 
 def times(figures: dict[str, Any], stage: str) -> tuple[int, float | None, float | None]:
@@ -129,3 +135,30 @@ async def test_breakdowns_previous_period_and_stage_times(
         ("2026-02-15", "2026-03-31"),
         ("2026-04-01", "2026-04-10"),
     ]
+
+    # The anonymous feed's headline: the whole tenant's totals over complete days (to the 30th).
+    async def headline(period: str) -> Any:
+        response = await post(gql, HEADLINE, {"p": period}, tenant=w.locality["code"])
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["publicHeadline"]
+
+    assert await headline("LAST_30_DAYS") == {
+        "first": "2026-03-01",
+        "last": "2026-03-30",
+        "received": 3,
+        "finished": 1,
+        "onTimeRate": pytest.approx(1 / 3),  # R2 and R3 overdue at the end, of 3 to handle
+        "rated": 0,
+        "satisfiedShare": None,
+    }
+    assert await headline("PILOT") is None  # no pilot set yet
+    province = await gql.login("tinh.admin", pilot["password"])
+    pilot_input = {"tenantId": gid("Tenant", w.tenant_id), "startsOn": "2026-02-20",
+                   "endsOn": "2026-05-31"}  # fmt: skip
+    assert (await gql.ok(SET_PILOT, {"i": pilot_input}, province))["setPilot"]["errors"] == []
+    under_way = await headline("PILOT")
+    assert (under_way["first"], under_way["last"], under_way["received"]) == (
+        "2026-02-20",
+        "2026-03-30",
+        4,
+    )
