@@ -9,13 +9,19 @@ assigned 09:10, accepted 09:20, resolved 10:00, approved 10:30; R2 (web) at 09:0
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
+import openpyxl
 import pytest
 import time_machine
 
+from permissions.session import scoped_transaction
 from reports.workflow import WorkflowAction as A
+from stats.export import evaluation_workbook, workbook_csvs
 from stats.maintain import refresh_tenant
+from stats.queries import Period
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, gid
@@ -26,7 +32,7 @@ STATS = """query($p: PeriodInput!, $g: StatisticsGroupBy) { statistics(period: $
   total { ...F } groups { key first last figures { ...F } }
   previous { first last total { received rejected finished } } } }
 fragment F on StatisticsFigures { received carriedOver finished openWithinDeadline openOverdue
-  rejected stageTimes { stage runs medianHours p90Hours } }"""
+  rejected onTimeRate stageTimes { stage runs medianHours p90Hours } }"""
 
 
 HEADLINE = """query($p: HeadlinePeriod!) { publicHeadline(period: $p) {
@@ -162,3 +168,39 @@ async def test_breakdowns_previous_period_and_stage_times(
         "2026-03-30",
         4,
     )
+
+    # The workbook: results against the pilot's targets, the monthly trend with its line chart.
+    ticks: list[tuple[int, int]] = []
+    async with scoped_transaction(w.centre):
+        content = await evaluation_workbook(
+            w.centre,
+            w.tenant_id,
+            Period(date(2026, 2, 1), date(2026, 3, 31)),
+            progress=lambda done, steps: ticks.append((done, steps)),
+        )
+    assert ticks == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    summary = {r[0]: r[1:] for r in book["Tổng hợp"].iter_rows(min_row=3, values_only=True)}
+    assert summary["Tỉ lệ đúng hạn"] == (pytest.approx(1 - 2 / 4), 0.9, "Không đạt")
+    assert summary["Tỉ lệ hài lòng (4–5)"] == (None, 0.8, None)  # no rating: not judged
+    accept = summary["Thời gian nhận xử lý – trung vị (giờ làm việc)"]
+    assert accept[0] == pytest.approx(times(months["total"], "ACCEPT")[1])
+    trend = list(book["Theo tháng"].iter_rows(min_row=2, values_only=True))
+    assert [r[:3] for r in trend] == [("02/2026", 1, 1), ("03/2026", 3, 1)]
+    assert trend[1][4] == pytest.approx(months["groups"][1]["figures"]["onTimeRate"])
+    assert len(book["Theo tháng"]._charts) == 1
+    assert {r[0]: r[1] for r in book["Theo kênh"].iter_rows(min_row=2, values_only=True)} == {
+        "cổng thông tin điện tử": 3,
+        "ứng dụng di động": 1,
+    }
+    # The same tables as CSV, one file per sheet.
+    tables = workbook_csvs(content)
+    assert sorted(tables) == [
+        "theo-cơ-quan.csv",
+        "theo-kênh.csv",
+        "theo-lĩnh-vực.csv",
+        "theo-tháng.csv",
+        "tổng-hợp.csv",
+    ]
+    lines = tables["theo-tháng.csv"].decode("utf-8-sig").splitlines()
+    assert lines[1].split(",")[:3] == ["02/2026", "1", "1"]
