@@ -18,9 +18,8 @@ from openpyxl.styles import Font
 from permissions.scope import Scope
 from reports.models import Channel
 from stats.indicators import Figures, Standing
-from stats.models import Pilot
 from stats.queries import GroupBy, Period, Statistics, tenant_statistics
-from tenants.models import Agency, Field
+from tenants.models import Agency, Field, Pilot
 from tenants.sla import Stage
 
 Getter = Callable[[Figures], int | float | None]

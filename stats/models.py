@@ -1,6 +1,6 @@
 """Statistics tables (migrations 0016, 0020): maintained from ``report_event`` by
-``stats.maintain``, read by ``stats.queries``; the pilot of each tenant (``stats.pilot``). All
-tenant-owned, FORCE RLS.
+``stats.maintain``, read by ``stats.queries`` (the pilot's row, ``stats_pilot``, is tenant
+configuration: ``tenants.models.Pilot``). All tenant-owned, FORCE RLS.
 
 ``stats_day.n`` and ``stats_report.spans`` are derived data: ``paht stats rebuild`` recomputes
 them from the events at any time."""
@@ -96,23 +96,3 @@ class StatsDirty(Model):
 
     class Meta:
         table = "stats_dirty"
-
-
-class Pilot(Model):
-    """A tenant's pilot (thí điểm): its period and targets, set by the province."""
-
-    id = fields.UUIDField(primary_key=True, default=new_id)
-    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
-        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
-    )
-    tenant_id: UUID  # the column behind the relation
-    starts_on = fields.DateField()
-    ends_on = fields.DateField()
-    on_time_target = fields.FloatField()  # share in [0, 1]
-    satisfied_target = fields.FloatField()  # share in [0, 1]
-    updated_by = fields.UUIDField(null=True)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        table = "stats_pilot"
-        unique_together = (("tenant",),)

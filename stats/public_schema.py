@@ -11,7 +11,7 @@ import strawberry
 from core.graphql import Info, labelled_enum
 from core.labels import Labelled
 from stats import queries
-from stats.models import Pilot
+from tenants.models import Pilot
 
 
 class HeadlinePeriod(Labelled):
