@@ -23,6 +23,7 @@ from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from stats.exports_schema import ExportMutation, ExportQuery
 from stats.pilot_schema import PilotMutation, PilotQuery
 from stats.public_schema import PublicStatsQuery
 from stats.schema import StatsQuery
@@ -45,6 +46,7 @@ class Query(
     StatsQuery,
     PilotQuery,
     PublicStatsQuery,
+    ExportQuery,
     Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
@@ -63,6 +65,7 @@ class Mutation(
     ReportMutation,
     Open311Mutation,
     PilotMutation,
+    ExportMutation,
 ):
     pass
 

@@ -23,6 +23,7 @@ from tortoise import connections
 
 from permissions.session import tenant_transaction
 from reports.records import tenant_rules
+from reports.storage import Storage
 from stats.fold import Event, Folded, fold
 from tenants.models import Tenant, TenantStatus
 
@@ -237,11 +238,16 @@ async def rebuild_all(codes: Collection[str] | None = None) -> dict[str, Refresh
     return {t.code: await rebuild_tenant(t.id) for t in await _tenants(codes)}
 
 
-async def run_forever(interval_seconds: float) -> None:
-    """Beside the workflow's job runner (api/app.py): the statistics lag by at most this."""
+async def run_forever(interval_seconds: float, storage: Storage | None = None) -> None:
+    """Beside the workflow's job runner (api/app.py): the statistics lag by at most this; then
+    the evaluation exports asked for (``stats.exports``), when a storage is given."""
+    from stats.exports import run_pending  # the exports read the tables this pass keeps
+
     while True:
         try:
             await refresh_all()
+            if storage is not None:
+                await run_pending(storage)
         except Exception:  # the database may be away for a moment: try again next time
             log.exception("statistics refresh failed")
         await asyncio.sleep(interval_seconds)

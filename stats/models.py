@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 from core.ids import new_id
@@ -83,6 +84,32 @@ class StatsStageTime(Model):
 
     class Meta:
         table = "stats_stage_time"
+
+
+class StatsExport(Model):
+    """An evaluation export asked for (``stats.exports``): run by the background pass, its
+    progress in ``done`` / ``steps``, the file (a zip of XLSX + CSV) in the media storage.
+    Kept in the first tenant asked for; readable by whoever asked and provincial roles."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    requested_by = fields.UUIDField(null=True)
+    tenant_ids: list[UUID] = ArrayField("uuid")
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    lang = fields.CharField(max_length=2)
+    state = fields.CharField(max_length=10, default="pending", db_default="pending")
+    done = fields.IntField(default=0, db_default=0)
+    steps = fields.IntField()
+    file_key = fields.CharField(max_length=512, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "stats_export"
 
 
 class StatsDirty(Model):
