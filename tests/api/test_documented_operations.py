@@ -479,6 +479,17 @@ async def test_the_administration_runs_on_a_new_locality(
     overview = await ui.run("Province", token=province)
     assert {"lao-cai", "sa-pa"} <= {t["code"] for t in overview["tenants"]}
     assert {"lao-cai", "sa-pa"} <= {s["tenant"]["code"] for s in overview["provinceStats"]}
+    pilots = [t["id"] for t in overview["tenants"] if t["code"] in {"lao-cai", "sa-pa"}]
+    month = {"first": "2026-03-01", "last": "2026-03-31"}
+    compared = await ui.run("ProvinceComparison", {"period": month}, token=province)
+    assert set(pilots) <= {row["tenantId"] for row in compared["provinceStatistics"]}
+    asked = await ui.run(
+        "ExportEvaluation", {"input": {"tenantIds": pilots, "period": month}}, token=province
+    )
+    export = asked["exportEvaluation"]["export"]
+    assert asked["exportEvaluation"]["errors"] == [] and export["steps"] == 3
+    progress = await ui.run("EvaluationExport", {"id": export["id"]}, token=province)
+    assert progress["evaluationExport"]["state"] in {"PENDING", "RUNNING", "DONE"}
 
     code = f"bx-{uuid.uuid4().hex[:6]}"
     onboarded = (
