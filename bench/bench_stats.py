@@ -16,7 +16,8 @@ rebuild rate). Then, for the busiest month of the first bench tenant:
   a provincial Scope in a scoped transaction (the service the resolver calls; no provincial
   account exists in the seed) — p50 / p99.
 
-Prints the table sizes so the numbers can be scaled to 1,000,000 reports per tenant."""
+The token's login session is written as the superuser of the embedded server
+(``BENCH_SUPERUSER_URL`` otherwise). Prints the table sizes so the numbers can be scaled to 1,000,000 reports per tenant."""
 
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
-import jwt
 from tortoise import Tortoise, connections
 
 from api.app import create_app
 from api.database import DatabaseUrls, migrate, start_embedded, tortoise_config
+from api.services import Services
 from api.settings import get_settings
 from permissions.actions import Action
 from permissions.scope import Reach, Scope
@@ -50,6 +52,8 @@ QUERY = """query($p: PeriodInput!) { statistics(period: $p, groupBy: AGENCY) {
   previous { total { received onTimeRate } } } }"""
 
 _server: Any = None
+ROOT = Path(__file__).resolve().parent.parent
+SUPERUSER = f"postgresql://postgres@/paht_bench?host={ROOT / '.paht' / 'bench' / 'pgdata'}"
 
 
 async def connect() -> DatabaseUrls:
@@ -120,13 +124,17 @@ async def main(runs: int) -> None:
     print(f"month {month:%Y-%m}: {int(row[0]['n']):,} received in {tenants[0]['code']}")
     if not supervisor:
         raise SystemExit("no centre supervisor: run bench/seed_paht.py --add-supervisors")
-    now = int(time.time())
-    token = jwt.encode(
-        {"iss": settings.jwt_issuer, "aud": settings.jwt_audience,
-         "sub": str(supervisor[0]["user_id"]), "tid": str(first), "iat": now, "nbf": now,
-         "exp": now + 3600, "jti": uuid.uuid4().hex},
-        os.environ["PAHT_JWT_SECRET"], algorithm="HS256",
+    # A login session for the token (sid), written as the superuser (auth_session is FORCE RLS).
+    session_id = uuid.uuid4()
+    su = await asyncpg.connect(os.environ.get("BENCH_SUPERUSER_URL", SUPERUSER))
+    await su.execute(
+        "INSERT INTO auth_session (id, user_id, tenant_id, created_at) VALUES ($1, $2, $3, now())",
+        session_id, supervisor[0]["user_id"], first,
     )  # fmt: skip
+    await su.close()
+    token, _ = Services.from_settings(settings).tokens.issue_access(
+        supervisor[0]["user_id"], first, session_id
+    )
     app = create_app(settings, urls.app, manage_db=False)
     body = {"query": QUERY, "variables": {"p": {"first": str(month), "last": str(last)}}}
     api: list[float] = []
