@@ -120,7 +120,9 @@ def create_app(
             else None
         )
         refresher = (
-            asyncio.create_task(refresh_statistics(settings.jobs_interval_seconds))
+            asyncio.create_task(
+                refresh_statistics(settings.jobs_interval_seconds, services.storage)
+            )
             if database_url and settings.jobs_interval_seconds > 0
             else None
         )

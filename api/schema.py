@@ -23,7 +23,9 @@ from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
 from reports.schema import ReportMutation, ReportQuery, ReportSubscription
+from stats.exports_schema import ExportMutation, ExportQuery
 from stats.pilot_schema import PilotMutation, PilotQuery
+from stats.public_schema import PublicStatsQuery
 from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
@@ -43,6 +45,8 @@ class Query(
     ReportQuery,
     StatsQuery,
     PilotQuery,
+    PublicStatsQuery,
+    ExportQuery,
     Open311Query,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
@@ -61,6 +65,7 @@ class Mutation(
     ReportMutation,
     Open311Mutation,
     PilotMutation,
+    ExportMutation,
 ):
     pass
 

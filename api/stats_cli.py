@@ -55,12 +55,16 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
             "evaluation.xlsx"
         ),
         lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+        csv_dir: Annotated[
+            Path | None, typer.Option("--csv", help="Also write one CSV per table here.")
+        ] = None,
     ) -> None:
-        """Write a tenant's evaluation workbook for a period (the whole tenant, as the system)."""
+        """Write a tenant's evaluation workbook for a period (the whole tenant, as the system),
+        with a progress bar; optionally one CSV per table."""
         from permissions.actions import Action
         from permissions.scope import Reach, Scope
         from permissions.session import tenant_transaction
-        from stats.export import evaluation_workbook
+        from stats.export import STEPS, evaluation_workbook, workbook_csvs
         from stats.maintain import refresh_tenant
         from stats.queries import Period
         from tenants.models import Tenant
@@ -78,8 +82,18 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
                 readable_tenant_ids=frozenset({row.id}),
                 reach={Action.STATS_VIEW.value: frozenset({Reach()})},
             )
-            async with tenant_transaction(row.id):
-                out.write_bytes(await evaluation_workbook(system, row.id, period, lang))
+            with typer.progressbar(length=STEPS, label="Evaluation") as bar:
+
+                def tick(done: int, steps: int) -> None:
+                    bar.update(done - bar.pos)
+
+                async with tenant_transaction(row.id):
+                    content = await evaluation_workbook(system, row.id, period, lang, tick)
+            out.write_bytes(content)
+            if csv_dir is not None:
+                csv_dir.mkdir(parents=True, exist_ok=True)
+                for name, data in workbook_csvs(content).items():
+                    (csv_dir / name).write_bytes(data)
             return {}
 
         with database(get_settings()) as urls:

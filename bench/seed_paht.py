@@ -179,8 +179,8 @@ async def add_user(con, tid, t: int, kind: str, role: str) -> object:
     if uid is not None:
         return uid
     uid = await con.fetchval(
-        "INSERT INTO app_user (id, username, password_hash, full_name, email, is_active,"
-        " default_tenant_id, created_at, updated_at) VALUES (pg_temp.uuid7_at(now()), $1, NULL,"
+        "INSERT INTO app_user (id, username, full_name, email, is_active,"
+        " default_tenant_id, created_at, updated_at) VALUES (pg_temp.uuid7_at(now()), $1,"
         " $2, $3, true, $4, now(), now()) RETURNING id",
         username,
         f"{role} {t}",
@@ -335,8 +335,8 @@ async def seed(args) -> None:
         async with con.transaction():
             await con.execute("SELECT set_config('app.tenant_id', $1, true)", str(tid))
             await con.execute(
-                "INSERT INTO tenant_settings (id, tenant_id, calendar, sla_rules, sla_version, publication, updated_at)"
-                " VALUES (pg_temp.uuid7_at(now()), $1, '{}', '[]', 1, '{\"default_public\": true}', now())",
+                "INSERT INTO tenant_settings (id, tenant_id, calendar, sla_rules, sla_version, options, updated_at)"
+                " VALUES (pg_temp.uuid7_at(now()), $1, '{}', '[]', 1, '{}', now())",
                 tid,
             )
             agency_ids = []
@@ -390,8 +390,8 @@ async def seed(args) -> None:
                 )
             # one operator (intake_operator: unlimited report:view in the tenant)
             uid = await con.fetchval(
-                "INSERT INTO app_user (id, username, password_hash, full_name, email, is_active,"
-                " default_tenant_id, created_at, updated_at) VALUES (pg_temp.uuid7_at(now()), $1, NULL,"
+                "INSERT INTO app_user (id, username, full_name, email, is_active,"
+                " default_tenant_id, created_at, updated_at) VALUES (pg_temp.uuid7_at(now()), $1,"
                 " $2, $3, true, $4, now(), now()) RETURNING id",
                 f"bench{t:03d}.operator",
                 f"Cán bộ tiếp nhận {t}",

@@ -105,7 +105,7 @@ END $$
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0019_workflow")]
+    dependencies = [("models", "0020_stats_more")]
 
     initial = False
 

@@ -114,12 +114,24 @@ class Span:
         )
 
 
+@dataclass(frozen=True)
+class StageRun:
+    """One run of a stage's clock (a stretch in a state where it runs) that stopped on ``day``
+    (local) after ``seconds`` of working time (``stats.indicators.StageTime``)."""
+
+    day: date
+    stage: Stage
+    seconds: int
+
+
 @dataclass
 class Folded:
-    """A report's contribution: flows by (local day, flow, detail), and its open spans."""
+    """A report's contribution: flows by (local day, flow, detail), its open spans, and the
+    working time of each stage run that stopped."""
 
     flows: Counter[tuple[date, str, str]] = field(default_factory=Counter)
     spans: list[Span] = field(default_factory=list)
+    runs: list[StageRun] = field(default_factory=list)
     received_at: datetime | None = None
 
     def cycles(self) -> list[tuple[datetime, datetime | None]]:
@@ -164,6 +176,10 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
     state: ReportState | None = None
     since: datetime | None = None
     cycle, cycle_late, late_at_start = 0, False, False
+    # The finish flows of the last finish, and whether the cycle was late before it: an
+    # UNMARK_DUPLICATE takes that finish back (the report was being handled all along).
+    last_finish: list[tuple[date, str, str]] = []
+    late_before_finish = False
 
     def add(at: datetime, flow: Flow, detail: str = "", n: int = 1) -> None:
         out.flows[at.astimezone(tz).date(), flow.value, detail] += n
@@ -185,6 +201,8 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
             return False
         late = due is not None and at > due
         add(at, Flow.STAGE_LATE if late else Flow.STAGE_ON_TIME, stage.value)
+        worked = calendar.working_time_between(since, at)
+        out.runs.append(StageRun(at.astimezone(tz).date(), stage, int(worked.total_seconds())))
         return late
 
     for e in events:
@@ -204,12 +222,30 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
             take_dues(e.data)
             continue
         new = ReportState(e.to_state)
+        if e.action == WorkflowAction.UNMARK_DUPLICATE.value and state is ReportState.DUPLICATE:
+            # A wrong duplicate: its finish is taken back and the stretch it spent marked is
+            # part of the same cycle (open, no clock running); the screening restarts.
+            for key in last_finish:
+                out.flows[key] -= 1
+                if not out.flows[key]:
+                    del out.flows[key]
+            last_finish = []
+            if since is not None:
+                out.spans.append(Span(cycle, since, at, None, None, None, late_before_finish))
+            take_dues(e.data)
+            state, since, late_at_start = new, at, cycle_late
+            continue
         if close_span(at):
             cycle_late = True
         if state in HANDLING and new in DONE:
-            add(at, Flow.FINISHED_LATE if cycle_late else Flow.FINISHED_ON_TIME)
+            late_before_finish = cycle_late
+            day = at.astimezone(tz).date()
+            ended = Flow.FINISHED_LATE if cycle_late else Flow.FINISHED_ON_TIME
             finish = _FINISH_FLOW[new]
-            add(at, finish, (e.reason_code or "") if finish is Flow.REJECTED else "")
+            detail = (e.reason_code or "") if finish is Flow.REJECTED else ""
+            last_finish = [(day, ended.value, ""), (day, finish.value, detail)]
+            for key in last_finish:
+                out.flows[key] += 1
         if e.action in _RATINGS and (e.data or {}).get("rating"):
             rating = int(e.data["rating"])  # type: ignore[index]
             add(at, Flow.RATED)

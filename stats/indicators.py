@@ -23,6 +23,12 @@ one second after the deadline is late. A cycle is late when any of its stages wa
 finish is late when its cycle was. Deadlines are the ones the workflow computed on the tenant's
 working calendar (``tenants.calendar``): holidays are already in them, nothing is recomputed here.
 
+*Stage times* — how long each run of a stage's clock lasted, in **working hours** of the tenant's
+calendar (``WorkingCalendar.working_time_between`` from the moment the report entered the state
+in which the stage runs to the moment it left it), one sample per run (``stats_stage_time``, one
+row per run, kept by the same fold). A stage that runs twice (an acceptance after a return, a
+resolution resumed after rework) gives two samples. See ``StageTime`` for the median and P90.
+
 Pure definitions: no I/O."""
 
 from __future__ import annotations
@@ -68,6 +74,36 @@ class Standing(Labelled):
 
 FlowKey = tuple[str, str]  # (flow, detail)
 
+MEDIAN, P90 = 0.5, 0.9
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The continuous percentile ``q`` of ``values``: sorted ``v``, position ``p = q·(n − 1)``,
+    ``v[⌊p⌋] + (p − ⌊p⌋)·(v[⌊p⌋+1] − v[⌊p⌋])`` — PostgreSQL's ``percentile_cont``, which
+    ``stats.queries`` runs over ``stats_stage_time`` (this is the reference of that rule)."""
+    if not values:
+        return None
+    v = sorted(values)
+    p = q * (len(v) - 1)
+    low = int(p)
+    high = min(low + 1, len(v) - 1)
+    return v[low] + (p - low) * (v[high] - v[low])
+
+
+@dataclass(frozen=True)
+class StageTime:
+    """The working time of one stage's runs that stopped in the period (day of the stop).
+
+    ``median_hours`` = ``percentile(hours, 0.5)`` and ``p90_hours`` = ``percentile(hours, 0.9)``
+    over the runs' working hours (``percentile``: linear between the two nearest runs); None
+    without runs. Percentiles do not add up: a union of slices is computed from its runs, never
+    from the slices' percentiles."""
+
+    stage: Stage
+    runs: int
+    median_hours: float | None
+    p90_hours: float | None
+
 
 def _rate(numerator: int, denominator: int) -> float | None:
     """A share in [0, 1], or None when there is nothing to divide (shown as "—", never 0 %)."""
@@ -104,6 +140,8 @@ class Figures:
     """Open just before the period ends, by standing at that instant: overdue when the running
     stage's deadline has passed or an earlier stage of the cycle was late; due soon once 80 %
     of the running stage's time is used (``tenants.sla.DUE_SOON_FRACTION``); else within."""
+    stage_times: Mapping[Stage, StageTime] = field(default_factory=dict)
+    """Median and P90 working hours of each stage's runs stopped in the period."""
 
     def flow(self, flow: Flow, detail: str | None = None) -> int:
         if detail is not None:
@@ -199,6 +237,9 @@ class Figures:
         on_time, late = self.flow(Flow.STAGE_ON_TIME), self.flow(Flow.STAGE_LATE)
         return _rate(on_time, on_time + late)
 
+    def stage_time(self, stage: Stage) -> StageTime:
+        return self.stage_times.get(stage) or StageTime(stage, 0, None, None)
+
     @property
     def extensions_requested(self) -> int:
         return self.flow(Flow.EXTENSION_REQUESTED)
@@ -244,8 +285,9 @@ class Figures:
         return _rate(self.rated, self.resolved)
 
 
-def merge(parts: list[Figures]) -> Figures:
-    """The figures of a union of disjoint slices (e.g. two tenants)."""
+def merge(parts: list[Figures], stage_times: Mapping[Stage, StageTime] | None = None) -> Figures:
+    """The figures of a union of disjoint slices (e.g. two tenants); its stage times, which do
+    not add up, are given (computed from the union's runs)."""
     flows: dict[FlowKey, int] = {}
     standing: dict[Standing, int] = {}
     for part in parts:
@@ -253,4 +295,4 @@ def merge(parts: list[Figures]) -> Figures:
             flows[key] = flows.get(key, 0) + n
         for s, n in part.open_at_end.items():
             standing[s] = standing.get(s, 0) + n
-    return Figures(flows, sum(p.carried_over for p in parts), standing)
+    return Figures(flows, sum(p.carried_over for p in parts), standing, dict(stage_times or {}))

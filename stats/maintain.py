@@ -23,6 +23,7 @@ from tortoise import connections
 
 from permissions.session import tenant_transaction
 from reports.records import tenant_rules
+from reports.storage import Storage
 from stats.fold import Event, Folded, fold
 from tenants.models import Tenant, TenantStatus
 
@@ -33,13 +34,14 @@ BATCH = 500
 
 _UPSERT_FACT = """
 INSERT INTO stats_report
-  (id, tenant_id, field_id, agency_id, unit_code, urgency, flows, spans, open_during)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::text::tstzmultirange)
+  (id, tenant_id, field_id, agency_id, unit_code, urgency, channel, flows, spans, open_during)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::text::tstzmultirange)
 ON CONFLICT (id) DO UPDATE SET field_id = EXCLUDED.field_id, agency_id = EXCLUDED.agency_id,
-  unit_code = EXCLUDED.unit_code, urgency = EXCLUDED.urgency, flows = EXCLUDED.flows,
-  spans = EXCLUDED.spans, open_during = EXCLUDED.open_during"""
+  unit_code = EXCLUDED.unit_code, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel,
+  flows = EXCLUDED.flows, spans = EXCLUDED.spans, open_during = EXCLUDED.open_during"""
 
-Slice = tuple[uuid.UUID, uuid.UUID | None, str | None, str]  # field, agency, unit, urgency
+# field, agency, unit, urgency, channel
+Slice = tuple[uuid.UUID, uuid.UUID | None, str | None, str, str]
 DayKey = tuple[date, Slice, str, str]  # day, slice, flow, detail
 
 
@@ -73,7 +75,7 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
     conn = connections.get("default")
     calendar = (await tenant_rules(tenant_id)).calendar
     reports = await conn.execute_query_dict(
-        "SELECT id, field_id, lead_agency_id, unit_code, urgency FROM report "
+        "SELECT id, field_id, lead_agency_id, unit_code, urgency, channel FROM report "
         "WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
         [tenant_id, ids],
     )
@@ -93,16 +95,23 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
             )
         )
     old = await conn.execute_query_dict(
-        "SELECT id, field_id, agency_id, unit_code, urgency, flows FROM stats_report "
+        "SELECT id, field_id, agency_id, unit_code, urgency, channel, flows FROM stats_report "
         "WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
         [tenant_id, ids],
     )
     delta: Counter[DayKey] = Counter()
     for row in old:
-        dims: Slice = (row["field_id"], row["agency_id"], row["unit_code"], row["urgency"])
+        dims: Slice = (
+            row["field_id"],
+            row["agency_id"],
+            row["unit_code"],
+            row["urgency"],
+            row["channel"],
+        )
         for day, flow, detail, n in _json(row["flows"]):
             delta[date.fromisoformat(day), dims, flow, detail] -= n
     facts = []
+    runs: list[list[Any]] = []
     for report in reports:
         folded = fold(events[report["id"]], calendar, report["urgency"])
         dims = (
@@ -110,7 +119,9 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
             report["lead_agency_id"],
             report["unit_code"],
             report["urgency"],
+            report["channel"],
         )
+        runs += [[report["id"], r.day, r.stage.value, r.seconds, *dims] for r in folded.runs]
         for (day, flow, detail), n in folded.flows.items():
             delta[day, dims, flow, detail] += n
         flows = [[d.isoformat(), f, x, n] for (d, f, x), n in sorted(folded.flows.items())]
@@ -127,10 +138,10 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
     if changed:
         await conn.execute_query(
             "INSERT INTO stats_day (id, tenant_id, day, field_id, agency_id, unit_code, urgency, "
-            "flow, detail, n) SELECT gen_random_uuid(), $1, * FROM unnest($2::date[], "
-            "$3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
-            "$9::bigint[]) ON CONFLICT (tenant_id, day, field_id, agency_id, unit_code, urgency, "
-            "flow, detail) DO UPDATE SET n = stats_day.n + EXCLUDED.n",
+            "channel, flow, detail, n) SELECT gen_random_uuid(), $1, * FROM unnest($2::date[], "
+            "$3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+            "$10::bigint[]) ON CONFLICT (tenant_id, day, field_id, agency_id, unit_code, "
+            "urgency, channel, flow, detail) DO UPDATE SET n = stats_day.n + EXCLUDED.n",
             [
                 tenant_id,
                 [k[0] for k, _ in changed],
@@ -138,10 +149,25 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
                 [k[1][1] for k, _ in changed],
                 [k[1][2] for k, _ in changed],
                 [k[1][3] for k, _ in changed],
+                [k[1][4] for k, _ in changed],
                 [k[2] for k, _ in changed],
                 [k[3] for k, _ in changed],
                 [n for _, n in changed],
             ],
+        )
+    # Stage runs are replaced whole: a report's runs are few and only its own fold writes them.
+    await conn.execute_query(
+        "DELETE FROM stats_stage_time WHERE tenant_id = $1 AND report_id = ANY($2::uuid[])",
+        [tenant_id, ids],
+    )
+    if runs:
+        columns = list(zip(*runs, strict=True))
+        await conn.execute_query(
+            "INSERT INTO stats_stage_time (id, tenant_id, report_id, day, stage, seconds, "
+            "field_id, agency_id, unit_code, urgency, channel) SELECT gen_random_uuid(), $1, * "
+            "FROM unnest($2::uuid[], $3::date[], $4::text[], $5::int[], $6::uuid[], $7::uuid[], "
+            "$8::text[], $9::text[], $10::text[])",
+            [tenant_id, *[list(c) for c in columns]],
         )
     if facts:
         await conn.execute_many(
@@ -179,7 +205,7 @@ async def rebuild_tenant(tenant_id: uuid.UUID) -> RefreshStats:
     async with tenant_transaction(tenant_id):
         await _lock(tenant_id)
         conn = connections.get("default")
-        for table in ("stats_day", "stats_report", "stats_dirty"):
+        for table in ("stats_day", "stats_report", "stats_stage_time", "stats_dirty"):
             await conn.execute_query(f"DELETE FROM {table} WHERE tenant_id = $1", [tenant_id])
         await conn.execute_query(
             "INSERT INTO stats_dirty (id, tenant_id) SELECT id, tenant_id FROM report "
@@ -212,11 +238,16 @@ async def rebuild_all(codes: Collection[str] | None = None) -> dict[str, Refresh
     return {t.code: await rebuild_tenant(t.id) for t in await _tenants(codes)}
 
 
-async def run_forever(interval_seconds: float) -> None:
-    """Beside the workflow's job runner (api/app.py): the statistics lag by at most this."""
+async def run_forever(interval_seconds: float, storage: Storage | None = None) -> None:
+    """Beside the workflow's job runner (api/app.py): the statistics lag by at most this; then
+    the evaluation exports asked for (``stats.exports``), when a storage is given."""
+    from stats.exports import run_pending  # the exports read the tables this pass keeps
+
     while True:
         try:
             await refresh_all()
+            if storage is not None:
+                await run_pending(storage)
         except Exception:  # the database may be away for a moment: try again next time
             log.exception("statistics refresh failed")
         await asyncio.sleep(interval_seconds)

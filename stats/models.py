@@ -1,5 +1,6 @@
-"""Statistics tables (migration 0016): maintained from ``report_event`` by ``stats.maintain``,
-read by ``stats.queries``; the pilot of each tenant (``stats.pilot``). All tenant-owned, FORCE RLS.
+"""Statistics tables (migrations 0016, 0020): maintained from ``report_event`` by
+``stats.maintain``, read by ``stats.queries`` (the pilot's row, ``stats_pilot``, is tenant
+configuration: ``tenants.models.Pilot``). All tenant-owned, FORCE RLS.
 
 ``stats_day.n`` and ``stats_report.spans`` are derived data: ``paht stats rebuild`` recomputes
 them from the events at any time."""
@@ -10,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
 
 from core.ids import new_id
@@ -30,6 +32,7 @@ class StatsDay(Model):
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16, default="app", db_default="app")  # migration 0020
     flow = fields.CharField(max_length=32)
     detail = fields.CharField(max_length=64, default="", db_default="")
     n = fields.BigIntField(default=0, db_default=0)
@@ -51,12 +54,62 @@ class StatsReport(Model):
     agency_id = fields.UUIDField(null=True)
     unit_code = fields.CharField(max_length=10, null=True)
     urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16, default="app", db_default="app")  # migration 0020
     flows: fields.JSONField[list[list[Any]]] = fields.JSONField()  # [[day, flow, detail, n]]
     spans: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()  # [Span.to_json()]
 
     class Meta:
         table = "stats_report"
         unique_together = (("tenant", "id"),)
+
+
+class StatsStageTime(Model):
+    """One run of a stage's clock (``stats.fold.StageRun``): its working time in seconds, on the
+    local day it stopped, in the report's slice; read for the median and P90 per stage."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    day = fields.DateField()
+    stage = fields.CharField(max_length=16)
+    seconds = fields.IntField()
+    field_id = fields.UUIDField()
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "stats_stage_time"
+
+
+class StatsExport(Model):
+    """An evaluation export asked for (``stats.exports``): run by the background pass, its
+    progress in ``done`` / ``steps``, the file (a zip of XLSX + CSV) in the media storage.
+    Kept in the first tenant asked for; readable by whoever asked and provincial roles."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    requested_by = fields.UUIDField(null=True)
+    tenant_ids: list[UUID] = ArrayField("uuid")
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    lang = fields.CharField(max_length=2)
+    state = fields.CharField(max_length=10, default="pending", db_default="pending")
+    done = fields.IntField(default=0, db_default=0)
+    steps = fields.IntField()
+    file_key = fields.CharField(max_length=512, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "stats_export"
 
 
 class StatsDirty(Model):
@@ -70,23 +123,3 @@ class StatsDirty(Model):
 
     class Meta:
         table = "stats_dirty"
-
-
-class Pilot(Model):
-    """A tenant's pilot (thí điểm): its period and targets, set by the province."""
-
-    id = fields.UUIDField(primary_key=True, default=new_id)
-    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
-        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
-    )
-    tenant_id: UUID  # the column behind the relation
-    starts_on = fields.DateField()
-    ends_on = fields.DateField()
-    on_time_target = fields.FloatField()  # share in [0, 1]
-    satisfied_target = fields.FloatField()  # share in [0, 1]
-    updated_by = fields.UUIDField(null=True)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    class Meta:
-        table = "stats_pilot"
-        unique_together = (("tenant",),)

@@ -14,11 +14,9 @@ from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.session import tenant_transaction
 from stats.indicators import Figures
-from stats.models import Pilot
-from stats.queries import MAX_DAYS, Period, tenant_statistics
-
-ON_TIME_TARGET = 0.9
-SATISFIED_TARGET = 0.8
+from stats.queries import Period, tenant_statistics
+from tenants.models import Pilot
+from tenants.pilot import ON_TIME_TARGET, SATISFIED_TARGET, PilotPlan, validate_pilot
 
 
 async def set_pilot(
@@ -36,11 +34,7 @@ async def set_pilot(
     if tenant_id not in scope.readable_tenant_ids:
         raise NotFound(Term.TENANT, "tenantId")
     v = Validator()
-    if ends_on < starts_on or (ends_on - starts_on).days >= MAX_DAYS:
-        v.add("INVALID_PERIOD", "endsOn", "Thời gian thí điểm không hợp lệ.", "Invalid period.")
-    for name, value in (("onTimeTarget", on_time_target), ("satisfiedTarget", satisfied_target)):
-        if not 0 <= value <= 1:
-            v.add("OUT_OF_RANGE", name, "Chỉ tiêu từ 0 đến 1.", "A target lies in [0, 1].")
+    validate_pilot(v, PilotPlan(starts_on, ends_on, on_time_target, satisfied_target))
     v.check()
     async with tenant_transaction(tenant_id):
         await Pilot.update_or_create(

@@ -17,8 +17,9 @@ from core.relay import decode, decode_optional
 from permissions.actions import Action
 from permissions.graphql import requires
 from permissions.scope import Scope
-from stats import models, pilot
+from stats import pilot
 from stats.schema import StatisticsFigures
+from tenants import models
 
 
 @strawberry.type(description="A tenant's pilot period and its targets (shares in [0, 1]).")

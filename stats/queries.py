@@ -6,22 +6,26 @@ either end of the period (a GiST range on ``stats_report.open_during``), never t
 
 from __future__ import annotations
 
+import bisect
 import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise import connections
 
+from core import clock
 from core.errors import DomainError, PermissionDenied
 from core.labels import Labelled
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.records import tenant_rules
 from stats.fold import Span, standing_just_before
-from stats.indicators import Figures, Standing, merge
+from stats.indicators import MEDIAN, P90, Figures, StageTime, Standing, merge
+from tenants.sla import Stage
 
 MAX_DAYS = 366
 
@@ -31,6 +35,11 @@ class GroupBy(Labelled):
     AGENCY = "agency", "Cơ quan chủ trì", "Lead agency"
     UNIT = "unit", "Đơn vị hành chính", "Administrative unit"
     URGENCY = "urgency", "Mức độ", "Urgency"
+    CHANNEL = "channel", "Kênh tiếp nhận", "Channel"
+    DAY = "day", "Ngày", "Day"
+    WEEK = "week", "Tuần (từ thứ Hai)", "Week (from Monday)"
+    MONTH = "month", "Tháng", "Month"
+    QUARTER = "quarter", "Quý", "Quarter"
 
 
 _COLUMN = {
@@ -38,6 +47,15 @@ _COLUMN = {
     GroupBy.AGENCY: "agency_id",
     GroupBy.UNIT: "unit_code",
     GroupBy.URGENCY: "urgency",
+    GroupBy.CHANNEL: "channel",
+}
+# A time breakdown: each group is a sub-period (the period cut at the grain's starts, local
+# dates), with its own carried over and open at the end; its key is its first day.
+_GRAIN = {
+    GroupBy.DAY: "day",
+    GroupBy.WEEK: "week",
+    GroupBy.MONTH: "month",
+    GroupBy.QUARTER: "quarter",
 }
 
 
@@ -57,6 +75,38 @@ class Period:
                 "period",
             )
 
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (the comparison)."""
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    def starts(self, grain: GroupBy) -> list[date]:
+        """The first day of each sub-period of a time breakdown."""
+        out, day = [self.first], self.first
+        while True:
+            day = _next_start(day, grain)
+            if day > self.last:
+                return out
+            out.append(day)
+
+
+def _next_start(day: date, grain: GroupBy) -> date:
+    if grain is GroupBy.DAY:
+        return day + timedelta(days=1)
+    if grain is GroupBy.WEEK:
+        return day + timedelta(days=7 - day.weekday())
+    months = 1 if grain is GroupBy.MONTH else 3
+    index = day.year * 12 + day.month - 1
+    index = index - index % months + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz)
+
 
 @dataclass(frozen=True)
 class Statistics:
@@ -64,7 +114,10 @@ class Statistics:
     groups: list[tuple[Any, Figures]]
 
 
-def _reach_sql(scope: Scope, params: list[Any]) -> str:
+def _reach_sql(scope: Scope | None, params: list[Any]) -> str:
+    """The caller's ``stats:view`` reach as SQL; None: the whole tenant (public totals)."""
+    if scope is None:
+        return ""
     reaches = scope.reach.get(Action.STATS_VIEW.value, frozenset())
     if any(r.unlimited for r in reaches):
         return ""
@@ -86,11 +139,20 @@ async def tenant_statistics(
 ) -> Statistics:
     """The figures of ``period`` in one tenant, in total and per group."""
     scope.require(Action.STATS_VIEW)
+    return await _statistics(scope, tenant_id, period, group_by)
+
+
+async def _statistics(
+    scope: Scope | None, tenant_id: uuid.UUID, period: Period, group_by: GroupBy | None
+) -> Statistics:
     period.check()
     tz = (await tenant_rules(tenant_id)).calendar.timezone
-    start = datetime.combine(period.first, time(), tz)
-    end = datetime.combine(period.last + timedelta(days=1), time(), tz)
-    column = _COLUMN[group_by] if group_by else "NULL::text"
+    start, end = _midnight(period.first, tz), _midnight(period.last + timedelta(days=1), tz)
+    grain = _GRAIN.get(group_by) if group_by else None
+    if grain:
+        column = f"greatest(date_trunc('{grain}', day)::date, $2::date)"
+    else:
+        column = _COLUMN[group_by] if group_by else "NULL::text"
     conn = connections.get("default")
     params: list[Any] = [tenant_id, period.first, period.last + timedelta(days=1)]
     reach = _reach_sql(scope, params)
@@ -99,28 +161,109 @@ async def tenant_statistics(
         f"WHERE tenant_id = $1 AND day >= $2 AND day < $3{reach} GROUP BY 1, 2, 3",
         params,
     )
-    params = [tenant_id, start, end]
-    reach = _reach_sql(scope, params)
+    times, total_times = await _stage_times(column, params, reach, bool(group_by))
+    spans_params: list[Any] = [tenant_id, start, end]
+    spans_reach = _reach_sql(scope, spans_params)
     spans = await conn.execute_query_dict(
-        f"SELECT {column} AS g, spans FROM stats_report WHERE tenant_id = $1 "
-        f"AND open_during && tstzrange($2, $3, '[]'){reach}",
-        params,
+        f"SELECT {'NULL::text' if grain else column} AS g, spans FROM stats_report "
+        f"WHERE tenant_id = $1 AND open_during && tstzrange($2, $3, '[]'){spans_reach}",
+        spans_params,
     )
     flows: dict[Any, dict[tuple[str, str], int]] = defaultdict(dict)
     for row in rows:
         flows[row["g"]][row["flow"], row["detail"]] = int(row["n"])
     carried: dict[Any, int] = defaultdict(int)
     standing: dict[Any, dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
+    if grain and group_by:
+        starts = period.starts(group_by)
+        bounds = [_midnight(d, tz) for d in starts] + [end]
+    else:
+        starts, bounds = [], [start, end]
     for row in spans:
         raw = row["spans"]
         parsed = [Span.from_json(s) for s in (json.loads(raw) if isinstance(raw, str) else raw)]
-        if standing_just_before(parsed, start) is not None:
-            carried[row["g"]] += 1
-        if (at_end := standing_just_before(parsed, end)) is not None:
-            standing[row["g"]][at_end] += 1
-    keys = sorted(set(flows) | set(carried) | set(standing), key=str)
-    groups = [(k, Figures(flows[k], carried[k], dict(standing[k]))) for k in keys]
-    return Statistics(merge([f for _, f in groups]), groups if group_by else [])
+        for i in _bounds_touched(parsed, bounds):
+            at = standing_just_before(parsed, bounds[i])
+            if at is None:
+                continue
+            if i < len(bounds) - 1:  # carried into the (sub-)period starting there
+                carried[starts[i] if grain else row["g"]] += 1
+            if i > 0:  # open at the end of the (sub-)period ending there
+                standing[starts[i - 1] if grain else row["g"]][at] += 1
+    if grain:
+        keys: list[Any] = starts
+    else:
+        keys = sorted(set(flows) | set(carried) | set(standing) | set(times), key=str)
+    groups = [(k, Figures(flows[k], carried[k], dict(standing[k]), times.get(k, {}))) for k in keys]
+    if grain:  # the period's balances are those of its first and last sub-periods
+        parts = [Figures(f.flows) for _, f in groups]
+        total = merge(parts, total_times)
+        first, last = groups[0][1], groups[-1][1]
+        total = Figures(total.flows, first.carried_over, last.open_at_end, total.stage_times)
+    else:
+        total = merge([f for _, f in groups], total_times)
+    return Statistics(total, groups if group_by else [])
+
+
+def _bounds_touched(spans: list[Span], bounds: list[datetime]) -> range:
+    """The indexes of ``bounds`` a report's spans may be open just before (the others cannot
+    change a balance: checking them would only cost time on long daily breakdowns)."""
+    if not spans:
+        return range(0)
+    first = min(s.start for s in spans)
+    ends = [s.end for s in spans]
+    low = bisect.bisect_right(bounds, first)
+    if any(e is None for e in ends):
+        return range(low, len(bounds))
+    last = max(e for e in ends if e is not None)
+    return range(low, bisect.bisect_right(bounds, last))
+
+
+async def _stage_times(
+    column: str, params: list[Any], reach: str, grouped: bool
+) -> tuple[dict[Any, dict[Stage, StageTime]], dict[Stage, StageTime]]:
+    """Median and P90 working hours per stage (``stats.indicators.StageTime``), per group and
+    for the union of the groups, over the runs of ``stats_stage_time`` stopped in the period."""
+    sets = f"GROUPING SETS (({column}, stage), (stage))" if grouped else "stage"
+    whole = f"grouping({column}) = 1" if grouped else "true"
+    rows = await connections.get("default").execute_query_dict(
+        f"SELECT {column if grouped else 'NULL::text'} AS g, {whole} AS whole, stage, "
+        f"count(*) AS runs, percentile_cont({MEDIAN}) WITHIN GROUP (ORDER BY seconds) AS median, "
+        f"percentile_cont({P90}) WITHIN GROUP (ORDER BY seconds) AS p90 "
+        f"FROM stats_stage_time WHERE tenant_id = $1 AND day >= $2 AND day < $3{reach} "
+        f"GROUP BY {sets}",
+        params,
+    )
+    per: dict[Any, dict[Stage, StageTime]] = defaultdict(dict)
+    total: dict[Stage, StageTime] = {}
+    for row in rows:
+        stage = Stage(row["stage"])
+        value = StageTime(stage, int(row["runs"]), row["median"] / 3600, row["p90"] / 3600)
+        if row["whole"]:
+            total[stage] = value
+        else:
+            per[row["g"]][stage] = value
+    return per, total
+
+
+PUBLIC_DAYS = 30
+
+
+async def public_headline(scope: Scope, pilot: Period | None) -> tuple[Period, Figures] | None:
+    """The headline the anonymous feed shows (docs/domain.md §10: localities publicise the
+    pilot): the whole tenant's totals — never a slice, nothing about a report — for the pilot
+    period when one is given (its complete days so far; None before its first day is over),
+    else the ``PUBLIC_DAYS`` complete local days before today."""
+    tenant_id = scope.require_tenant()
+    tz = (await tenant_rules(tenant_id)).calendar.timezone
+    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    if pilot is None:
+        period = Period(yesterday - timedelta(days=PUBLIC_DAYS - 1), yesterday)
+    elif pilot.first > yesterday:
+        return None
+    else:  # a pilot under way: its complete days so far
+        period = Period(pilot.first, min(pilot.last, yesterday))
+    return period, (await _statistics(None, tenant_id, period, None)).total
 
 
 async def province_statistics(scope: Scope, period: Period) -> list[tuple[uuid.UUID, Figures]]:

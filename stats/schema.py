@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Any, TypeAlias
 
 import strawberry
@@ -12,11 +13,13 @@ from strawberry import relay
 from core.graphql import Info, labelled_enum
 from permissions.actions import Action
 from permissions.graphql import requires
+from permissions.scope import Scope
 from reports.schema.parts import RejectReason
 from reports.workflow import RejectReason as RejectReasonEnum
 from stats import queries
 from stats.indicators import Figures, Standing
 from tenants.regulation_schema import Stage
+from tenants.sla import Stage as StageEnum
 
 GroupBy: TypeAlias = queries.GroupBy
 labelled_enum(GroupBy, "StatisticsGroupBy")
@@ -37,6 +40,17 @@ class StageStatistics:
     on_time: int
     late: int
     on_time_rate: float | None
+
+
+@strawberry.type(
+    description="Working hours of a stage's runs stopped in the period: median and 90th "
+    "percentile (stats/indicators.py StageTime); null without runs."
+)
+class StageTimeStatistics:
+    stage: Stage
+    runs: int
+    median_hours: float | None
+    p90_hours: float | None
 
 
 @strawberry.type
@@ -67,6 +81,7 @@ class StatisticsFigures:
     late_rate: float | None
     stages: list[StageStatistics]
     stage_on_time_rate: float | None
+    stage_times: list[StageTimeStatistics]
     extensions_requested: int
     extensions_approved: int
     returned: int
@@ -108,6 +123,15 @@ class StatisticsFigures:
                 for s in f.stages()
             ],
             stage_on_time_rate=f.stage_on_time_rate,
+            stage_times=[
+                StageTimeStatistics(
+                    stage=t.stage,
+                    runs=t.runs,
+                    median_hours=t.median_hours,
+                    p90_hours=t.p90_hours,
+                )
+                for t in map(f.stage_time, StageEnum)
+            ],
             extensions_requested=f.extensions_requested,
             extensions_approved=f.extensions_approved,
             returned=f.returned,
@@ -123,7 +147,14 @@ class StatisticsFigures:
 @strawberry.type
 class StatisticsGroup:
     key: str | None = strawberry.field(
-        description="The field, agency (global IDs), unit code or urgency; null: none."
+        description="The field, agency (global IDs), unit code, urgency or channel; for a "
+        "time breakdown the sub-period's first day (YYYY-MM-DD); null: none."
+    )
+    first: datetime.date | None = strawberry.field(
+        description="A time breakdown: the sub-period's first day (the period cut at the grain)."
+    )
+    last: datetime.date | None = strawberry.field(
+        description="A time breakdown: the sub-period's last day."
     )
     figures: StatisticsFigures
 
@@ -134,6 +165,25 @@ class Statistics:
     last: datetime.date
     total: StatisticsFigures
     groups: list[StatisticsGroup]
+    scope: strawberry.Private[Scope]
+
+    @strawberry.field(
+        description="The same indicators for the period of the same length just before "
+        "(e.g. February for March 1–31 is 29 January – 28 February when March has 31 days)."
+    )
+    async def previous(self) -> PreviousStatistics:
+        p = queries.Period(self.first, self.last).previous()
+        result = await queries.tenant_statistics(self.scope, self.scope.require_tenant(), p)
+        return PreviousStatistics(
+            first=p.first, last=p.last, total=StatisticsFigures.of(result.total)
+        )
+
+
+@strawberry.type(description="The comparison period's totals.")
+class PreviousStatistics:
+    first: datetime.date
+    last: datetime.date
+    total: StatisticsFigures
 
 
 @strawberry.type
@@ -152,6 +202,8 @@ class AgencyRank:
 def _key(group_by: queries.GroupBy | None, value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if group_by is queries.GroupBy.FIELD:
         return str(relay.GlobalID("Field", str(value)))
     if group_by is queries.GroupBy.AGENCY:
@@ -173,14 +225,22 @@ class StatsQuery:
         p = period.period()
         g = queries.GroupBy(group_by) if group_by else None
         result = await queries.tenant_statistics(scope, scope.require_tenant(), p, g)
+        starts = [k for k, _ in result.groups if isinstance(k, datetime.date)]
+        ends = {a: b - datetime.timedelta(days=1) for a, b in itertools.pairwise(starts)}
         return Statistics(
             first=p.first,
             last=p.last,
             total=StatisticsFigures.of(result.total),
             groups=[
-                StatisticsGroup(key=_key(g, k), figures=StatisticsFigures.of(f))
+                StatisticsGroup(
+                    key=_key(g, k),
+                    first=k if isinstance(k, datetime.date) else None,
+                    last=ends.get(k, p.last) if isinstance(k, datetime.date) else None,
+                    figures=StatisticsFigures.of(f),
+                )
                 for k, f in result.groups
             ],
+            scope=scope,
         )
 
     @strawberry.field(

@@ -23,6 +23,7 @@ import yaml
 from accounts.service import NewUser
 from core.errors import DomainError, ErrorDetail
 from tenants.onboarding import AgencyPlan, FieldPlan, OnboardingPlan, UnitPlan
+from tenants.pilot import ON_TIME_TARGET, SATISFIED_TARGET, PilotPlan
 
 SCHEMA_PATH = Path(__file__).with_name("onboarding.schema.json")
 # validate_plan's top-level names (GraphQL) that live under `tenant:` in the document.
@@ -307,6 +308,21 @@ def to_plan(document: Document) -> OnboardingPlan:
             for f in data.get("fields") or []
         ],
         options=dict(data.get("options") or {}),
+        pilot=_pilot(data.get("pilot")),
+    )
+
+
+def _pilot(data: dict[str, Any] | None) -> PilotPlan | None:
+    """The document's ``pilot`` section (dates and targets checked later by ``onboard``)."""
+    if not data:
+        return None
+    starts, ends = _date(data["starts_on"]), _date(data["ends_on"])
+    assert starts is not None and ends is not None  # required by the JSON schema
+    return PilotPlan(
+        starts,
+        ends,
+        float(data.get("on_time_target", ON_TIME_TARGET)),
+        float(data.get("satisfied_target", SATISFIED_TARGET)),
     )
 
 

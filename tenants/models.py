@@ -174,3 +174,25 @@ class TenantSettings(Model):
 
     class Meta:
         table = "tenant_settings"
+
+
+class Pilot(Model):
+    """A tenant's pilot (thí điểm): its period and targets, set by the province at onboarding
+    (the document's ``pilot``) or later (``stats.pilot.set_pilot``); the evaluation (stats/)
+    compares the period's figures with the targets. Table from migration 0016."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    starts_on = fields.DateField()
+    ends_on = fields.DateField()
+    on_time_target = fields.FloatField()  # share in [0, 1]
+    satisfied_target = fields.FloatField()  # share in [0, 1]
+    updated_by = fields.UUIDField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "stats_pilot"
+        unique_together = (("tenant",),)

@@ -33,11 +33,13 @@ from tenants.models import (
     Agency,
     AgencyKind,
     Field,
+    Pilot,
     Tenant,
     TenantSettings,
     UnitKind,
 )
 from tenants.options import TenantOptions
+from tenants.pilot import PilotPlan, validate_pilot
 from tenants.provinces import PROVINCES
 from tenants.questions import parse_questions
 from tenants.sla import default_sla_table
@@ -95,6 +97,7 @@ class OnboardingPlan:
     agencies: list[AgencyPlan] = field(default_factory=list)
     fields: list[FieldPlan] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # tenants.options.TenantOptions
+    pilot: PilotPlan | None = None  # the pilot period and targets (tenants.pilot)
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ def validate_plan(plan: OnboardingPlan) -> OnboardingPlan:
                 "Cơ quan chủ trì không có trong danh sách.",
                 "Unknown default agency.",
             )
+    if plan.pilot is not None:
+        validate_pilot(v, plan.pilot, "pilot.")
     v.check()
     return plan
 
@@ -351,6 +356,15 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
             sla_rules=default_sla_table(quick).to_config(),  # 3 working days for quick fixes
             options=options.to_config(),
         )
+        if plan.pilot is not None:
+            await Pilot.create(
+                tenant_id=tenant_id,
+                starts_on=plan.pilot.starts_on,
+                ends_on=plan.pilot.ends_on,
+                on_time_target=plan.pilot.on_time_target,
+                satisfied_target=plan.pilot.satisfied_target,
+                updated_by=scope.user_id,
+            )
         await install_templates(tenant_id)
         try:
             # A generated password passed through other hands: it is one-time.

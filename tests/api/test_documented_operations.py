@@ -9,17 +9,21 @@ import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
 
 from api.demo import DEMO_PASSWORD
+from core import clock
 from permissions.session import tenant_transaction
 from reports.reminders import send_reminders
+from stats.maintain import refresh_tenant
 from tests.factories import next_message, subscribers_registered, subscription
 from tests.support.frontend import Frontend, documented_operations
 
 SAPA_POINT = (22.332, 103.842)  # inside Phường Sa Pa
+SAPA_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STORY = {
     "login": {"Login", "Me"},
     "citizen": set(),  # all of them
@@ -444,6 +448,24 @@ async def test_the_citizen_app_and_the_consoles_run_the_demo_story(
 
     dashboard = (await ui.run("Dashboard", token=sapa.supervisor))["reportStats"]
     assert dashboard["total"] >= 5 and dashboard["byField"]
+
+    # The evaluation screen (statistics folded by the background pass; here by hand) and the
+    # public feed's headline (complete days up to yesterday).
+    await refresh_tenant(tenant.id)
+    today = clock.now().astimezone(SAPA_TZ).date()
+    period = {"first": str(today - timedelta(days=1)), "last": str(today)}
+    evaluation = await ui.run(
+        "Evaluation", {"period": period, "groupBy": "DAY"}, token=sapa.supervisor
+    )
+    figures = evaluation["statistics"]
+    assert figures["total"]["received"] >= 5  # this story's reports, today
+    assert [g["first"] for g in figures["groups"]] == [period["first"], period["last"]]
+    assert figures["previous"]["last"] == str(today - timedelta(days=2))
+    headline = (await ui.run("PublicHeadline", tenant="sa-pa"))["publicHeadline"]
+    assert (headline["first"], headline["last"]) == (
+        str(today - timedelta(days=30)),
+        str(today - timedelta(days=1)),
+    )
     assert ui.ran == covered(STORY), covered(STORY) ^ ui.ran
 
 
@@ -457,6 +479,17 @@ async def test_the_administration_runs_on_a_new_locality(
     overview = await ui.run("Province", token=province)
     assert {"lao-cai", "sa-pa"} <= {t["code"] for t in overview["tenants"]}
     assert {"lao-cai", "sa-pa"} <= {s["tenant"]["code"] for s in overview["provinceStats"]}
+    pilots = [t["id"] for t in overview["tenants"] if t["code"] in {"lao-cai", "sa-pa"}]
+    month = {"first": "2026-03-01", "last": "2026-03-31"}
+    compared = await ui.run("ProvinceComparison", {"period": month}, token=province)
+    assert set(pilots) <= {row["tenantId"] for row in compared["provinceStatistics"]}
+    asked = await ui.run(
+        "ExportEvaluation", {"input": {"tenantIds": pilots, "period": month}}, token=province
+    )
+    export = asked["exportEvaluation"]["export"]
+    assert asked["exportEvaluation"]["errors"] == [] and export["steps"] == 3
+    progress = await ui.run("EvaluationExport", {"id": export["id"]}, token=province)
+    assert progress["evaluationExport"]["state"] in {"PENDING", "RUNNING", "DONE"}
 
     code = f"bx-{uuid.uuid4().hex[:6]}"
     onboarded = (

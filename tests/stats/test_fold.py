@@ -199,3 +199,48 @@ def test_a_low_rating_is_counted_and_its_review_is_not_a_new_cycle() -> None:
     assert sum(n for (_, flow, _), n in out.items() if flow.startswith("finished")) == 1
     assert (d, "closed_unresolved", "") not in out
     assert len(list(folded.cycles())) == 1
+
+
+def test_an_unmarked_duplicate_takes_its_finish_back_and_stays_open() -> None:
+    """Marked as a duplicate at 10:00 by mistake, un-marked at 14:00: no finish remains, the
+    report counts as open (no clock running) while it was marked, and each screening run has
+    its working time: 09:00→10:00 is 1 h; 14:00→08:00 next day is 3 h + 0.5 h."""
+    d = date(2026, 3, 11)
+    events = [
+        ev("SUBMIT", "SUBMITTED", vn(2026, 3, 11, 9), screen_due_at=vn(2026, 3, 11, 15)),
+        ev("MARK_DUPLICATE", "DUPLICATE", vn(2026, 3, 11, 10), "DUPLICATE"),
+        ev(
+            "UNMARK_DUPLICATE",
+            "SUBMITTED",
+            vn(2026, 3, 11, 14),
+            screen_due_at=vn(2026, 3, 12, 8, 30),
+        ),
+        ev("ASSIGN", "ASSIGNED", vn(2026, 3, 12, 8), accept_due_at=vn(2026, 3, 13, 8)),
+    ]
+    folded = fold(events, CAL, "normal")
+    assert dict(folded.flows) == {
+        (d, "received", ""): 1,
+        (d, "stage_on_time", "screen"): 1,  # the (wrong) decision was still taken in time
+        (date(2026, 3, 12), "stage_on_time", "screen"): 1,
+    }
+    assert standing_just_before(folded.spans, vn(2026, 3, 11, 12)) is Standing.WITHIN
+    # 80 % of the acceptance's 8 working hours is used at 16:00 on the 12th: due soon.
+    assert standing_just_before(folded.spans, vn(2026, 3, 12, 15, 59)) is Standing.WITHIN
+    assert standing_just_before(folded.spans, vn(2026, 3, 13, 7)) is Standing.DUE_SOON
+    assert [(r.day, r.stage.value, r.seconds) for r in folded.runs] == [
+        (d, "screen", 3600),
+        (date(2026, 3, 12), "screen", 3 * 3600 + 1800),
+    ]
+    assert len(folded.cycles()) == 1  # the same handling cycle throughout
+
+
+def test_a_stage_run_counts_working_hours_only_across_the_holidays() -> None:
+    """Assigned Wed 29/4 16:00, accepted Mon 4/5 09:00: 1 h on Wednesday, nothing from Thursday
+    30/4 to Sunday 3/5 (holidays and the weekend), 1.5 h on Monday morning."""
+    events = [
+        ev("SUBMIT", "SUBMITTED", vn(2026, 4, 29, 15), screen_due_at=vn(2026, 5, 4, 9)),
+        ev("ASSIGN", "ASSIGNED", vn(2026, 4, 29, 16), accept_due_at=vn(2026, 5, 5, 9)),
+        ev("ACCEPT", "IN_PROGRESS", vn(2026, 5, 4, 9), resolve_due_at=vn(2026, 5, 11, 9)),
+    ]
+    runs = fold(events, CAL, "normal").runs
+    assert [(r.stage.value, r.seconds) for r in runs] == [("screen", 3600), ("accept", 9000)]

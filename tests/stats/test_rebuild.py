@@ -3,6 +3,7 @@ stopped clock moved by random steps (several passes of the refresh interleaved w
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 from typing import Any
@@ -20,28 +21,42 @@ from tests.stats.world import World, new_world
 REASONS = ["OUT_OF_SCOPE", "UNFOUNDED", "OUT_OF_AREA"]
 
 
-async def snapshot(tenant_id: Any) -> tuple[list[Any], list[Any]]:
+async def snapshot(tenant_id: Any) -> tuple[list[Any], list[Any], list[Any]]:
     async with tenant_transaction(tenant_id) as conn:
         days = await conn.execute_query_dict(
-            "SELECT day, field_id, agency_id, unit_code, urgency, flow, detail, n FROM stats_day "
-            "WHERE tenant_id = $1 AND n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7",
+            "SELECT day, field_id, agency_id, unit_code, urgency, channel, flow, detail, n "
+            "FROM stats_day WHERE tenant_id = $1 AND n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
             [tenant_id],
         )
         facts = await conn.execute_query_dict(
-            "SELECT id, field_id, agency_id, unit_code, urgency, flows, spans, "
+            "SELECT id, field_id, agency_id, unit_code, urgency, channel, flows, spans, "
             "open_during::text AS open_during FROM stats_report WHERE tenant_id = $1 ORDER BY id",
+            [tenant_id],
+        )
+        runs = await conn.execute_query_dict(
+            "SELECT report_id, day, stage, seconds, field_id, agency_id, unit_code, urgency, "
+            "channel FROM stats_stage_time WHERE tenant_id = $1 ORDER BY 1, 2, 3, 4",
             [tenant_id],
         )
         dirty = await conn.execute_query_dict(
             "SELECT count(*) AS n FROM stats_dirty WHERE tenant_id = $1", [tenant_id]
         )
     assert dirty[0]["n"] == 0
-    return days, facts
+    return days, facts, runs
 
 
-async def play(world: World, rng: random.Random, report: Report) -> None:
-    """One report down a random path of the workflow."""
-    path = rng.random()
+async def play(world: World, rng: random.Random, report: Report, master: Report, mark: str) -> None:
+    """One report down a random path of the workflow; ``mark`` "duplicate": marked as a
+    duplicate of ``master`` and left so; "unmarked": marked, un-marked, then handled."""
+    if mark:
+        report = await world.mark_duplicate(report, master)
+        if mark == "duplicate":
+            return
+        report = await world.step(report, A.UNMARK_DUPLICATE, comment="Không trùng.")
+    await _play_on(world, rng, report, rng.random())
+
+
+async def _play_on(world: World, rng: random.Random, report: Report, path: float) -> None:
     if path < 0.1:
         await world.step(report, A.REJECT, reason_code=rng.choice(REASONS), comment="Không nhận.")
         return
@@ -79,13 +94,15 @@ async def test_rebuild_equals_incremental(
     for _ in range(24):
         at += timedelta(minutes=rng.randint(5, 600))
         stop_clock(time_machine, at)
-        reports.append(await world.submit(rng.choice(["ha-tang", "attp"])))
+        channel = rng.choice(["app", "web", None])
+        reports.append(await world.submit(rng.choice(["ha-tang", "attp"]), channel=channel))
         if rng.random() < 0.3:
             await refresh_tenant(world.tenant_id, batch=rng.randint(1, 5))
+    marks = {r.id: ["", "duplicate", "unmarked", "", "", ""][i % 6] for i, r in enumerate(reports)}
     for report in reports:
         at += timedelta(minutes=rng.randint(5, 900))
         stop_clock(time_machine, at)
-        await play(world, rng, report)
+        await play(world, rng, report, reports[0], marks[report.id])
         if rng.random() < 0.4:
             await refresh_tenant(world.tenant_id, batch=rng.randint(1, 5))
     await refresh_tenant(world.tenant_id)
@@ -93,5 +110,12 @@ async def test_rebuild_equals_incremental(
     assert len(incremental[1]) == 24
     assert any(row["flow"] == "stage_late" for row in incremental[0])
     assert any(row["flow"] == "rated" for row in incremental[0])
+    assert {row["channel"] for row in incremental[0]} == {"app", "web"}
+    assert {row["stage"] for row in incremental[2]} == {"screen", "accept", "resolve", "review"}
+    # A duplicate un-marked by mistake keeps no duplicate finish; one left marked keeps it.
+    flows = {f["id"]: json.loads(f["flows"]) for f in incremental[1]}
+    kept = {i: any(flow == "duplicate" for _, flow, _, _ in rows) for i, rows in flows.items()}
+    assert {kept[i] for i, m in marks.items() if m == "unmarked"} == {False}
+    assert {kept[i] for i, m in marks.items() if m == "duplicate"} == {True}
     await rebuild_tenant(world.tenant_id)
     assert await snapshot(world.tenant_id) == incremental

@@ -149,7 +149,13 @@ async def test_march_by_hand(
             w.centre, w.tenant_id, Period(date(2026, 3, 1), date(2026, 3, 31))
         )
     book = openpyxl.load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["Tổng hợp", "Theo cơ quan", "Theo lĩnh vực"]
+    assert book.sheetnames == [
+        "Tổng hợp",
+        "Theo cơ quan",
+        "Theo lĩnh vực",
+        "Theo kênh",
+        "Theo tháng",
+    ]
     summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=3, values_only=True)}
     assert summary["Tiếp nhận trong kỳ"] == total["received"]
     assert summary["Đang xử lý quá hạn"] == total["openOverdue"]

@@ -17,6 +17,7 @@ from reports.service import (
     AssignInput,
     SubmitInput,
     decide_extension,
+    mark_duplicate,
     request_extension,
     submit_report,
     transition,
@@ -63,7 +64,9 @@ class World:
     def field(self, code: str) -> uuid.UUID:
         return self.locality["fields"][code]
 
-    async def submit(self, field: str = "ha-tang", urgency: str = "normal") -> Report:
+    async def submit(
+        self, field: str = "ha-tang", urgency: str = "normal", channel: str | None = None
+    ) -> Report:
         async with scoped_transaction(self.citizen):
             result = await submit_report(
                 self.citizen,
@@ -74,6 +77,7 @@ class World:
                     latitude=16.05,
                     longitude=108.2,
                     urgency=urgency,
+                    channel=channel,
                     idempotency_key=uuid.uuid4().hex,
                 ),
             )
@@ -91,6 +95,10 @@ class World:
         scope = self.actor(report, action)
         async with scoped_transaction(scope):
             return await transition(scope, report.id, action, report.version, **kwargs)
+
+    async def mark_duplicate(self, report: Report, master: Report) -> Report:
+        async with scoped_transaction(self.centre):
+            return await mark_duplicate(self.centre, report.id, report.version, master.id)
 
     async def assign(self, report: Report, agency: str, urgency: str | None = None) -> Report:
         return await self.step(

@@ -1,0 +1,176 @@
+"""Benchmark (not a test): a tenant's monthly statistics at the API and the province comparison.
+
+    .venv/bin/python bench/seed_paht.py --tenants 2 --reports 200000 --drop
+    .venv/bin/python bench/seed_paht.py --add-supervisors
+    .venv/bin/python -m bench.bench_stats [--runs 50]
+
+Against the embedded bench database (.paht/bench, ``paht_bench``) or DATABASE_URL /
+DATABASE_OWNER_URL. The seed's events mark every report for the statistics (the trigger of
+migration 0016); the first step folds them (``stats.maintain.refresh_tenant``, timed: the
+rebuild rate). Then, for the busiest month of the first bench tenant:
+
+* ``statistics(period, groupBy: AGENCY)`` with ``previous`` and the stage times, posted to the
+  real Starlette app in-process (httpx ASGITransport: JWT auth, Scope, RLS transaction, GraphQL),
+  as its centre supervisor — p50 / p99 over ``--runs``;
+* ``provinceStatistics`` for the same month, through ``stats.queries.province_statistics`` with
+  a provincial Scope in a scoped transaction (the service the resolver calls; no provincial
+  account exists in the seed) — p50 / p99.
+
+The token's login session is written as the superuser of the embedded server
+(``BENCH_SUPERUSER_URL`` otherwise). Prints the table sizes so the numbers can be scaled to 1,000,000 reports per tenant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from tortoise import Tortoise, connections
+
+from api.app import create_app
+from api.database import DatabaseUrls, migrate, start_embedded, tortoise_config
+from api.services import Services
+from api.settings import get_settings
+from permissions.actions import Action
+from permissions.scope import Reach, Scope
+from permissions.session import scoped_transaction
+from stats.maintain import refresh_tenant
+from stats.queries import Period, province_statistics
+
+QUERY = """query($p: PeriodInput!) { statistics(period: $p, groupBy: AGENCY) {
+  total { received finished onTimeRate stageTimes { stage medianHours p90Hours } }
+  groups { key figures { received finished onTimeRate } }
+  previous { total { received onTimeRate } } } }"""
+
+_server: Any = None
+ROOT = Path(__file__).resolve().parent.parent
+SUPERUSER = f"postgresql://postgres@/paht_bench?host={ROOT / '.paht' / 'bench' / 'pgdata'}"
+
+
+async def connect() -> DatabaseUrls:
+    global _server
+    if url := os.environ.get("DATABASE_URL"):
+        urls = DatabaseUrls(app=url, owner=os.environ.get("DATABASE_OWNER_URL", url))
+    else:
+        _server, urls = start_embedded(Path(".paht/bench"), database="paht_bench")
+    await migrate(urls.owner)
+    await Tortoise.init(config=tortoise_config(urls.app, pool_max=5), _enable_global_fallback=True)
+    return urls
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def show(name: str, samples: list[float]) -> None:
+    print(
+        f"{name:<44} p50 {pct(samples, 0.5) * 1000:7.1f} ms   p99 {pct(samples, 0.99) * 1000:7.1f}"
+        f" ms   (n={len(samples)}, mean {statistics.mean(samples) * 1000:.1f} ms)"
+    )
+
+
+async def sizes(conn: Any) -> None:
+    for table in ("report", "report_event", "stats_day", "stats_report", "stats_stage_time"):
+        rows = await conn.execute_query_dict(
+            "SELECT reltuples::bigint AS n FROM pg_class WHERE relname = $1", [table]
+        )
+        print(f"  {table:<18} ~{rows[0]['n']:>12,} rows")
+
+
+async def main(runs: int) -> None:
+    urls = await connect()
+    os.environ.setdefault("PAHT_JWT_SECRET", secrets.token_urlsafe(48))
+    settings = get_settings()
+    conn = connections.get("default")
+    tenants = await conn.execute_query_dict(
+        "SELECT id, code FROM tenant WHERE code LIKE 'bench-%' ORDER BY code"
+    )
+    if not tenants:
+        raise SystemExit("no bench tenants: run bench/seed_paht.py first")
+    for t in tenants:
+        t0 = time.perf_counter()
+        done = await refresh_tenant(t["id"], batch=2_000)
+        took = time.perf_counter() - t0
+        if done.reports:
+            print(f"fold {t['code']}: {done.reports:,} reports in {took:.1f} s "
+                  f"({done.reports / took:,.0f}/s)")  # fmt: skip
+    await conn.execute_query("ANALYZE stats_day, stats_report, stats_stage_time")
+    await sizes(conn)
+    first = tenants[0]["id"]
+    # The busiest month of the first tenant (superuser-free: read in its own scope).
+    async with scoped_transaction(Scope(None, first, frozenset({first}))) as c:
+        row = await c.execute_query_dict(
+            "SELECT date_trunc('month', day)::date AS m, sum(n) AS n FROM stats_day "
+            "WHERE tenant_id = $1 AND flow = 'received' GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+            [first],
+        )
+        supervisor = await c.execute_query_dict(
+            "SELECT user_id FROM membership WHERE tenant_id = $1 AND role = 'centre_supervisor' "
+            "AND active LIMIT 1",
+            [first],
+        )
+    month: date = row[0]["m"]
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    print(f"month {month:%Y-%m}: {int(row[0]['n']):,} received in {tenants[0]['code']}")
+    if not supervisor:
+        raise SystemExit("no centre supervisor: run bench/seed_paht.py --add-supervisors")
+    # A login session for the token (sid), written as the superuser (auth_session is FORCE RLS).
+    session_id = uuid.uuid4()
+    su = await asyncpg.connect(os.environ.get("BENCH_SUPERUSER_URL", SUPERUSER))
+    await su.execute(
+        "INSERT INTO auth_session (id, user_id, tenant_id, created_at) VALUES ($1, $2, $3, now())",
+        session_id, supervisor[0]["user_id"], first,
+    )  # fmt: skip
+    await su.close()
+    token, _ = Services.from_settings(settings).tokens.issue_access(
+        supervisor[0]["user_id"], first, session_id
+    )
+    app = create_app(settings, urls.app, manage_db=False)
+    body = {"query": QUERY, "variables": {"p": {"first": str(month), "last": str(last)}}}
+    api: list[float] = []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        for i in range(runs + 3):
+            t0 = time.perf_counter()
+            response = await http.post("/graphql", json=body, headers=headers)
+            took = time.perf_counter() - t0
+            assert response.status_code == 200 and "errors" not in response.json(), response.text
+            if i >= 3:  # warm-up
+                api.append(took)
+    total = response.json()["data"]["statistics"]["total"]
+    print(f"  received {total['received']:,}, finished {total['finished']:,}")
+    province = Scope(
+        user_id=None,
+        tenant_id=None,
+        readable_tenant_ids=frozenset(t["id"] for t in tenants),
+        reach={Action.STATS_VIEW.value: frozenset({Reach()})},
+        provincial=True,
+    )
+    comparison: list[float] = []
+    for i in range(runs + 3):
+        t0 = time.perf_counter()
+        async with scoped_transaction(province):
+            await province_statistics(province, Period(month, last))
+        if i >= 3:
+            comparison.append(time.perf_counter() - t0)
+    show("statistics(month, AGENCY) at the API", api)
+    show(f"provinceStatistics(month), {len(tenants)} tenants, service", comparison)
+    await Tortoise.close_connections()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=50)
+    asyncio.run(main(ap.parse_args().runs))
