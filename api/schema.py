@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from citizens.schema import CitizenMutation
 from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
@@ -61,6 +62,7 @@ class Mutation(
     ReportMutation,
     Open311Mutation,
     PilotMutation,
+    CitizenMutation,
 ):
     pass
 

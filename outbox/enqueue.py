@@ -2,8 +2,9 @@
 change that caused them commits, and the runner delivers them afterwards.
 
 Other features send through these functions, never through a channel directly:
-``send_email`` for a ready-made message (an account's e-mail), ``notify`` for a templated one
-(a report's step, a reminder), ``publish_event`` for the tenant's webhook subscribers."""
+``send_email`` / ``send_text`` for a ready-made message (an account's e-mail or SMS),
+``notify`` for a templated one (a report's step, a reminder), ``publish_event`` for the
+tenant's webhook subscribers."""
 
 from __future__ import annotations
 
@@ -53,6 +54,23 @@ async def send_email(
     message = await _create(
         tenant_id, Channel.EMAIL, event_type, at or clock.now(),
         recipient=to.strip(), language=Language(language).value, subject=subject, body=body,
+    )  # fmt: skip
+    return message.id
+
+
+async def send_text(
+    tenant_id: uuid.UUID,
+    to: str,
+    body: str,
+    *,
+    language: Language | str = Language.VI,
+    event_type: EventType = EventType.ACCOUNT_MESSAGE,
+    at: datetime | None = None,
+) -> uuid.UUID:
+    """Queue one ready-made SMS through the tenant's gateway, like ``send_email``."""
+    message = await _create(
+        tenant_id, Channel.SMS, event_type, at or clock.now(),
+        recipient=to.strip(), language=Language(language).value, subject="", body=body,
     )  # fmt: skip
     return message.id
 
