@@ -19,7 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
-from citizens.schema import CitizenMutation
+from citizens.schema import CitizenMutation, CitizenQuery
 from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
@@ -45,6 +45,7 @@ class Query(
     StatsQuery,
     PilotQuery,
     Open311Query,
+    CitizenQuery,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 

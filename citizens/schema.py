@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import strawberry
+from strawberry.scalars import JSON
 
+from accounts import models as account_models
 from accounts.schema import AuthPayload
 from accounts.sessions import Session
-from citizens import signup
+from citizens import deletion, personal_data, profile, signup
 from core.graphql import Info, UserError, run_mutation
 from outbox.graphql_enums import Language
+from permissions.actions import Action
+from permissions.graphql import login_required, requires
+from reports import models as report_models
 from reports.models import ReporterKind as ReporterKindSet
 from reports.schema.parts import ReporterKind
+from reports.schema.types import Report
+from reports.service import claim_reports
 
 
 @strawberry.input(
@@ -59,6 +66,93 @@ class SignUpInput:
 @strawberry.type
 class CitizenMutation:
     @strawberry.mutation(
+        extensions=requires(Action.REPORT_SUBMIT),
+        description="Attach anonymous reports (or hotline entries) to the caller's account by "
+        "their tracking codes, all or none: NOT_FOUND or ALREADY_CLAIMED on trackingCodes.N.",
+    )
+    async def claim_reports(self, info: Info, input: ClaimReportsInput) -> ClaimReportsPayload:
+        async def work() -> list[report_models.Report]:
+            return await claim_reports(info.context.scope, input.tracking_codes)
+
+        def payload(rows: list[report_models.Report] | None, errors: list[UserError]) -> Any:
+            return ClaimReportsPayload(
+                reports=[Report.from_row(r) for r in rows or []], errors=errors
+            )
+
+        return await run_mutation(info, work, payload)
+
+    @strawberry.mutation(
+        extensions=login_required(), description="Change the caller's citizen profile."
+    )
+    async def update_my_profile(
+        self, info: Info, input: UpdateMyProfileInput
+    ) -> CitizenProfilePayload:
+        patch = profile.ProfilePatch(
+            full_name=input.full_name,
+            kind=input.kind,
+            organisation_name=input.organisation_name,
+            tax_code=input.tax_code,
+            notify_by_email=input.notify_by_email,
+            notify_by_sms=input.notify_by_sms,
+            language=input.language,
+        )
+        return await run_mutation(
+            info, lambda: profile.update_profile(info.context.scope, patch), _profile_payload
+        )
+
+    @strawberry.mutation(
+        extensions=login_required(),
+        description="Send a one-time code to a new e-mail address or phone number (the same "
+        "answer whether another account holds it).",
+    )
+    async def request_contact_change_code(
+        self, info: Info, input: NewContactInput
+    ) -> CodeSentPayload:
+        async def work() -> int:
+            return await profile.request_contact_change(
+                info.context.scope, input.email, input.phone, info.context.client_address
+            )
+
+        def payload(seconds: int | None, errors: list[UserError]) -> Any:
+            return CodeSentPayload(expires_in=seconds, errors=errors)
+
+        return await run_mutation(info, work, payload)
+
+    @strawberry.mutation(
+        extensions=login_required(),
+        description="Prove the code sent to the new contact; it replaces the old one, verified.",
+    )
+    async def confirm_contact_change(
+        self, info: Info, input: ConfirmContactInput
+    ) -> CitizenProfilePayload:
+        return await run_mutation(
+            info,
+            lambda: profile.confirm_contact_change(
+                info.context.scope, input.email, input.phone, input.code
+            ),
+            _profile_payload,
+        )
+
+    @strawberry.mutation(
+        extensions=login_required(),
+        description="Delete the caller's citizen account: reports stay, the contact details "
+        "kept for them are wiped, every session ends.",
+    )
+    async def delete_my_account(
+        self, info: Info, input: DeleteMyAccountInput
+    ) -> DeleteMyAccountPayload:
+        async def work() -> bool:
+            await deletion.delete_my_account(
+                info.context.scope, input.password, info.context.client_address
+            )
+            return True
+
+        def payload(done: bool | None, errors: list[UserError]) -> Any:
+            return DeleteMyAccountPayload(ok=bool(done), errors=errors)
+
+        return await run_mutation(info, work, payload)
+
+    @strawberry.mutation(
         description="Send a one-time code to an e-mail address or phone number, to sign up. "
         "TOO_MANY_ATTEMPTS carries retryAfter."
     )
@@ -99,3 +193,117 @@ class CitizenMutation:
             return await signup.sign_up(info.context.scope, data, info.context.services.tokens)
 
         return await run_mutation(info, work, AuthPayload.from_session)
+
+
+@strawberry.type(description="A self-registered citizen's own profile.")
+class CitizenProfile:
+    full_name: str
+    email: str | None
+    phone: str | None
+    email_verified: bool
+    phone_verified: bool
+    kind: ReporterKind
+    organisation_name: str | None
+    tax_code: str | None
+    notify_by_email: bool = strawberry.field(description="Told about their reports by e-mail.")
+    notify_by_sms: bool = strawberry.field(description="Told about their reports by SMS.")
+    language: Language
+
+    @classmethod
+    def of(cls, row: tuple[account_models.User, account_models.CitizenProfile]) -> Self:
+        user, p = row
+        return cls(
+            full_name=user.full_name,
+            email=user.email,
+            phone=user.phone,
+            email_verified=p.email_verified_at is not None,
+            phone_verified=p.phone_verified_at is not None,
+            kind=ReporterKindSet(p.kind),
+            organisation_name=p.organisation_name,
+            tax_code=p.tax_code,
+            notify_by_email=p.notify_email,
+            notify_by_sms=p.notify_sms,
+            language=Language(p.language),
+        )
+
+
+@strawberry.type
+class CitizenProfilePayload:
+    profile: CitizenProfile | None
+    errors: list[UserError]
+
+
+def _profile_payload(
+    row: tuple[account_models.User, account_models.CitizenProfile] | None,
+    errors: list[UserError],
+) -> Any:
+    return CitizenProfilePayload(profile=CitizenProfile.of(row) if row else None, errors=errors)
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateMyProfileInput:
+    full_name: str | None = None
+    kind: ReporterKind | None = None
+    organisation_name: str | None = None
+    tax_code: str | None = None
+    notify_by_email: bool | None = strawberry.field(
+        default=None, description="true needs a verified e-mail (CONTACT_NOT_VERIFIED)."
+    )
+    notify_by_sms: bool | None = strawberry.field(
+        default=None, description="true needs a verified phone (CONTACT_NOT_VERIFIED)."
+    )
+    language: Language | None = None
+
+
+@strawberry.input(description="Exactly one of email and phone: the new contact.")
+class NewContactInput:
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input(description="The new contact and the code sent to it.")
+class ConfirmContactInput:
+    code: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input(description="Tracking codes shown when the reports were filed anonymously.")
+class ClaimReportsInput:
+    tracking_codes: list[str]
+
+
+@strawberry.type
+class ClaimReportsPayload:
+    reports: list[Report]
+    errors: list[UserError]
+
+
+@strawberry.input
+class DeleteMyAccountInput:
+    password: str | None = strawberry.field(
+        default=None, description="Required when the account has a password."
+    )
+
+
+@strawberry.type
+class DeleteMyAccountPayload:
+    ok: bool
+    errors: list[UserError]
+
+
+@strawberry.type
+class CitizenQuery:
+    @strawberry.field(
+        extensions=login_required(),
+        description="The caller's citizen profile (NOT_A_CITIZEN for staff accounts).",
+    )
+    async def my_profile(self, info: Info) -> CitizenProfile:
+        return CitizenProfile.of(await profile.own_profile(info.context.scope))
+
+    @strawberry.field(
+        extensions=login_required(),
+        description="Everything stored about the calling citizen, as one JSON document.",
+    )
+    async def my_data(self, info: Info) -> JSON:
+        return JSON(await personal_data.my_data(info.context.scope))

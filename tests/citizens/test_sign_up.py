@@ -20,6 +20,7 @@ from permissions.session import tenant_transaction
 from tests.clock import stop_clock
 from tests.conftest import GraphQLClient
 from tests.support.citizens import (
+    MINE,
     PASSWORD,
     call,
     code_sent_to,
@@ -29,31 +30,9 @@ from tests.support.citizens import (
     request_code,
     sign_up,
     sign_up_input,
+    submit_as,
 )
 from tests.support.mail import MailSink
-from tests.support.workflow import SAPA_POINT
-
-SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
-  report { id code } trackingCode errors { code } } }"""
-MINE = "{ myReports(first: 20) { edges { node { id code reporterKind } } } }"
-
-
-async def submit_as(gql: GraphQLClient, token: str, **extra: Any) -> dict[str, Any]:
-    fields = await call(gql, "{ fields { id code } }", token=token)
-    field_id = next(f["id"] for f in fields["fields"] if f["code"] == "ve-sinh-attp")
-    variables = {
-        "i": {
-            "title": "Rác thải trước chợ",
-            "description": "Rác để qua đêm trước cổng chợ Sa Pa.",
-            "fieldId": field_id,
-            "latitude": SAPA_POINT[0],
-            "longitude": SAPA_POINT[1],
-            **extra,
-        }
-    }
-    payload = (await call(gql, SUBMIT, variables, token=token))["submitReport"]
-    assert payload["errors"] == [], payload
-    return payload
 
 
 async def test_a_citizen_signs_up_with_an_emailed_code_reports_and_logs_in(

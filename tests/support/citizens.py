@@ -12,7 +12,7 @@ from outbox.runner import Outbox
 from reports.jobs import deliver_once
 from tests.conftest import GraphQLClient
 from tests.support.mail import MailSink
-from tests.support.workflow import headers
+from tests.support.workflow import SAPA_POINT, headers
 
 PASSWORD = "Đèo Ô Quy Hồ 2026"
 AUTH = "accessToken refreshToken user { id username } errors { code field message retryAfter }"
@@ -85,3 +85,30 @@ async def register(
     payload = await sign_up(gql, tenant, **sign_up_input(email, code, **extra))
     assert payload["errors"] == [], payload
     return email, payload
+
+
+SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
+  report { id code } trackingCode errors { code } } }"""
+MINE = "{ myReports(first: 20) { edges { node { id code reporterKind } } } }"
+
+
+async def submit_as(
+    gql: GraphQLClient, token: str | None = None, tenant: str = "sa-pa", **extra: Any
+) -> dict[str, Any]:
+    """A report in Sa Pa's food-safety field, by ``token``'s account or anonymously in
+    ``tenant``; the submitReport payload (with the tracking code of an anonymous one)."""
+    fields = await call(gql, "{ fields { id code } }", tenant=tenant, token=token)
+    field_id = next(f["id"] for f in fields["fields"] if f["code"] == "ve-sinh-attp")
+    variables = {
+        "i": {
+            "title": "Rác thải trước chợ",
+            "description": "Rác để qua đêm trước cổng chợ.",
+            "fieldId": field_id,
+            "latitude": SAPA_POINT[0],
+            "longitude": SAPA_POINT[1],
+            **extra,
+        }
+    }
+    payload = (await call(gql, SUBMIT, variables, tenant=tenant, token=token))["submitReport"]
+    assert payload["errors"] == [], payload
+    return payload
