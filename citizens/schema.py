@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from accounts import models as account_models
 from accounts.schema import AuthPayload
 from accounts.sessions import Session
-from citizens import deletion, personal_data, profile, signup
+from citizens import deletion, external, personal_data, profile, signup
 from core.graphql import Info, UserError, run_mutation
 from outbox.graphql_enums import Language
 from permissions.actions import Action
@@ -63,8 +63,26 @@ class SignUpInput:
     language: Language = Language.VI
 
 
+@strawberry.input(description="The ID token the deployment's identity provider issued.")
+class ExternalLoginInput:
+    id_token: str
+
+
 @strawberry.type
 class CitizenMutation:
+    @strawberry.mutation(
+        description="Log in with the deployment's OpenID Connect provider (PAHT_OIDC_*): the "
+        "first login creates a citizen account in the tenant named by X-Paht-Tenant. "
+        "INVALID_TOKEN for a token the provider did not sign."
+    )
+    async def external_login(self, info: Info, input: ExternalLoginInput) -> AuthPayload:
+        async def work() -> Session:
+            return await external.external_login(
+                info.context.scope, input.id_token, info.context.services.tokens
+            )
+
+        return await run_mutation(info, work, AuthPayload.from_session)
+
     @strawberry.mutation(
         extensions=requires(Action.REPORT_SUBMIT),
         description="Attach anonymous reports (or hotline entries) to the caller's account by "
