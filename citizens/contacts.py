@@ -105,17 +105,18 @@ _KNOWN_TEXT = {
 
 async def send_code(tenant_id: uuid.UUID, contact: Contact, code: str, lang: Language) -> None:
     subject, body = _CODE_TEXT[lang]
-    await _send(tenant_id, contact, subject, body.format(code=code, minutes=_MINUTES), lang)
+    await send_message(tenant_id, contact, subject, body.format(code=code, minutes=_MINUTES), lang)
 
 
 async def send_already_registered(tenant_id: uuid.UUID, contact: Contact, lang: Language) -> None:
     subject, body = _KNOWN_TEXT[lang]
-    await _send(tenant_id, contact, subject, body, lang)
+    await send_message(tenant_id, contact, subject, body, lang)
 
 
-async def _send(
+async def send_message(
     tenant_id: uuid.UUID, contact: Contact, subject: str, body: str, lang: Language
 ) -> None:
+    """One ready-made message: an e-mail, or an SMS of the body alone."""
     if contact.kind is ContactKind.EMAIL:
         await send_email(tenant_id, contact.address, subject, body, language=lang)
     else:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import strawberry
+from strawberry import relay
 from strawberry.scalars import JSON
 
 from accounts import models as account_models
 from accounts.schema import AuthPayload
 from accounts.sessions import Session
-from citizens import deletion, external, personal_data, profile, signup
-from core.graphql import Info, UserError, run_mutation
+from citizens import deletion, external, invitations, personal_data, profile, signup
+from citizens.vocabulary import ContactKind as ContactKindSet
+from core.graphql import Info, UserError, labelled_enum, run_mutation
+from core.relay import decode
 from outbox.graphql_enums import Language
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
@@ -63,6 +66,26 @@ class SignUpInput:
     language: Language = Language.VI
 
 
+ContactKind: TypeAlias = ContactKindSet
+labelled_enum(ContactKind, "ContactKind")
+
+
+@strawberry.input(
+    description="A hotline report and where to send its tracking code: email or phone, or "
+    "neither for the contact taken down with the report."
+)
+class InviteToClaimInput:
+    report_id: relay.GlobalID
+    email: str | None = None
+    phone: str | None = None
+
+
+@strawberry.type
+class InviteToClaimPayload:
+    sent_by: ContactKind | None = strawberry.field(description="E-mail or SMS.")
+    errors: list[UserError]
+
+
 @strawberry.input(description="The ID token the deployment's identity provider issued.")
 class ExternalLoginInput:
     id_token: str
@@ -70,6 +93,27 @@ class ExternalLoginInput:
 
 @strawberry.type
 class CitizenMutation:
+    @strawberry.mutation(
+        extensions=requires(Action.REPORT_SUBMIT_ON_BEHALF),
+        description="Send a hotline caller their report's tracking code (and the citizen app's "
+        "claim link) by e-mail or SMS, to sign up and claim it. NOT_CLAIMABLE: no tracking code, "
+        "or the report already has an account.",
+    )
+    async def invite_to_claim(self, info: Info, input: InviteToClaimInput) -> InviteToClaimPayload:
+        async def work() -> ContactKindSet:
+            return await invitations.invite_to_claim(
+                info.context.scope,
+                decode(input.report_id, "Report", "reportId"),
+                input.email,
+                input.phone,
+                info.context.services.settings.citizen_app_url,
+            )
+
+        def payload(kind: ContactKindSet | None, errors: list[UserError]) -> Any:
+            return InviteToClaimPayload(sent_by=kind, errors=errors)
+
+        return await run_mutation(info, work, payload)
+
     @strawberry.mutation(
         description="Log in with the deployment's OpenID Connect provider (PAHT_OIDC_*): the "
         "first login creates a citizen account in the tenant named by X-Paht-Tenant. "
