@@ -166,3 +166,20 @@ async def test_deleting_the_account_keeps_reports_and_statistics(
     )
     await refresh_tenant(sapa)
     assert await call(gql, STATS, period, token=supervisor) == before
+
+
+async def test_a_citizen_is_told_through_the_channels_they_chose(
+    gql: GraphQLClient, mail: MailSink, outbox: Outbox
+) -> None:
+    """Their own report without a contact: told by their verified e-mail, in their language,
+    while they keep e-mail on; nothing once they switch it off."""
+    email, account = await register(gql, mail, outbox, language="EN")
+    token = account["accessToken"]
+    mail.received.clear()
+    told = await submit_as(gql, token)
+    (receipt,) = await mails_to(mail, outbox, email)
+    assert told["report"]["code"] in receipt and "received" in receipt
+    await call(gql, UPDATE, {"i": {"notifyByEmail": False}}, token=token)
+    mail.received.clear()
+    await submit_as(gql, token)
+    assert await mails_to(mail, outbox, email) == []
