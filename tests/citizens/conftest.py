@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from outbox.channels import Senders, SmtpConfig
 from outbox.runner import Outbox, RetryPolicy
+from tests.conftest import serving
 from tests.support.mail import MailSink, run_mail_sink
+from tests.support.receiver import Receiver
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +32,11 @@ def outbox(mail_server: tuple[MailSink, int]) -> Outbox:
     return Outbox(
         Senders.build(smtp, 5, allow_private=True), RetryPolicy(base_seconds=60, max_attempts=3)
     )
+
+
+@pytest.fixture(scope="module")
+async def receiver_server() -> AsyncIterator[tuple[Receiver, str]]:
+    """A real HTTP server standing in for the tenant's SMS gateway."""
+    receiver = Receiver()
+    async with serving(receiver.app()) as url:
+        yield receiver, url

@@ -5,6 +5,8 @@ asking for a code answers the same for a known address, and the limits hold."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from citizens.vocabulary import CodePurpose, ContactKind
 from core import clock
 from outbox.runner import Outbox
 from permissions.session import tenant_transaction
+from reports.jobs import deliver_once
 from tests.clock import stop_clock
 from tests.conftest import GraphQLClient
 from tests.support.citizens import (
@@ -33,6 +36,7 @@ from tests.support.citizens import (
     submit_as,
 )
 from tests.support.mail import MailSink
+from tests.support.receiver import Receiver
 
 
 async def test_a_citizen_signs_up_with_an_emailed_code_reports_and_logs_in(
@@ -207,3 +211,35 @@ async def test_a_code_asked_in_one_tenant_opens_nothing_in_another(
     async with tenant_transaction(laocai):
         assert not await User.exists(username=email)  # RLS: Sa Pa's citizen is not seen
         assert not await CitizenProfile.exists(user_id=user.id)
+
+
+async def test_a_phone_number_gets_its_code_by_sms_through_the_tenants_gateway(
+    gql: GraphQLClient,
+    pilot: dict[str, Any],
+    outbox: Outbox,
+    receiver_server: tuple[Receiver, str],
+) -> None:
+    receiver, base = receiver_server
+    path = f"/sms/{uuid.uuid4().hex[:6]}"
+    admin = await gql.login("sapa.admin", pilot["password"])
+    configured = await gql.ok(
+        """mutation($i: UpdateChannelSettingsInput!) { updateChannelSettings(input: $i) {
+          errors { code } } }""",
+        {"i": {"smsUrl": base + path, "smsToken": "tok-sms", "smsSender": "SAPA"}},
+        admin,
+    )
+    assert configured["updateChannelSettings"]["errors"] == []
+    phone = f"09{uuid.uuid4().int % 10**8:08d}"
+    asked = await request_code(gql, phone=f"+84 {phone[1:4]} {phone[4:]}")
+    assert asked == {"expiresIn": 900, "errors": []}
+    await deliver_once(outbox, tenant_codes=["sa-pa"])
+    (sms,) = [h.json for h in receiver.at(path) if h.json["to"] == phone]
+    code = re.search(r"\b(\d{6})\b", sms["text"])
+    assert code and sms["sender"] == "SAPA"
+    payload = await sign_up(
+        gql, phone=phone, code=code.group(1), password=PASSWORD, fullName="Thào A Sềnh"
+    )
+    assert payload["errors"] == [] and payload["user"]["username"] == phone
+    token = payload["accessToken"]
+    shown = await call(gql, "{ myProfile { phone phoneVerified notifyBySms } }", token=token)
+    assert shown["myProfile"] == {"phone": phone, "phoneVerified": True, "notifyBySms": True}
