@@ -102,3 +102,34 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_token"
+
+
+class CitizenProfile(Model):
+    """What a self-registered citizen told about themself, in the tenant they signed up in
+    (citizens/). Staff accounts have none. Verification instants say which contact was proven
+    by a one-time code (or by an external identity provider)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: UUID  # the column behind the relation
+    # person / organisation / business (the values of reports.models.ReporterKind)
+    kind = fields.CharField(max_length=16, default="person", db_default="person")
+    organisation_name = fields.CharField(max_length=200, null=True)
+    tax_code = fields.CharField(max_length=20, null=True)
+    email_verified_at = fields.DatetimeField(null=True)
+    phone_verified_at = fields.DatetimeField(null=True)
+    external_verified_at = fields.DatetimeField(null=True)
+    notify_email = fields.BooleanField(default=True, db_default=True)
+    notify_sms = fields.BooleanField(default=False, db_default=False)
+    language = fields.CharField(max_length=2, default="vi", db_default="vi")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "citizen_profile"
+        unique_together = (("tenant", "user"),)

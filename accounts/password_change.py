@@ -33,12 +33,12 @@ from permissions.scope import Scope
 log = logging.getLogger("paht.auth")
 
 
-def _wrong_password() -> DomainError:
+def _wrong_password(field: str) -> DomainError:
     return DomainError(
         "WRONG_PASSWORD",
         "Mật khẩu hiện tại không đúng.",
         "The current password is wrong.",
-        "currentPassword",
+        field,
     )
 
 
@@ -50,28 +50,38 @@ async def change_password(
     user = await User.get(id=user_id)
     # Bad input costs no attempt and says nothing about the current password.
     check_password(new, user.username, "newPassword")
-    now = clock_now()
-    account_key = f"user:{user_id}"
     where = {"user_id": str(user_id), "client": address}
-    try:
-        await throttle.take(ADDRESS_WINDOW, address, now, "currentPassword")
-        await throttle.take(ACCOUNT_BACKOFF, account_key, now, "currentPassword")
-    except TooManyAttempts:
-        log.warning("password change refused: too many attempts", extra=where)
-        raise
-    stored = await credentials.own_password_hash()
-    verified = len(current) <= MAX_CHARS and await asyncio.to_thread(
-        verify_password, stored, current
-    )
-    if not verified:
-        log.warning("password change failed: wrong current password", extra=where)
-        raise _wrong_password()
-    await throttle.give_back(ADDRESS_WINDOW, address, now)
-    await throttle.give_back(ACCOUNT_BACKOFF, account_key, now)
+    await verify_own_password(scope, current, address, "currentPassword", "password change")
     await set_new_password(user, current, new, "newPassword")
     ended = await revoke_user_sessions(user_id, "password", keep=session_id)
     log.info("password changed", extra={**where, "sessions_ended": len(ended)})
     return ended
+
+
+async def verify_own_password(
+    scope: Scope, password: str, address: str, field: str, purpose: str
+) -> None:
+    """The caller proves their password again (``WRONG_PASSWORD`` on ``field``), under the
+    login limits: per client address and a back-off per account."""
+    user_id = scope.require_user()
+    now = clock_now()
+    account_key = f"user:{user_id}"
+    where = {"user_id": str(user_id), "client": address}
+    try:
+        await throttle.take(ADDRESS_WINDOW, address, now, field)
+        await throttle.take(ACCOUNT_BACKOFF, account_key, now, field)
+    except TooManyAttempts:
+        log.warning("%s refused: too many attempts", purpose, extra=where)
+        raise
+    stored = await credentials.own_password_hash()
+    verified = len(password) <= MAX_CHARS and await asyncio.to_thread(
+        verify_password, stored, password
+    )
+    if not verified:
+        log.warning("%s failed: wrong current password", purpose, extra=where)
+        raise _wrong_password(field)
+    await throttle.give_back(ADDRESS_WINDOW, address, now)
+    await throttle.give_back(ACCOUNT_BACKOFF, account_key, now)
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,13 @@ async def _open_session(
     return Session(access, refresh, ttl, user, tenant, session.id)
 
 
+async def open_session(user: User, tenant: TenantRef, tokens: TokenService) -> Session:
+    """A session for an account that has just proven itself another way than a password (a
+    one-time code at sign-up, an external identity provider); RLS must reach the user."""
+    await act_as_user(user.id)
+    return await _open_session(user, tenant, tokens, clock_now())
+
+
 async def _authenticate(
     candidates: list[credentials.LoginCandidate], password: str
 ) -> credentials.LoginCandidate | None:

@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -166,10 +167,39 @@ class TokenService:
         except (jwt.PyJWTError, ValueError) as exc:
             raise invalid_token() from exc
 
+    async def external_claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of the identity provider's ID token (INVALID_TOKEN for anything
+        else, our own tokens included), verified in a worker thread (the key set may be
+        fetched over the network)."""
+        if not self.is_external(token):
+            raise invalid_token()
+        return await asyncio.to_thread(self._external_claims, token)
+
     def _verify_external(self, token: str) -> Identity:
+        claims = self._external_claims(token)
+        return Identity(
+            user_id=None,
+            tenant_id=None,
+            external_subject=external_subject(claims),
+            token_id=claims.get("jti"),
+            expires_at=float(claims["exp"]),
+        )
+
+    def _provider_key(self, token: str) -> jwt.PyJWK:
+        """The provider's key named by the token's ``kid``; a token without one (allowed when
+        the provider publishes a single key) is verified with that only key, never a choice."""
+        assert self._jwks_client is not None
+        if jwt.get_unverified_header(token).get("kid") is not None:
+            return self._jwks_client.get_signing_key_from_jwt(token)
+        keys = self._jwks_client.get_signing_keys()
+        if len(keys) != 1:
+            raise _no_key()
+        return keys[0]
+
+    def _external_claims(self, token: str) -> dict[str, Any]:
         assert self._jwks_client is not None
         try:
-            signing_key = self._jwks_client.get_signing_key_from_jwt(token)
+            signing_key = self._provider_key(token)
             claims = jwt.decode(
                 token,
                 signing_key.key,
@@ -181,13 +211,16 @@ class TokenService:
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise invalid_token() from exc
-        return Identity(
-            user_id=None,
-            tenant_id=None,
-            external_subject=f"{claims['iss']}|{claims['sub']}",
-            token_id=claims.get("jti"),
-            expires_at=float(claims["exp"]),
-        )
+        return dict(claims)
+
+
+def _no_key() -> jwt.PyJWTError:
+    return jwt.InvalidTokenError("no single signing key for a token without kid")
+
+
+def external_subject(claims: dict[str, Any]) -> str:
+    """How an external identity is stored (``app_user.external_subject``): issuer and subject."""
+    return f"{claims['iss']}|{claims['sub']}"
 
 
 def new_refresh_token() -> tuple[str, str]:

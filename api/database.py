@@ -39,6 +39,7 @@ MODEL_MODULES = [
     "reports.models",
     "stats.models",
     "open311.models",
+    "citizens.models",
 ]
 
 

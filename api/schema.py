@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from citizens.schema import CitizenMutation, CitizenQuery
 from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
 from permissions.schema import PermissionMutation, PermissionQuery
@@ -48,6 +49,7 @@ class Query(
     PublicStatsQuery,
     ExportQuery,
     Open311Query,
+    CitizenQuery,
 ):
     node: relay.Node | None = relay.node(description="Any object by its global ID.")
 
@@ -66,6 +68,7 @@ class Mutation(
     Open311Mutation,
     PilotMutation,
     ExportMutation,
+    CitizenMutation,
 ):
     pass
 

@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """The API's address as clients reach it (``https://paht.laocai.gov.vn``): media links
     start with it. Unset: the origin each request came to."""
+    citizen_app_url: str | None = None
+    """The citizen app's address (``https://phananh.laocai.gov.vn``): invitations to claim a
+    hotline report link to ``{citizen_app_url}/claim?tenant=…&trackingCode=…``. Unset: the
+    invitation carries the tracking code only."""
     media_secret: SecretStr | None = None
     """Signs the expiring links to media that is not public; every process must share it.
     Unset: derived from the HS256 JWT secret (with an asymmetric JWT key, a random one is kept

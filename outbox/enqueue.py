@@ -2,8 +2,9 @@
 change that caused them commits, and the runner delivers them afterwards.
 
 Other features send through these functions, never through a channel directly:
-``send_email`` for a ready-made message (an account's e-mail), ``notify`` for a templated one
-(a report's step, a reminder), ``publish_event`` for the tenant's webhook subscribers."""
+``send_email`` / ``send_text`` for a ready-made message (an account's e-mail or SMS),
+``notify`` for a templated one (a report's step, a reminder), ``publish_event`` for the
+tenant's webhook subscribers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from core import clock
 from core.ids import new_id
 from outbox.models import OutboxMessage, WebhookEndpoint
 from outbox.templates import render, wording
-from outbox.vocabulary import Channel, EventType, Language
+from outbox.vocabulary import Channel, EventType, Language, MessageStatus
 
 
 async def _create(
@@ -53,6 +54,24 @@ async def send_email(
     message = await _create(
         tenant_id, Channel.EMAIL, event_type, at or clock.now(),
         recipient=to.strip(), language=Language(language).value, subject=subject, body=body,
+    )  # fmt: skip
+    return message.id
+
+
+async def send_text(
+    tenant_id: uuid.UUID,
+    to: str,
+    body: str,
+    *,
+    language: Language | str = Language.VI,
+    event_type: EventType = EventType.ACCOUNT_MESSAGE,
+    at: datetime | None = None,
+) -> uuid.UUID:
+    """Queue one ready-made SMS through the tenant's gateway, like ``send_email`` (the gateway
+    sends the subject: an SMS is one text)."""
+    message = await _create(
+        tenant_id, Channel.SMS, event_type, at or clock.now(),
+        recipient=to.strip(), language=Language(language).value, subject=body, body=body,
     )  # fmt: skip
     return message.id
 
@@ -107,3 +126,16 @@ async def publish_event(
         )  # fmt: skip
         ids.append(message_id)
     return ids
+
+
+async def forget_recipient(tenant_id: uuid.UUID, addresses: list[str]) -> int:
+    """A person's account is deleted: messages already sent (or given up) to their addresses
+    keep their trace (channel, type, status, times) but lose the address and the text. Pending
+    ones are left to be delivered or given up. The number of messages wiped."""
+    if not addresses:
+        return 0
+    return await (
+        OutboxMessage.filter(tenant_id=tenant_id, recipient__in=addresses)
+        .exclude(status=MessageStatus.PENDING.value)
+        .update(recipient=None, subject="", body="", payload=None)
+    )

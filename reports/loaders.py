@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from strawberry.dataloader import DataLoader
 from tortoise import connections
 
-from accounts.models import User
+from accounts.models import CitizenProfile, User
 from core.graphql import Context
 from reports.models import (
     Attachment,
@@ -129,6 +129,24 @@ def attachments_loader(ctx: Context) -> DataLoader[uuid.UUID, list[Attachment]]:
 
 def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, Contact | None]:
     return ctx.loader("report.contact", lambda _: DataLoader(_contacts))
+
+
+async def _verified(tenant_id: uuid.UUID | None, user_ids: Sequence[uuid.UUID]) -> list[bool]:
+    """A reporter is verified when their citizen profile in this tenant holds a contact proven
+    by a code or an external identity provider (citizens/)."""
+    proven = {
+        p.user_id
+        for p in await CitizenProfile.filter(**_in_tenant(tenant_id, user_id__in=list(user_ids)))
+        if p.email_verified_at or p.phone_verified_at or p.external_verified_at
+    }
+    return [u in proven for u in user_ids]
+
+
+def reporter_verified_loader(ctx: Context) -> DataLoader[uuid.UUID, bool]:
+    return ctx.loader(
+        "report.reporter_verified",
+        lambda c: DataLoader(lambda keys: _verified(c.scope.tenant_id, keys)),
+    )
 
 
 async def _extensions(report_ids: Sequence[uuid.UUID]) -> list[ExtensionRequest | None]:

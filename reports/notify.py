@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from accounts.models import User
+from accounts.models import CitizenProfile, User
 from outbox.enqueue import notify, publish_event
 from outbox.vocabulary import Channel, EventType, Language
 from reports.models import Report, ReporterContact, ReportEvent
@@ -68,8 +68,24 @@ async def _recipient(report: Report) -> tuple[Channel, str, Language] | None:
             return None
     if report.reporter_user_id is not None and not report.anonymous:
         user = await User.get_or_none(id=report.reporter_user_id)
+        profile = await CitizenProfile.get_or_none(
+            tenant_id=report.tenant_id, user_id=report.reporter_user_id
+        )
+        if user is not None and profile is not None:
+            return _by_preference(user, profile)
         if user is not None and user.email:
             return Channel.EMAIL, user.email, language
+    return None
+
+
+def _by_preference(user: User, profile: CitizenProfile) -> tuple[Channel, str, Language] | None:
+    """A self-registered citizen is told through the verified channels they chose (e-mail
+    first), in their language; nothing when they chose none (citizens/profile.py)."""
+    language = Language(profile.language)
+    if profile.notify_email and user.email and profile.email_verified_at:
+        return Channel.EMAIL, user.email, language
+    if profile.notify_sms and user.phone and profile.phone_verified_at:
+        return Channel.SMS, user.phone, language
     return None
 
 

@@ -19,6 +19,8 @@ English message, field) rolls the whole step back.
 - Side processes (the state never changes; ``version`` moves only with the report row):
   ``request_extension``, ``decide_extension``, ``request_info``, ``answer_info``,
   ``add_comment``, ``publish``.
+- The reporter's account (reports/reporter_accounts.py): ``claim_reports`` (by tracking codes),
+  ``forget_reporter`` (a deleted account's contact rows wiped, the reports kept).
 """
 
 from reports.attachments import store_media
@@ -34,6 +36,7 @@ from reports.duplicates import nearby_open_reports
 from reports.escalation import escalate
 from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
+from reports.reporter_accounts import claim_reports, forget_reporter
 from reports.side import add_comment, publish
 from reports.submission import (
     ContactInput,
@@ -58,8 +61,10 @@ __all__ = [
     "admit_anonymous",
     "answer_info",
     "answer_info_by_tracking_code",
+    "claim_reports",
     "decide_extension",
     "escalate",
+    "forget_reporter",
     "hand_off",
     "locate",
     "mark_duplicate",

@@ -18,6 +18,7 @@ PACKAGES = [
     "reports",
     "stats",
     "open311",
+    "citizens",
 ]
 
 

@@ -301,6 +301,18 @@ class Report(relay.Node):
             tracking_code=row.tracking_code if reporter else None,
         )
 
+    @strawberry.field(
+        extensions=sensitive(Action.REPORT_VIEW_REPORTER),
+        description="Whether the reporter's account proved its contact (a one-time code or the "
+        "identity provider). Null without report:view_reporter, for anonymous reports and for "
+        "reports without an account.",
+    )
+    async def reporter_verified(self, info: Info) -> bool | None:
+        row = self.row
+        if not self._may_see_reporter(info) or row.anonymous or row.reporter_user_id is None:
+            return None
+        return await loaders.reporter_verified_loader(info.context).load(row.reporter_user_id)
+
     @strawberry.field(description="Answers to the field's questions, as submitted.")
     def answers(self) -> JSON | None:
         return None if self.row.answers is None else JSON(self.row.answers)
