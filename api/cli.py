@@ -238,6 +238,35 @@ def onboard_command(file: Annotated[Path, typer.Argument(exists=True, readable=T
         typer.echo(f"Generated password (shown once): {result.admin_password}")
 
 
+@tenants_app.command("reform")
+def reform_command(
+    file: Annotated[Path | None, typer.Argument(exists=True, readable=True)] = None,
+) -> None:
+    """Load a reform of administrative units (tenants/reforms/*.yaml; default: the 2025 reform of
+    the pilot area): the new units and their predecessors' successors, all or nothing."""
+    from tortoise.transactions import in_transaction
+
+    from tenants.reform import PILOT_REFORM, apply_reform, load_reform_file
+
+    settings = get_settings()
+    path = file or PILOT_REFORM
+    with reported_errors():
+        reform = load_reform_file(path)
+
+        async def work() -> Any:
+            async with in_transaction():
+                return await apply_reform(reform)
+
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            result = asyncio.run(_with_orm(urls.app, work))
+    typer.echo(
+        f"Reform {reform.code} (from {reform.effective}): {len(result.created)} new units, "
+        f"{len(result.ended)} units given successors."
+    )
+
+
 @tenants_app.command("validate")
 def validate_command(
     file: Annotated[Path, typer.Argument(exists=True, readable=True)],

@@ -17,6 +17,7 @@ class TenantStatus(Labelled):
     ACTIVE = "active", "đang hoạt động", "active"
     SUSPENDED = "suspended", "tạm dừng", "suspended"
     MERGED = "merged", "đã sáp nhập", "merged"
+    ARCHIVED = "archived", "đã lưu trữ", "archived"
 
 
 class UnitKind(Labelled):
@@ -80,6 +81,10 @@ class AdministrativeUnit(Model):
     district_code = fields.CharField(max_length=8, default="", db_default="")
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
+    # Codes of the units that took this one over the day after ``valid_to`` (merge: one; split:
+    # several; rename: the same area under a new name or code). Empty: still valid, or no
+    # successor recorded (tenants/units.py follows them).
+    successor_codes: list[str] = ArrayField("text", default=list)
     # GeoJSON Polygon / MultiPolygon, lon-lat; handed to GraphQL as JSON.
     boundary: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
