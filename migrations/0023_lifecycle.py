@@ -5,10 +5,53 @@ from tortoise.contrib.postgres.fields import ArrayField
 # Issue 15, localities change. Frozen values as of this migration:
 # - administrative_unit.successor_codes: the units that took a unit over the day after its
 #   valid_to (merge, split, rename);
-# - tenant statuses, with 'archived' (data kept, read-only, hidden from the public feed).
+# - tenant statuses, with 'archived' (data kept, read-only, hidden from the public feed);
+# - the read-only guard: one trigger function refuses every insert, update and delete of a
+#   tenant's records while the tenant is not active (SQLSTATE PT423, mapped to the typed error
+#   TENANT_READ_ONLY by core/errors.py), whatever path writes them (GraphQL, background pass,
+#   CLI). Only the audited lifecycle path (tenants/lifecycle.py) lifts it, for one transaction,
+#   with app.lifecycle = 'on'. It is an integrity guard next to row-level security, not a
+#   replacement: RLS still decides which tenant's rows a transaction may touch.
 
 STATUSES = ("active", "suspended", "merged", "archived")
 OLD_STATUSES = ("active", "suspended", "merged")
+
+# The tenant's records, frozen as of this migration (tests/tenants/test_lifecycle.py checks every
+# tenant_id table is either here or exempt there, with its reason).
+GUARDED = (
+    "agency", "field", "tenant_settings", "membership", "casbin_rule", "role",
+    "report", "report_counter", "reporter_contact", "report_event", "attachment",
+    "extension_request", "info_request", "notification",
+    "outbox_settings", "outbox_template", "webhook_endpoint", "open311_client",
+)  # fmt: skip
+
+GUARD_FUNCTION = """
+CREATE FUNCTION paht_tenant_writable() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+DECLARE
+    target uuid;
+    state text;
+BEGIN
+    IF current_setting('app.lifecycle', true) = 'on' THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF TG_OP = 'DELETE' THEN target := OLD.tenant_id; ELSE target := NEW.tenant_id; END IF;
+    SELECT status INTO state FROM public.tenant WHERE id = target;
+    IF state IS NOT NULL AND state <> 'active' THEN
+        RAISE EXCEPTION 'tenant % is % (read-only)', target, state
+            USING ERRCODE = 'PT423', DETAIL = state, TABLE = TG_TABLE_NAME;
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$
+"""
+
+
+def _guard(table: str) -> str:
+    return (
+        f"CREATE TRIGGER tenant_writable BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION paht_tenant_writable()"
+    )
 
 
 def _status_check(statuses: tuple[str, ...]) -> list[str]:
@@ -37,5 +80,12 @@ class Migration(migrations.Migration):
                 *_status_check(STATUSES),
             ],
             reverse_sql=_status_check(OLD_STATUSES),
+        ),
+        ops.RunSQL(
+            sql=[GUARD_FUNCTION, *(_guard(t) for t in GUARDED)],
+            reverse_sql=[
+                *(f"DROP TRIGGER IF EXISTS tenant_writable ON {t}" for t in GUARDED),
+                "DROP FUNCTION IF EXISTS paht_tenant_writable()",
+            ],
         ),
     ]
