@@ -1,6 +1,9 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.contrib.postgres.fields import ArrayField
+from tortoise import fields
+from tortoise.fields.base import OnDelete
+from core.ids import new_id
 
 # Issue 15, localities change. Frozen values as of this migration:
 # - administrative_unit.successor_codes: the units that took a unit over the day after its
@@ -11,7 +14,26 @@ from tortoise.contrib.postgres.fields import ArrayField
 #   TENANT_READ_ONLY by core/errors.py), whatever path writes them (GraphQL, background pass,
 #   CLI). Only the audited lifecycle path (tenants/lifecycle.py) lifts it, for one transaction,
 #   with app.lifecycle = 'on'. It is an integrity guard next to row-level security, not a
-#   replacement: RLS still decides which tenant's rows a transaction may touch.
+#   replacement: RLS still decides which tenant's rows a transaction may touch;
+# - personal data (Nghị định 13/2023/NĐ-CP): reporter_contact.anonymised_at (the retention
+#   pass), and reporter_identity_view, the append-only trail of who saw a reporter's identity.
+
+TENANT = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)"
+TENANTS = "(SELECT nullif(current_setting('app.tenant_ids', true), '')::uuid[])"
+VISIBLE = f"(tenant_id = {TENANT} OR tenant_id = ANY (CAST({TENANTS} AS uuid[])))"
+OWN = f"(tenant_id = {TENANT})"
+
+IDENTITY_VIEW_SQL = [
+    "ALTER TABLE reporter_identity_view ADD CONSTRAINT reporter_identity_view_report_fk "
+    "FOREIGN KEY (tenant_id, report_id) REFERENCES report (tenant_id, id) ON DELETE RESTRICT",
+    "CREATE INDEX reporter_identity_view_report ON reporter_identity_view "
+    "(tenant_id, report_id, viewed_at DESC)",
+    "ALTER TABLE reporter_identity_view ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE reporter_identity_view FORCE ROW LEVEL SECURITY",
+    f"CREATE POLICY tenant_read ON reporter_identity_view FOR SELECT USING {VISIBLE}",
+    f"CREATE POLICY tenant_insert ON reporter_identity_view FOR INSERT WITH CHECK {OWN}",
+    "GRANT SELECT, INSERT ON reporter_identity_view TO paht_api",
+]
 
 STATUSES = ("active", "suspended", "merged", "archived")
 OLD_STATUSES = ("active", "suspended", "merged")
@@ -87,5 +109,26 @@ class Migration(migrations.Migration):
                 *(f"DROP TRIGGER IF EXISTS tenant_writable ON {t}" for t in GUARDED),
                 "DROP FUNCTION IF EXISTS paht_tenant_writable()",
             ],
+        ),
+        ops.AddField(
+            model_name='ReporterContact',
+            name='anonymised_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.CreateModel(
+            name='ReporterIdentityView',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=new_id, unique=True, db_index=True)),
+                ('tenant', fields.ForeignKeyField('models.Tenant', source_field='tenant_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('report_id', fields.UUIDField()),
+                ('viewer_user_id', fields.UUIDField()),
+                ('viewed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'reporter_identity_view', 'app': 'models', 'pk_attr': 'id', 'table_description': "Who saw a reporter's identity, when."},
+            bases=['Model'],
+        ),
+        ops.RunSQL(
+            sql=IDENTITY_VIEW_SQL,
+            reverse_sql=["REVOKE ALL ON reporter_identity_view FROM paht_api"],
         ),
     ]

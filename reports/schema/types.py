@@ -17,6 +17,7 @@ from permissions.actions import Action
 from permissions.graphql import sensitive
 from reports import loaders, models, queries, views
 from reports import workflow as wf
+from reports.identity_audit import identity_view_loader
 from reports.schema.parts import (
     Attachment,
     Channel,
@@ -253,6 +254,8 @@ class Report(relay.Node):
         row = await loaders.contact_loader(info.context).load(self.row.id)
         if row is None:
             return None
+        # Every reveal is logged (reports/identity_audit.py).
+        await identity_view_loader(info.context).load((self.row.tenant_id, self.row.id))
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
 
     @strawberry.field(description="Answers to the field's questions, as submitted.")

@@ -25,6 +25,7 @@ EXEMPT = {
     "notification_read": "marking a reminder read is reading",
     "staff_preference": "a person's own reminder settings, not the tenant's records",
     "outbox_message": "messages queued before the change still drain (delivery state)",
+    "reporter_identity_view": "the trail of identity reads: reading stays possible and logged",
     "report_count": "derived: kept by report's own trigger, and report is guarded",
     "stats_day": "statistics are folded from events already recorded",
     "stats_report": "statistics are folded from events already recorded",
