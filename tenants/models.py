@@ -163,3 +163,24 @@ class TenantSettings(Model):
 
     class Meta:
         table = "tenant_settings"
+
+
+class TenantMergeStep(Model):
+    """One step of a tenant merge that is done: the log that makes a merge resumable and
+    audits it (who, when, how many rows of each table moved). Kept in the target tenant;
+    written only by the database function ``paht_merge_tenant`` (migration 0023)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation: the target
+    merge_key = fields.CharField(max_length=200)
+    source_id = fields.UUIDField()
+    step = fields.CharField(max_length=20)
+    counts: fields.JSONField[dict[str, int] | None] = fields.JSONField(null=True)
+    actor_user_id = fields.UUIDField(null=True)
+    done_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tenant_merge_step"

@@ -26,6 +26,7 @@ EXEMPT = {
     "staff_preference": "a person's own reminder settings, not the tenant's records",
     "outbox_message": "messages queued before the change still drain (delivery state)",
     "reporter_identity_view": "the trail of identity reads: reading stays possible and logged",
+    "tenant_merge_step": "the merge log, written by the merge function into the target",
     "report_count": "derived: kept by report's own trigger, and report is guarded",
     "stats_day": "statistics are folded from events already recorded",
     "stats_report": "statistics are folded from events already recorded",
