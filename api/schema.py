@@ -26,6 +26,7 @@ from reports.schema import ReportMutation, ReportQuery, ReportSubscription
 from stats.pilot_schema import PilotMutation, PilotQuery
 from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
+from tenants.merge_schema import MergeMutation
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
 
@@ -55,6 +56,7 @@ class Mutation(
     PasswordMutation,
     ProvincialAdminMutation,
     TenantMutation,
+    MergeMutation,
     RegulationMutation,
     PermissionMutation,
     OutboxMutation,

@@ -16,11 +16,14 @@ from tortoise.transactions import in_transaction
 from api.database import DatabaseUrls
 from api.demo import SYSTEM_PROVINCE
 from core.errors import DomainError, TenantReadOnly, read_only_tenant
-from permissions.session import tenant_transaction
+from permissions.scope import anonymous_in
+from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report, ReportEvent
+from reports.service import submit_report
+from reports.submission import SubmitInput
 from tenants.merge import MOVED_TABLES, holder_of, merge_tenants, plan_merge
 from tenants.models import Agency, Tenant, TenantMergeStep
-from tests.factories import onboard_locality
+from tests.factories import gid, onboard_locality
 from tests.support.cli import run_paht
 
 COUNTED = ("report", "report_event", "agency", "field", "membership", "reporter_contact")
@@ -168,3 +171,77 @@ async def test_the_command_dry_run_says_what_would_move_and_changes_nothing(
     assert "agency codes prefixed with sa-pa-: phong-qldt" in result.stdout
     assert await _counts(pilot["tenants"]["sa-pa"].id) == before
     assert (await Tenant.get(code="sa-pa")).status == "active"
+
+
+MERGE = """mutation($i: MergeTenantsInput!) { mergeTenants(input: $i) {
+  merge { key dryRun mergedSourceCodes rows { sourceCode table rows } renamedCodes }
+  errors { code field } } }"""
+
+
+async def test_merge_over_graphql_dry_run_and_refusals(gql: Any, pilot: dict[str, Any]) -> None:
+    target = await onboard_locality(gql, pilot, prefix="gq")
+    province = await gql.login("tinh.admin", pilot["password"])
+    laocai = pilot["tenants"]["lao-cai"]
+    variables = {
+        "i": {
+            "sources": [gid("Tenant", laocai.id)],
+            "target": gid("Tenant", target["tenant_id"]),
+            "dryRun": True,
+        }
+    }
+    data = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert data["errors"] == [] and data["merge"]["dryRun"] is True
+    reports = {(r["sourceCode"], r["table"]): r["rows"] for r in data["merge"]["rows"]}
+    assert reports[("lao-cai", "report")] == (await _counts(laocai.id))["report"]
+    assert "lao-cai:agency:phong-qldt" in data["merge"]["renamedCodes"]
+    assert (await Tenant.get(id=laocai.id)).status == "active"
+
+    admin = await gql.login("laocai.admin", pilot["password"])
+    refused = await gql(MERGE, variables, admin)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    variables["i"]["sources"] = [gid("Tenant", target["tenant_id"])]
+    same = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert same == {"merge": None, "errors": [{"code": "INVALID", "field": "sources"}]}
+
+
+REPORTS = "{ reports(first: 5) { edges { node { code } } } }"
+PUBLIC = "{ publicReports(first: 1) { edges { node { code } } } }"
+
+
+async def test_after_a_real_merge_the_old_locality_leads_to_its_successor(
+    gql: Any, pilot: dict[str, Any]
+) -> None:
+    """Two throwaway tenants, merged for good over GraphQL (committed: they are nobody else's)."""
+    old = await onboard_locality(gql, pilot, prefix="old")
+    new = await onboard_locality(gql, pilot, prefix="new")
+    scope = anonymous_in(old["tenant_id"])
+    data = SubmitInput(
+        title="Đèn đường hỏng",
+        description="Cột đèn trước chợ không sáng.",
+        field_id=old["fields"]["ha-tang"],
+        latitude=21.03,
+        longitude=105.85,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    async with scoped_transaction(scope):
+        code = (await submit_report(scope, data)).report.code
+    province = await gql.login("tinh.admin", pilot["password"])
+    variables = {
+        "i": {
+            "sources": [gid("Tenant", old["tenant_id"])],
+            "target": gid("Tenant", new["tenant_id"]),
+        }
+    }
+    merged = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert merged["errors"] == [] and merged["merge"]["mergedSourceCodes"] == [old["code"]]
+
+    listed = await gql.ok(REPORTS, token=new["admin"])
+    assert [e["node"]["code"] for e in listed["reports"]["edges"]] == [code]
+    # a citizen app still configured for the old locality reaches the successor
+    response = await gql.http.post(
+        "/graphql", json={"query": PUBLIC}, headers={"x-paht-tenant": old["code"]}
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    # merging again is a no-op resume; the old tenant can no longer be written to
+    again = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert again["errors"] == [] and again["merge"]["rows"] == []
