@@ -220,3 +220,9 @@ class ReportResult:
     submitted_at: datetime.datetime
     approved_at: datetime.datetime | None
     attachments: list[Attachment]
+
+
+@strawberry.type(description="One reveal of a reporter's identity: who saw it, when.")
+class ReporterView:
+    viewer_id: relay.GlobalID
+    viewed_at: datetime.datetime

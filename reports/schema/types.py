@@ -17,7 +17,7 @@ from permissions.actions import Action
 from permissions.graphql import sensitive
 from reports import loaders, models, queries, views
 from reports import workflow as wf
-from reports.identity_audit import identity_view_loader
+from reports.identity_audit import identity_view_loader, identity_views
 from reports.schema.parts import (
     Attachment,
     Channel,
@@ -28,6 +28,7 @@ from reports.schema.parts import (
     RejectReason,
     ReporterContact,
     ReporterKind,
+    ReporterView,
     ReportEvent,
     ReportResult,
     ReportState,
@@ -54,6 +55,7 @@ __all__ = [
     "ReportState",
     "ReporterContact",
     "ReporterKind",
+    "ReporterView",
     "ResultOutcome",
     "ReturnReason",
     "Urgency",
@@ -257,6 +259,22 @@ class Report(relay.Node):
         # Every reveal is logged (reports/identity_audit.py).
         await identity_view_loader(info.context).load((self.row.tenant_id, self.row.id))
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
+
+    @strawberry.field(
+        extensions=sensitive(Action.REPORT_VIEW_REPORTER),
+        description="Who has seen the reporter's identity, newest first (null unless the "
+        "caller may see the reporter of this report).",
+    )
+    async def reporter_views(self, info: Info) -> list[ReporterView] | None:
+        if not self._may_see_reporter(info):
+            return None
+        rows = await identity_views(info.context.scope, self.row.id)
+        return [
+            ReporterView(
+                viewer_id=relay.GlobalID("User", str(r.viewer_user_id)), viewed_at=r.viewed_at
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Answers to the field's questions, as submitted.")
     def answers(self) -> JSON | None:

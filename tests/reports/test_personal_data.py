@@ -24,6 +24,9 @@ from tests.support.services import new_input
 REPORTER = """query($id: ID!) { report(id: $id) { id reporter { name phone email } } }"""
 
 
+VIEWS = """query($id: ID!) { report(id: $id) { reporterViews { viewerId viewedAt } } }"""
+
+
 class _Rollback(Exception):
     pass
 
@@ -106,3 +109,7 @@ async def test_every_reveal_of_a_reporter_is_logged(
 
     await gql.ok(REPORTER, {"id": gid("Report", report.id)}, operator)
     assert len(await trail()) == 2
+    # the trail itself, newest first, for those who may see the reporter
+    listed = await gql.ok(VIEWS, {"id": gid("Report", report.id)}, operator)
+    operator_gid = gid("User", (await user_named("sapa.intake-operator")).id)
+    assert [v["viewerId"] for v in listed["report"]["reporterViews"]] == [operator_gid] * 2
