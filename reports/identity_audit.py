@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import asyncpg
 from strawberry.dataloader import DataLoader
+from tortoise import connections
 
 from core import clock
 from core.db import side_connection
@@ -30,11 +32,15 @@ async def record_views(
     tenant_id: uuid.UUID, viewer_id: uuid.UUID, report_ids: Sequence[uuid.UUID]
 ) -> None:
     ids = list(dict.fromkeys(report_ids))
-    async with side_connection() as con, con.transaction():
-        await set_rls_settings(con, str(tenant_id))
-        await con.execute(
-            _INSERT_SQL, [new_id() for _ in ids], tenant_id, ids, viewer_id, clock.now()
-        )
+    values = [[new_id() for _ in ids], tenant_id, ids, viewer_id, clock.now()]
+    try:
+        async with side_connection() as con, con.transaction():
+            await set_rls_settings(con, str(tenant_id))
+            await con.execute(_INSERT_SQL, *values)
+    except asyncpg.ForeignKeyViolationError:
+        # A report created by this very request (a payload showing the reporter) is not
+        # committed yet: log in the request's transaction, which sees it.
+        await connections.get("default").execute_query(_INSERT_SQL, values)
 
 
 def identity_view_loader(ctx: Context) -> DataLoader[tuple[uuid.UUID, uuid.UUID], None]:

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from permissions.scope import anonymous_in
 from permissions.session import scoped_transaction, tenant_transaction
+from reports.identity_audit import record_views
 from reports.models import Report, ReporterContact, ReporterIdentityView
 from reports.retention import anonymise_expired_contacts
 from reports.service import submit_report
@@ -113,3 +114,19 @@ async def test_every_reveal_of_a_reporter_is_logged(
     listed = await gql.ok(VIEWS, {"id": gid("Report", report.id)}, operator)
     operator_gid = gid("User", (await user_named("sapa.intake-operator")).id)
     assert [v["viewerId"] for v in listed["report"]["reporterViews"]] == [operator_gid] * 2
+
+
+async def test_a_reveal_of_a_report_made_in_the_same_request_is_logged(
+    sapa: dict[str, Any],
+) -> None:
+    """The side connection cannot see an uncommitted report: the log falls back to the
+    request's own transaction."""
+    viewer = (await user_named("sapa.intake-operator")).id
+    with pytest.raises(_Rollback):
+        async with in_transaction():
+            report = await _reported(sapa)
+            await record_views(report.tenant_id, viewer, [report.id, report.id])
+            async with tenant_transaction(report.tenant_id):
+                views = await ReporterIdentityView.filter(report_id=report.id)
+            assert [v.viewer_user_id for v in views] == [viewer]
+            raise _Rollback
