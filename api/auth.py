@@ -8,7 +8,7 @@ from accounts.credentials import user_by_external_subject
 from accounts.revocations import revocations
 from accounts.tokens import Caller, TokenService, invalid_token
 from core.errors import DomainError
-from core.tenancy import tenant_by_code
+from core.tenancy import tenant_by_code, tenant_by_id
 from permissions.scope import ANONYMOUS, Scope, anonymous_in
 from permissions.store import store
 
@@ -33,6 +33,10 @@ async def anonymous_scope(tenant_code: str | None) -> Scope:
 
 async def _tenant_id(tenant_code: str) -> uuid.UUID:
     tenant = await tenant_by_code(tenant_code)
+    if tenant is not None and tenant.successor_id is not None:
+        # A citizen app still configured for a merged locality reaches its successor, where
+        # the locality's reports (and their codes) now live.
+        tenant = await tenant_by_id(tenant.successor_id)
     if tenant is None or not tenant.active:
         raise DomainError(
             "UNKNOWN_TENANT", "Không tìm thấy đơn vị triển khai.", "Unknown tenant.", TENANT_HEADER

@@ -238,6 +238,74 @@ def onboard_command(file: Annotated[Path, typer.Argument(exists=True, readable=T
         typer.echo(f"Generated password (shown once): {result.admin_password}")
 
 
+@tenants_app.command("reform")
+def reform_command(
+    file: Annotated[Path | None, typer.Argument(exists=True, readable=True)] = None,
+) -> None:
+    """Load a reform of administrative units (tenants/reforms/*.yaml; default: the 2025 reform of
+    the pilot area): the new units and their predecessors' successors, all or nothing."""
+    from tortoise.transactions import in_transaction
+
+    from tenants.reform import PILOT_REFORM, apply_reform, load_reform_file
+
+    settings = get_settings()
+    path = file or PILOT_REFORM
+    with reported_errors():
+        reform = load_reform_file(path)
+
+        async def work() -> Any:
+            async with in_transaction():
+                return await apply_reform(reform)
+
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            result = asyncio.run(_with_orm(urls.app, work))
+    typer.echo(
+        f"Reform {reform.code} (from {reform.effective}): {len(result.created)} new units, "
+        f"{len(result.ended)} units given successors."
+    )
+
+
+@tenants_app.command("merge")
+def merge_command(
+    sources: Annotated[list[str], typer.Argument(help="codes of the tenants to merge")],
+    into: Annotated[str, typer.Option("--into", help="code of the target tenant")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would move")] = False,
+) -> None:
+    """Merge tenants into a target (tenants/merge.py): their records move, their codes keep
+    resolving, they become read-only MERGED pointing at the target. One atomic step per
+    source; rerun an interrupted merge to resume it."""
+    from api.demo import SYSTEM_PROVINCE
+    from tenants.merge import merge_tenants, plan_merge
+    from tenants.models import Tenant
+
+    settings = get_settings()
+
+    async def work() -> Any:
+        found = {t.code: t.id for t in await Tenant.filter(code__in=[*sources, into])}
+        missing = [c for c in [*sources, into] if c not in found]
+        if missing:
+            raise typer.BadParameter(f"unknown tenant codes: {', '.join(missing)}")
+        run = plan_merge if dry_run else merge_tenants
+        return await run(SYSTEM_PROVINCE, [found[c] for c in sources], found[into])
+
+    with reported_errors():
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            plan = asyncio.run(_with_orm(urls.app, work))
+    typer.echo(f"{'Would merge' if dry_run else 'Merged'} {plan.key}")
+    for code, counts in plan.counts.items():
+        moved = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
+        typer.echo(f"  {code}: {moved or 'nothing'}")
+        for kind, codes in plan.renamed.get(code, {}).items():
+            if codes:
+                typer.echo(f"    {kind} codes prefixed with {code}-: {', '.join(codes)}")
+    if plan.done and dry_run:
+        typer.echo(f"  already merged: {', '.join(plan.done)}")
+
+
 @tenants_app.command("validate")
 def validate_command(
     file: Annotated[Path, typer.Argument(exists=True, readable=True)],

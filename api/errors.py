@@ -14,7 +14,12 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.responses import JSONResponse
 from strawberry.relay.types import GlobalIDValueError
 
-from core.errors import DomainError, ServiceUnavailable, is_database_unavailable
+from core.errors import (
+    DomainError,
+    ServiceUnavailable,
+    is_database_unavailable,
+    read_only_tenant,
+)
 
 log = logging.getLogger("paht.errors")
 
@@ -50,6 +55,8 @@ def classify(error: GraphQLError) -> DomainError | None:
         return _INVALID_ID
     if original is not None and is_database_unavailable(original):
         return ServiceUnavailable()
+    if original is not None and (refused := read_only_tenant(original)) is not None:
+        return refused
     if original is None or isinstance(original, GraphQLError):
         # Our own limit errors carry both messages; graphql-core's are described by the outer
         # error, whose text names the variable path (and has had its suggestions removed).

@@ -29,6 +29,7 @@ from stats.pilot_schema import PilotMutation, PilotQuery
 from stats.public_schema import PublicStatsQuery
 from stats.schema import StatsQuery
 from tenants.me_schema import MeQuery
+from tenants.merge_schema import MergeMutation
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
 
@@ -61,6 +62,7 @@ class Mutation(
     PasswordMutation,
     ProvincialAdminMutation,
     TenantMutation,
+    MergeMutation,
     RegulationMutation,
     PermissionMutation,
     OutboxMutation,

@@ -221,3 +221,32 @@ class Validator:
     def check(self) -> None:
         if self.errors:
             raise DomainError.many(self.errors)
+
+
+# SQLSTATE of the read-only guard (migration 0023: a write to a tenant that is not active).
+READ_ONLY_SQLSTATE = "PT423"
+
+
+class TenantReadOnly(DomainError):
+    """A write to a locality that is suspended, archived or merged: its data is kept and can
+    be read, nothing can be changed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "TENANT_READ_ONLY",
+            "Đơn vị triển khai đang tạm dừng, đã lưu trữ hoặc đã sáp nhập: dữ liệu chỉ được xem, "
+            "không thay đổi được.",
+            "This tenant is suspended, archived or merged: its data can be read, not changed.",
+        )
+
+
+def read_only_tenant(error: BaseException) -> TenantReadOnly | None:
+    """The typed error for a write the read-only guard refused (anywhere in the cause chain)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if getattr(current, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            return TenantReadOnly()
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -12,7 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from strawberry.types.enum import has_enum_definition
 from tortoise.transactions import in_transaction
 
-from core.errors import DomainError, ErrorDetail
+from core.errors import DomainError, ErrorDetail, read_only_tenant
 from core.labels import Labelled
 
 if TYPE_CHECKING:  # core names the shape of a request; permissions/ defines the Scope
@@ -88,6 +88,11 @@ async def run_mutation(
             result = await work()
     except DomainError as error:
         return payload(None, user_errors(error, info.context.lang))
+    except Exception as error:
+        refused = read_only_tenant(error)  # the one write guard (migration 0023)
+        if refused is None:
+            raise
+        return payload(None, user_errors(refused, info.context.lang))
     return payload(result, [])
 
 

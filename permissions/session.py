@@ -95,3 +95,13 @@ async def tenant_transaction(tenant_id: object) -> AsyncIterator[BaseDBAsyncClie
         await set_rls_settings(conn, str(tenant_id))
         yield conn
         await set_rls_settings(conn, *previous)
+
+
+async def lift_read_only_guard(conn: BaseDBAsyncClient, reason: str, **audit: object) -> None:
+    """For the rest of this transaction, writes to tenants that are not active pass the guard
+    of migration 0023 (app.lifecycle). Only the audited lifecycle operations call it (merging,
+    anonymising an archived tenant's contacts); row-level security is unchanged."""
+    log.info(
+        "read-only guard lifted", extra={"reason": reason, **{k: str(v) for k, v in audit.items()}}
+    )
+    await conn.execute_query("SELECT set_config('app.lifecycle', 'on', true)")

@@ -144,8 +144,10 @@ async def _fetch_tenant_rules(
             "SELECT policy_version, status FROM tenant WHERE id = $1", tenant_id
         )
     version = int(tenant["policy_version"]) if tenant else 0
-    # A suspended or merged tenant keeps its data but its own grants stop working.
-    active = tenant is not None and tenant["status"] == "active"
+    # A suspended or archived tenant is read-only: its grants keep working for reads and the
+    # write guard (migration 0023) refuses every change. A merged tenant's own grants stop: its
+    # people and their grants moved to the successor (tenants/merge.py).
+    active = tenant is not None and tenant["status"] != "merged"
     return [tuple(row) for row in rows if active or row[0] != "g" or row[3] == ANY], version
 
 

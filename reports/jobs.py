@@ -28,6 +28,7 @@ from permissions.session import tenant_transaction
 from reports.escalation import escalate_overdue
 from reports.models import Report, ReportEvent
 from reports.reminders import send_reminders
+from reports.retention import anonymise_expired_contacts
 from reports.transitions import system_transition
 from reports.workflow import RATING_WINDOW, ReportState, WorkflowAction
 from tenants.models import Tenant, TenantStatus
@@ -46,6 +47,7 @@ class JobStats:
     rejected: int = 0
     reminded: int = 0
     escalated: int = 0
+    anonymised: int = 0
     tenants: int = 0
     skipped: bool = False
     errors: list[str] = field(default_factory=list)
@@ -144,6 +146,11 @@ async def run_once(
                 except Exception as exc:  # one tenant's failure must not stop the others
                     log.exception("job %s failed for tenant %s", job.__name__, tenant.code)
                     stats.errors.append(f"{tenant.code}: {job.__name__}: {exc}")
+        try:  # every tenant that still holds reports, read-only ones included
+            stats.anonymised = await anonymise_expired_contacts(now, tenant_codes)
+        except Exception as exc:
+            log.exception("contact retention failed")
+            stats.errors.append(f"retention: {exc}")
         if tenant_codes is None:
             # Attempt counters nobody touched for a day (and not locking anyone out).
             await throttle.forget_idle(now - timedelta(days=1))

@@ -6,9 +6,11 @@ unit boundaries, built once per process and rebuilt when the units or the tenant
 each lookup runs one cheap query (row counts and latest timestamps) and compares it with the
 signature the index was built from. Onboarding may also call :func:`invalidate`.
 
-Units are temporal (docs/domain.md §12): where several units cover a point (a code's old and new
-boundary, or two tenants' overlapping drafts), units valid today come first, then the newest, and
-a caller's own tenant is preferred over others (``prefer_tenant``).
+Units are temporal (docs/domain.md §12): a point is placed in the units valid at the report's
+time (``at``, default now, as a Vietnamese calendar day), held by a tenant valid then that has
+not been merged away. Only where no unit valid then covers the point (its successors are not
+loaded yet) does an ended unit count, the newest first. Among the candidates a caller's own
+tenant is preferred over others (``prefer_tenant``), then active tenants.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from shapely import STRtree
@@ -25,7 +27,9 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from tortoise import connections
 
+from core import clock
 from tenants.models import AdministrativeUnit, Tenant, TenantStatus
+from tenants.units import legal_day, valid_on
 
 log = logging.getLogger("paht.locator")
 
@@ -58,9 +62,7 @@ class _Unit:
     tenants: tuple[Tenant, ...]  # active tenants covering the code first
 
     def current(self, today: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= today) and (
-            self.valid_to is None or self.valid_to >= today
-        )
+        return valid_on(self.valid_from, self.valid_to, today)
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,22 @@ async def _current_index() -> _Index:
         return _index
 
 
+def _holds(tenant: Tenant, day: date) -> bool:
+    """Does the tenant hold its units on ``day`` (in its validity, not merged away)?"""
+    return tenant.status != TenantStatus.MERGED and valid_on(
+        tenant.valid_from, tenant.valid_to, day
+    )
+
+
 def _best(
-    units: list[_Unit], prefer_tenant: uuid.UUID | None, today: date
+    units: list[_Unit], prefer_tenant: uuid.UUID | None, day: date
 ) -> tuple[_Unit, Tenant | None] | None:
-    """The most plausible (unit, tenant) among the units covering a point."""
-    candidates: list[tuple[_Unit, Tenant | None]] = [(u, t) for u in units for t in u.tenants]
+    """The most plausible (unit, tenant) among the units covering a point on ``day``."""
+    in_force = [u for u in units if u.current(day)]
+    units = in_force or units  # an ended unit only where nothing valid covers the point
+    candidates: list[tuple[_Unit, Tenant | None]] = [
+        (u, t) for u in units for t in u.tenants if _holds(t, day) or not in_force
+    ]
     candidates = candidates or [(u, None) for u in units]
     if not candidates:
         return None
@@ -168,7 +181,6 @@ def _best(
         return (
             not (tenant is not None and tenant.id == prefer_tenant),
             tenant is None or tenant.status != TenantStatus.ACTIVE,
-            not unit.current(today),
             -(unit.valid_from or date.min).toordinal(),
             unit.code,
         )
@@ -177,14 +189,18 @@ def _best(
 
 
 async def locate(
-    latitude: float, longitude: float, prefer_tenant: uuid.UUID | None = None
+    latitude: float,
+    longitude: float,
+    prefer_tenant: uuid.UUID | None = None,
+    at: datetime | date | None = None,
 ) -> Location:
-    """The tenant and unit containing the point (boundaries included).
+    """The tenant and unit containing the point (boundaries included) at ``at`` (default now).
 
     ``unit_code`` without ``tenant_id`` means a known unit no tenant covers; both None means the
     point lies in no unit that has a boundary."""
     index = await _current_index()
-    found = _best(index.matches(Point(longitude, latitude)), prefer_tenant, date.today())
+    day = legal_day(at if at is not None else clock.now())
+    found = _best(index.matches(Point(longitude, latitude)), prefer_tenant, day)
     if found is None:
         return Location(None, None)
     unit, tenant = found

@@ -140,6 +140,8 @@ class ReporterContact(Model):
     language = fields.CharField(max_length=2, default="vi", db_default="vi")  # of messages to them
     notify_by = fields.CharField(max_length=10, null=True)  # outbox Channel they chose, if any
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set when the retention pass blanked the personal data (reports/retention.py).
+    anonymised_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "reporter_contact"
@@ -282,3 +284,22 @@ class NotificationRead(Model):
     class Meta:
         table = "notification_read"
         unique_together = (("tenant", "notification_id", "user_id"),)
+
+
+class ReporterIdentityView(Model):
+    """Who saw a reporter's identity, when (docs/domain.md §7, §14: every read is logged).
+
+    Append-only: the API role may only SELECT and INSERT; written on a side connection so the
+    record stays even if the request that read the identity fails afterwards."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: uuid.UUID  # the column behind the relation
+    report_id = fields.UUIDField()  # composite FK (tenant_id, report_id) in SQL
+    viewer_user_id = fields.UUIDField()
+    viewed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "reporter_identity_view"

@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from permissions.session import tenant_transaction
 from reports import views
 from reports.models import Attachment, Report, ReportEvent
+from tenants.merge import holder_of
 from tenants.models import Field
 
 
@@ -69,6 +70,8 @@ async def is_public_media(key: str) -> bool:
         tenant_id = uuid.UUID(key.split("/", 1)[0])
     except ValueError:
         return False
+    # Keys keep the tenant they were stored under; after a merge the rows live in its successor.
+    tenant_id = await holder_of(tenant_id)
     async with tenant_transaction(tenant_id):
         row = await Attachment.filter(Q(storage_key=key) | Q(thumbnail_key=key)).first()
         if row is None:

@@ -41,12 +41,12 @@ _SEGMENT = re.compile(r"^([A-Za-z_]+)((?:\[\d+\])*)$")
 _BOUNDARY = re.compile(r"^(.*?\.boundary)(?:[.\[]|$)")
 
 
-class _Loader(yaml.SafeLoader):
+class Yaml12Loader(yaml.SafeLoader):
     """YAML 1.2 as editors read it: ``2020-01-01`` stays a string, checked as a date by the
     schema (a YAML 1.1 loader would fail on ``2020-13-01`` with a bare ValueError)."""
 
 
-_Loader.yaml_implicit_resolvers = {
+Yaml12Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -97,8 +97,8 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int], duplicates: list[st
 def parse(text: str) -> tuple[Document, list[str]]:
     """The document and the paths of duplicated keys; raises ``DocumentSyntaxError``."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=Yaml12Loader)
+        data = yaml.load(text, Loader=Yaml12Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = " ".join(p for p in (error.context, error.problem) if p)

@@ -17,6 +17,7 @@ class TenantStatus(Labelled):
     ACTIVE = "active", "đang hoạt động", "active"
     SUSPENDED = "suspended", "tạm dừng", "suspended"
     MERGED = "merged", "đã sáp nhập", "merged"
+    ARCHIVED = "archived", "đã lưu trữ", "archived"
 
 
 class UnitKind(Labelled):
@@ -80,6 +81,10 @@ class AdministrativeUnit(Model):
     district_code = fields.CharField(max_length=8, default="", db_default="")
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
+    # Codes of the units that took this one over the day after ``valid_to`` (merge: one; split:
+    # several; rename: the same area under a new name or code). Empty: still valid, or no
+    # successor recorded (tenants/units.py follows them).
+    successor_codes: list[str] = ArrayField("text", default=list)
     # GeoJSON Polygon / MultiPolygon, lon-lat; handed to GraphQL as JSON.
     boundary: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -196,3 +201,24 @@ class Pilot(Model):
     class Meta:
         table = "stats_pilot"
         unique_together = (("tenant",),)
+
+
+class TenantMergeStep(Model):
+    """One step of a tenant merge that is done: the log that makes a merge resumable and
+    audits it (who, when, how many rows of each table moved). Kept in the target tenant;
+    written only by the database function ``paht_merge_tenant`` (migration 0023)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation: the target
+    merge_key = fields.CharField(max_length=200)
+    source_id = fields.UUIDField()
+    step = fields.CharField(max_length=20)
+    counts: fields.JSONField[dict[str, int] | None] = fields.JSONField(null=True)
+    actor_user_id = fields.UUIDField(null=True)
+    done_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tenant_merge_step"

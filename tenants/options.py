@@ -37,9 +37,14 @@ class TenantOptions:
     """A request for information not answered in this many days rejects the report."""
     publish_on_approval: bool = False
     """Approved results appear in the public feed at once, without a separate decision."""
+    contact_retention_days: int = 730
+    """Reporters' contact data (name, phone, e-mail) is anonymised this many days after the
+    report is finished (Decree 13/2023/ND-CP: kept no longer than its purpose needs); the
+    report and the statistics stay."""
 
     RADIUS_RANGE = (10, 5_000)
     REPLY_RANGE = (1, 60)
+    RETENTION_RANGE = (30, 3_650)
 
     @classmethod
     def from_config(
@@ -98,6 +103,12 @@ class TenantOptions:
                 "reply_window_days", "replyWindowDays", cls.REPLY_RANGE, default.reply_window_days
             ),
             publish_on_approval=publish,
+            contact_retention_days=number(
+                "contact_retention_days",
+                "contactRetentionDays",
+                cls.RETENTION_RANGE,
+                default.contact_retention_days,
+            ),
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -106,4 +117,5 @@ class TenantOptions:
             "duplicate_radius_m": self.duplicate_radius_m,
             "reply_window_days": self.reply_window_days,
             "publish_on_approval": self.publish_on_approval,
+            "contact_retention_days": self.contact_retention_days,
         }

@@ -78,6 +78,10 @@ class TenantOptions:
     publish_on_approval: bool = strawberry.field(
         description="Approved results go to the public feed without a separate decision."
     )
+    contact_retention_days: int = strawberry.field(
+        description="Days after a report is finished before its reporter's contact data is "
+        "anonymised (the report and statistics stay)."
+    )
 
     @classmethod
     def from_options(cls, options: OptionsValue) -> Self:
@@ -86,6 +90,7 @@ class TenantOptions:
             duplicate_radius_m=options.duplicate_radius_m,
             reply_window_days=options.reply_window_days,
             publish_on_approval=options.publish_on_approval,
+            contact_retention_days=options.contact_retention_days,
         )
 
 
@@ -171,6 +176,7 @@ class TenantOptionsInput:
     duplicate_radius_m: int = OptionsValue.duplicate_radius_m
     reply_window_days: int = OptionsValue.reply_window_days
     publish_on_approval: bool = OptionsValue.publish_on_approval
+    contact_retention_days: int = OptionsValue.contact_retention_days
 
 
 @strawberry.type
@@ -307,6 +313,7 @@ class RegulationMutation:
             "duplicate_radius_m": input.duplicate_radius_m,
             "reply_window_days": input.reply_window_days,
             "publish_on_approval": input.publish_on_approval,
+            "contact_retention_days": input.contact_retention_days,
         }
 
         async def work() -> TenantSettings:

@@ -274,7 +274,10 @@ class TenantMutation:
         return await run_mutation(info, work, payload)
 
     @strawberry.mutation(
-        extensions=requires(Action.TENANT_ONBOARD), description="Suspend or reactivate a tenant."
+        extensions=requires(Action.TENANT_ONBOARD),
+        description=(
+            "Suspend (read-only), archive (read-only, off the public side) or reactivate a tenant."
+        ),
     )
     async def set_tenant_status(self, info: Info, input: SetTenantStatusInput) -> TenantPayload:
         async def work() -> models.Tenant:

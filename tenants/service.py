@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from permissions.store import policy_changed, store
 from tenants.models import Agency, AgencyKind, Field, Tenant, TenantStatus
 from tenants.onboarding import validate_code
 from tenants.questions import parse_questions
+
+log = logging.getLogger("paht.audit")
 
 UNSET = object()
 
@@ -188,9 +191,25 @@ async def set_tenant_status(scope: Scope, tenant_id: uuid.UUID, status: TenantSt
     tenant = await Tenant.get_or_none(id=tenant_id)
     if tenant is None or tenant_id not in scope.readable_tenant_ids:
         raise NotFound(Term.TENANT, "id")
+    if TenantStatus.MERGED in (status, tenant.status) and status != tenant.status:
+        # A merge moves data and points at its successor: only tenants/merge.py does it.
+        raise DomainError(
+            "INVALID_STATUS",
+            "Chỉ thao tác sáp nhập mới chuyển được đơn vị triển khai vào hoặc ra khỏi trạng thái "
+            "đã sáp nhập.",
+            "Only a merge moves a tenant into or out of the merged status.",
+            "status",
+        )
+    # Suspended and archived tenants are read-only from the next statement on, on every write
+    # path: the guard of migration 0023 reads this column. Archived ones also leave the public
+    # side (anonymous requests naming them are refused, core/tenancy.py).
+    log.info(
+        "tenant status",
+        extra={"tenant": tenant.code, "from": tenant.status, "to": status, "by": scope.user_id},
+    )
     tenant.status = status
     await tenant.save(update_fields=["status", "updated_at"])
     async with in_transaction() as conn:
-        await policy_changed(conn, tenant.id)  # grants in a suspended tenant stop at once
+        await policy_changed(conn, tenant.id)  # cached scopes follow at once
     store.invalidate(tenant.id)
     return tenant

@@ -248,3 +248,9 @@ class MasterOutcome:
     state: ReportState
     outcome: ResultOutcome | None
     resolved_at: datetime.datetime | None
+
+
+@strawberry.type(description="One reveal of a reporter's identity: who saw it, when.")
+class ReporterView:
+    viewer_id: relay.GlobalID
+    viewed_at: datetime.datetime

@@ -17,6 +17,7 @@ from permissions.actions import Action
 from permissions.graphql import sensitive
 from reports import loaders, models, queries, views
 from reports import workflow as wf
+from reports.identity_audit import identity_view_loader, identity_views
 from reports.schema.parts import (
     Attachment,
     Channel,
@@ -29,6 +30,7 @@ from reports.schema.parts import (
     RejectReason,
     ReporterContact,
     ReporterKind,
+    ReporterView,
     ReportEvent,
     ReportResult,
     ReportState,
@@ -60,6 +62,7 @@ __all__ = [
     "ReportTransfer",
     "ReporterContact",
     "ReporterKind",
+    "ReporterView",
     "ResultOutcome",
     "ReturnReason",
     "Urgency",
@@ -267,6 +270,8 @@ class Report(relay.Node):
         row = await loaders.contact_loader(info.context).load(self.row.id)
         if row is None:
             return None
+        # Every reveal is logged (reports/identity_audit.py).
+        await identity_view_loader(info.context).load((self.row.tenant_id, self.row.id))
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
 
     @strawberry.field(description="For a duplicate: the master it follows (null otherwise).")
@@ -312,6 +317,22 @@ class Report(relay.Node):
         if not self._may_see_reporter(info) or row.anonymous or row.reporter_user_id is None:
             return None
         return await loaders.reporter_verified_loader(info.context).load(row.reporter_user_id)
+
+    @strawberry.field(
+        extensions=sensitive(Action.REPORT_VIEW_REPORTER),
+        description="Who has seen the reporter's identity, newest first (null unless the "
+        "caller may see the reporter of this report).",
+    )
+    async def reporter_views(self, info: Info) -> list[ReporterView] | None:
+        if not self._may_see_reporter(info):
+            return None
+        rows = await identity_views(info.context.scope, self.row.id)
+        return [
+            ReporterView(
+                viewer_id=relay.GlobalID("User", str(r.viewer_user_id)), viewed_at=r.viewed_at
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Answers to the field's questions, as submitted.")
     def answers(self) -> JSON | None:

@@ -1,0 +1,247 @@
+"""Merging the two demo localities into one provincial tenant (tenants/merge.py, the database
+function of migration 0023): counts and codes, isolation of a third tenant, the read-only
+sources, and a merge interrupted between its steps and resumed. Everything runs inside one
+transaction that is rolled back: the demo stays as it is for the other tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from api.database import DatabaseUrls
+from api.demo import SYSTEM_PROVINCE
+from core.errors import DomainError, TenantReadOnly, read_only_tenant
+from permissions.scope import anonymous_in
+from permissions.session import scoped_transaction, tenant_transaction
+from reports.models import Report, ReportEvent
+from reports.service import submit_report
+from reports.submission import SubmitInput
+from tenants.merge import MOVED_TABLES, holder_of, merge_tenants, plan_merge
+from tenants.models import Agency, Tenant, TenantMergeStep
+from tests.factories import gid, onboard_locality
+from tests.support.cli import run_paht
+
+COUNTED = ("report", "report_event", "agency", "field", "membership", "reporter_contact")
+
+
+class _Rollback(Exception):
+    pass
+
+
+class _Interrupted(Exception):
+    pass
+
+
+async def _counts(tenant_id: uuid.UUID) -> dict[str, int]:
+    async with tenant_transaction(tenant_id) as conn:
+        return {
+            t: int((await conn.execute_query_dict(f"SELECT count(*) AS n FROM {t}"))[0]["n"])
+            for t in COUNTED
+        }
+
+
+async def _codes(tenant_id: uuid.UUID) -> set[str]:
+    async with tenant_transaction(tenant_id):
+        return set(await Report.filter(tenant_id=tenant_id).values_list("code", flat=True))
+
+
+async def _province() -> Tenant:
+    return await Tenant.create(
+        code=f"tinh-{uuid.uuid4().hex[:6]}",
+        report_prefix="LCI",
+        name_vi="UBND tỉnh Lào Cai",
+        name_en="Lào Cai Province",
+        province_code="15",
+    )
+
+
+async def test_merge_the_pilot_into_one_provincial_tenant(
+    gql: Any, pilot: dict[str, Any], sapa: dict[str, Any]
+) -> None:
+    third = await onboard_locality(gql, pilot, prefix="third")
+    laocai, sapa_t = pilot["tenants"]["lao-cai"], pilot["tenants"]["sa-pa"]
+    third_before = await _counts(third["tenant_id"])
+    with pytest.raises(_Rollback):
+        async with in_transaction():
+            province = await _province()
+            before = {t.code: await _counts(t.id) for t in (laocai, sapa_t)}
+            codes = await _codes(laocai.id) | await _codes(sapa_t.id)
+            assert before["sa-pa"]["report"] > 0
+
+            dry = await plan_merge(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
+            assert set(dry.counts) == {"lao-cai", "sa-pa"}
+            assert dry.counts["sa-pa"]["report"] == before["sa-pa"]["report"]
+            assert set(dry.counts["sa-pa"]) == set(MOVED_TABLES)
+            assert await _counts(province.id) == dict.fromkeys(COUNTED, 0)  # nothing moved
+
+            done = await merge_tenants(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
+            assert done.done == ["lao-cai", "sa-pa"]
+            after = await _counts(province.id)
+            for table in COUNTED:
+                assert after[table] == before["lao-cai"][table] + before["sa-pa"][table], table
+            assert await _codes(province.id) == codes  # the old codes resolve in the target
+            for t in (laocai, sapa_t):
+                assert await _counts(t.id) == dict.fromkeys(COUNTED, 0)
+                row = await Tenant.get(id=t.id)
+                assert (row.status, row.successor_id) == ("merged", province.id)
+                assert await holder_of(t.id) == province.id
+            # both had the same agency codes: Sa Pa's are prefixed, Lào Cai's kept
+            async with tenant_transaction(province.id):
+                agencies = set(await Agency.all().values_list("code", flat=True))
+                steps = await TenantMergeStep.filter(tenant_id=province.id).count()
+            assert {"phong-qldt", "sa-pa-phong-qldt"} <= agencies
+            assert steps == 2
+            # a third tenant is untouched and sees none of it
+            assert await _counts(third["tenant_id"]) == third_before
+            async with tenant_transaction(third["tenant_id"]):
+                assert not await Report.filter(code__in=list(codes)).exists()
+                assert not await ReportEvent.filter(tenant_id=province.id).exists()
+            # the merged sources are read-only
+            with pytest.raises(Exception) as refused:
+                async with tenant_transaction(sapa_t.id):
+                    await Agency.create(
+                        tenant_id=sapa_t.id, code="moi", name_vi="Mới", name_en="New"
+                    )
+            assert isinstance(read_only_tenant(refused.value), TenantReadOnly)
+            raise _Rollback
+    assert (await Tenant.get(id=sapa_t.id)).status == "active"
+    assert (await _counts(sapa_t.id))["report"] > 0
+
+
+async def test_an_interrupted_merge_resumes(pilot: dict[str, Any], sapa: dict[str, Any]) -> None:
+    laocai, sapa_t = pilot["tenants"]["lao-cai"], pilot["tenants"]["sa-pa"]
+
+    async def interrupt(source: Tenant) -> None:
+        raise _Interrupted(source.code)
+
+    with pytest.raises(_Rollback):
+        async with in_transaction():
+            province = await _province()
+            total = (await _counts(laocai.id))["report"] + (await _counts(sapa_t.id))["report"]
+            with pytest.raises(_Interrupted):
+                await merge_tenants(
+                    SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id, after_source=interrupt
+                )
+            # half-way: Lào Cai moved and logged, Sa Pa untouched
+            assert (await Tenant.get(id=laocai.id)).status == "merged"
+            assert (await Tenant.get(id=sapa_t.id)).status == "active"
+            assert (await _counts(sapa_t.id))["report"] > 0
+            resumed = await plan_merge(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
+            assert resumed.done == ["lao-cai"] and list(resumed.counts) == ["sa-pa"]
+
+            await merge_tenants(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
+            assert (await _counts(province.id))["report"] == total
+            async with tenant_transaction(province.id):
+                logged = await TenantMergeStep.filter(tenant_id=province.id).values_list(
+                    "source_id", flat=True
+                )
+            assert sorted(logged) == sorted([laocai.id, sapa_t.id])  # each step once
+            raise _Rollback
+
+
+async def test_bad_merges_are_refused(pilot: dict[str, Any]) -> None:
+    laocai, sapa_t = pilot["tenants"]["lao-cai"], pilot["tenants"]["sa-pa"]
+    with pytest.raises(DomainError) as same:
+        await plan_merge(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], laocai.id)
+    assert same.value.code == "INVALID"
+    with pytest.raises(DomainError) as unknown:
+        await plan_merge(SYSTEM_PROVINCE, [uuid.uuid4()], laocai.id)
+    assert (unknown.value.code, unknown.value.field) == ("NOT_FOUND", "sources[0]")
+
+
+async def test_the_command_dry_run_says_what_would_move_and_changes_nothing(
+    gql: Any, pilot: dict[str, Any], database: DatabaseUrls, tmp_path: Path
+) -> None:
+    target = await onboard_locality(gql, pilot, prefix="dry")
+    before = await _counts(pilot["tenants"]["sa-pa"].id)
+    result = await asyncio.to_thread(
+        run_paht,
+        ["tenants", "merge", "lao-cai", "sa-pa", "--into", target["code"], "--dry-run"],
+        database,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Would merge {target['code']}<-lao-cai+sa-pa" in result.stdout
+    assert f"report {before['report']}" in result.stdout.split("sa-pa:")[1]
+    assert "agency codes prefixed with sa-pa-: phong-qldt" in result.stdout
+    assert await _counts(pilot["tenants"]["sa-pa"].id) == before
+    assert (await Tenant.get(code="sa-pa")).status == "active"
+
+
+MERGE = """mutation($i: MergeTenantsInput!) { mergeTenants(input: $i) {
+  merge { key dryRun mergedSourceCodes rows { sourceCode table rows } renamedCodes }
+  errors { code field } } }"""
+
+
+async def test_merge_over_graphql_dry_run_and_refusals(gql: Any, pilot: dict[str, Any]) -> None:
+    target = await onboard_locality(gql, pilot, prefix="gq")
+    province = await gql.login("tinh.admin", pilot["password"])
+    laocai = pilot["tenants"]["lao-cai"]
+    variables = {
+        "i": {
+            "sources": [gid("Tenant", laocai.id)],
+            "target": gid("Tenant", target["tenant_id"]),
+            "dryRun": True,
+        }
+    }
+    data = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert data["errors"] == [] and data["merge"]["dryRun"] is True
+    reports = {(r["sourceCode"], r["table"]): r["rows"] for r in data["merge"]["rows"]}
+    assert reports[("lao-cai", "report")] == (await _counts(laocai.id))["report"]
+    assert "lao-cai:agency:phong-qldt" in data["merge"]["renamedCodes"]
+    assert (await Tenant.get(id=laocai.id)).status == "active"
+
+    admin = await gql.login("laocai.admin", pilot["password"])
+    refused = await gql(MERGE, variables, admin)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    variables["i"]["sources"] = [gid("Tenant", target["tenant_id"])]
+    same = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert same == {"merge": None, "errors": [{"code": "INVALID", "field": "sources"}]}
+
+
+REPORTS = "{ reports(first: 5) { edges { node { code } } } }"
+PUBLIC = "{ publicReports(first: 1) { edges { node { code } } } }"
+
+
+async def test_after_a_real_merge_the_old_locality_leads_to_its_successor(
+    gql: Any, pilot: dict[str, Any]
+) -> None:
+    """Two throwaway tenants, merged for good over GraphQL (committed: they are nobody else's)."""
+    old = await onboard_locality(gql, pilot, prefix="old")
+    new = await onboard_locality(gql, pilot, prefix="new")
+    scope = anonymous_in(old["tenant_id"])
+    data = SubmitInput(
+        title="Đèn đường hỏng",
+        description="Cột đèn trước chợ không sáng.",
+        field_id=old["fields"]["ha-tang"],
+        latitude=21.03,
+        longitude=105.85,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    async with scoped_transaction(scope):
+        code = (await submit_report(scope, data)).report.code
+    province = await gql.login("tinh.admin", pilot["password"])
+    variables = {
+        "i": {
+            "sources": [gid("Tenant", old["tenant_id"])],
+            "target": gid("Tenant", new["tenant_id"]),
+        }
+    }
+    merged = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert merged["errors"] == [] and merged["merge"]["mergedSourceCodes"] == [old["code"]]
+
+    listed = await gql.ok(REPORTS, token=new["admin"])
+    assert [e["node"]["code"] for e in listed["reports"]["edges"]] == [code]
+    # a citizen app still configured for the old locality reaches the successor
+    response = await gql.http.post(
+        "/graphql", json={"query": PUBLIC}, headers={"x-paht-tenant": old["code"]}
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    # merging again is a no-op resume; the old tenant can no longer be written to
+    again = (await gql.ok(MERGE, variables, province))["mergeTenants"]
+    assert again["errors"] == [] and again["merge"]["rows"] == []
