@@ -107,6 +107,10 @@ BEGIN
             THEN target::text ELSE c.v2 END)
         AND t.v3 IS NOT DISTINCT FROM c.v3 AND t.v4 IS NOT DISTINCT FROM c.v4
         AND t.v5 IS NOT DISTINCT FROM c.v5);
+    -- a report transferred between the two lives on as its copy (reports/transfer.py): the
+    -- record left behind gives up the tracking code the copy carries and is followed by
+    UPDATE report SET tracking_code = NULL WHERE tenant_id IN (source, target)
+        AND transferred_to_tenant_id IN (source, target) AND tracking_code IS NOT NULL;
     -- one statement: composite foreign keys are checked once every table has moved
     {_moves()};
     DELETE FROM report_count WHERE tenant_id IN (source, target);

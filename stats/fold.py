@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from reports.workflow import (
@@ -167,8 +167,30 @@ def _soon(calendar: WorkingCalendar, start: datetime, due: datetime, urgency: Ur
     return start + (due - start) * DUE_SOON_FRACTION
 
 
-def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Folded:
-    """Fold ``events`` (in order of time, then id) of one report into its ``Folded``."""
+def _midnights_open(
+    spans: list[Span], until: datetime, calendar: WorkingCalendar
+) -> Counter[tuple[date, str, str]]:
+    """``Flow.OPEN_AT`` per local day: the report's standing just before each local midnight
+    (the first instant of that day) up to ``until`` at which it was being handled. Spans meet
+    end to start, so at most one covers a midnight (``Span.covers_just_before``)."""
+    tz = calendar.timezone
+    out: Counter[tuple[date, str, str]] = Counter()
+    for span in spans:
+        limit = until if span.end is None else min(span.end, until)
+        day = span.start.astimezone(tz).date() + timedelta(days=1)
+        midnight = datetime.combine(day, time(), tz)
+        while midnight <= limit:
+            out[day, Flow.OPEN_AT.value, span.standing_just_before(midnight).value] += 1
+            day += timedelta(days=1)
+            midnight = datetime.combine(day, time(), tz)
+    return out
+
+
+def fold(
+    events: Iterable[Event], calendar: WorkingCalendar, urgency: str, until: datetime | None = None
+) -> Folded:
+    """Fold ``events`` (in order of time, then id) of one report into its ``Folded``; with
+    ``until`` (the moment of folding) also the balances at each local midnight up to it."""
     out = Folded()
     tz = calendar.timezone
     level = Urgency(urgency) if urgency in {u.value for u in Urgency} else Urgency.NORMAL
@@ -257,4 +279,6 @@ def fold(events: Iterable[Event], calendar: WorkingCalendar, urgency: str) -> Fo
         take_dues(e.data)
         state, since, late_at_start = new, at, cycle_late
     close_span(None)
+    if until is not None:
+        out.flows.update(_midnights_open(out.spans, until, calendar))
     return out

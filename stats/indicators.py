@@ -6,8 +6,12 @@ Two kinds of numbers make a period's figures:
   tenant (``stats_day``, maintained by ``stats.maintain`` from ``report_event``). A period's flow
   is the sum of its days; a day belongs to the tenant's time zone (its working calendar).
 * **Balances** — where each report stands at an instant (open within deadline / due soon /
-  overdue), read from each report's open spans (``stats_report.spans``) at the instant just before
-  the period starts (*carried over*) and just before it ends (*open at the end*).
+  overdue) just before the period starts (*carried over*) and just before it ends (*open at the
+  end*). Periods start and end at local midnights, so the fold keeps each report's standing
+  just before every local midnight it was open over (``Flow.OPEN_AT`` on the day that midnight
+  starts, detail the standing; not additive across days) and a period's balances are read from
+  its two boundary days. Only a boundary still ahead (a period that ends after today) is
+  projected from the open spans of the reports open now (``stats_report.spans``).
 
 A report is *handled* ("đang xử lý") from its submission until it *finishes*: its result is
 approved (``RESOLVED``) or it ends without one (``REJECTED``, ``DUPLICATE``, ``WITHDRAWN``, or
@@ -62,6 +66,8 @@ class Flow(Labelled):
     EXTENSION_APPROVED = "extension_approved", "Được gia hạn", "Extensions granted"
     RETURNED = "returned", "Cơ quan trả lại", "Returned by the agency"
     REWORKED = "reworked", "Yêu cầu xử lý lại", "Sent back for rework"
+    # A balance, not a counter: open just before the day's first instant (detail: the standing).
+    OPEN_AT = "open_at", "Đang xử lý đầu ngày", "Open at the start of the day"
 
 
 class Standing(Labelled):

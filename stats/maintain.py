@@ -21,6 +21,7 @@ from typing import Any
 
 from tortoise import connections
 
+from core import clock
 from permissions.session import tenant_transaction
 from reports.records import tenant_rules
 from reports.storage import Storage
@@ -33,12 +34,21 @@ STATS_LOCK = 7_305_016  # advisory lock class of a tenant's statistics (with the
 BATCH = 500
 
 _UPSERT_FACT = """
-INSERT INTO stats_report
-  (id, tenant_id, field_id, agency_id, unit_code, urgency, channel, flows, spans, open_during)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::text::tstzmultirange)
+INSERT INTO stats_report (id, tenant_id, field_id, agency_id, unit_code, urgency, channel, flows,
+  spans, open_during, folded_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::text::tstzmultirange, $11)
 ON CONFLICT (id) DO UPDATE SET field_id = EXCLUDED.field_id, agency_id = EXCLUDED.agency_id,
   unit_code = EXCLUDED.unit_code, urgency = EXCLUDED.urgency, channel = EXCLUDED.channel,
-  flows = EXCLUDED.flows, spans = EXCLUDED.spans, open_during = EXCLUDED.open_during"""
+  flows = EXCLUDED.flows, spans = EXCLUDED.spans, open_during = EXCLUDED.open_during,
+  folded_on = EXCLUDED.folded_on"""
+
+# A report still open was folded up to some day's midnights only (``Flow.OPEN_AT``): once a new
+# local day has begun it is folded again, so every past midnight has its balance.
+_MARK_STILL_OPEN = """
+INSERT INTO stats_dirty (id, tenant_id)
+SELECT id, tenant_id FROM stats_report
+WHERE tenant_id = $1 AND upper_inf(open_during) AND (folded_on IS NULL OR folded_on < $2)
+ON CONFLICT (id) DO NOTHING"""
 
 # field, agency, unit, urgency, channel
 Slice = tuple[uuid.UUID, uuid.UUID | None, str | None, str, str]
@@ -74,6 +84,8 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
     """Fold ``ids`` again and apply the deltas; inside the caller's tenant transaction."""
     conn = connections.get("default")
     calendar = (await tenant_rules(tenant_id)).calendar
+    now = clock.now()
+    today = now.astimezone(calendar.timezone).date()
     reports = await conn.execute_query_dict(
         "SELECT id, field_id, lead_agency_id, unit_code, urgency, channel FROM report "
         "WHERE tenant_id = $1 AND id = ANY($2::uuid[])",
@@ -113,7 +125,7 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
     facts = []
     runs: list[list[Any]] = []
     for report in reports:
-        folded = fold(events[report["id"]], calendar, report["urgency"])
+        folded = fold(events[report["id"]], calendar, report["urgency"], until=now)
         dims = (
             report["field_id"],
             report["lead_agency_id"],
@@ -132,6 +144,7 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
                 json.dumps(flows),
                 json.dumps([s.to_json() for s in folded.spans]),
                 _multirange(folded),
+                today,
             ]
         )
     changed = [(k, n) for k, n in delta.items() if n]
@@ -180,6 +193,9 @@ async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshSt
 async def refresh_tenant(tenant_id: uuid.UUID, batch: int = BATCH) -> RefreshStats:
     """Fold the tenant's marked reports, ``batch`` per transaction, until none is left."""
     total = RefreshStats()
+    today = clock.now().astimezone((await tenant_rules(tenant_id)).calendar.timezone).date()
+    async with tenant_transaction(tenant_id):
+        await connections.get("default").execute_query(_MARK_STILL_OPEN, [tenant_id, today])
     while True:
         async with tenant_transaction(tenant_id):
             await _lock(tenant_id)

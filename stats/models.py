@@ -57,6 +57,9 @@ class StatsReport(Model):
     channel = fields.CharField(max_length=16, default="app", db_default="app")  # migration 0020
     flows: fields.JSONField[list[list[Any]]] = fields.JSONField()  # [[day, flow, detail, n]]
     spans: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()  # [Span.to_json()]
+    # The local day it was last folded: a report still open is folded again each new day
+    # (its balances at midnight, ``Flow.OPEN_AT``; migration 0024).
+    folded_on = fields.DateField(null=True)
 
     class Meta:
         table = "stats_report"

@@ -1,12 +1,12 @@
 """A period's figures from the statistics tables, narrowed by the caller's ``stats:view`` reach
 (an agency leader sees the reports its agency leads; the centre sees all).
 
-Flows are one grouped sum over ``stats_day``; balances read the spans of the reports open at
-either end of the period (a GiST range on ``stats_report.open_during``), never the reports."""
+Flows are one grouped sum over ``stats_day``; balances are the fold's midnight standings of the
+period's boundary days (``Flow.OPEN_AT``), or for a boundary still ahead the spans of the
+reports open now; never the reports."""
 
 from __future__ import annotations
 
-import bisect
 import json
 import uuid
 from collections import defaultdict
@@ -24,7 +24,7 @@ from permissions.actions import Action
 from permissions.scope import Scope
 from reports.records import tenant_rules
 from stats.fold import Span, standing_just_before
-from stats.indicators import MEDIAN, P90, Figures, StageTime, Standing, merge
+from stats.indicators import MEDIAN, P90, Figures, Flow, StageTime, Standing, merge
 from tenants.sla import Stage
 
 MAX_DAYS = 366
@@ -147,7 +147,6 @@ async def _statistics(
 ) -> Statistics:
     period.check()
     tz = (await tenant_rules(tenant_id)).calendar.timezone
-    start, end = _midnight(period.first, tz), _midnight(period.last + timedelta(days=1), tz)
     grain = _GRAIN.get(group_by) if group_by else None
     if grain:
         column = f"greatest(date_trunc('{grain}', day)::date, $2::date)"
@@ -158,38 +157,30 @@ async def _statistics(
     reach = _reach_sql(scope, params)
     rows = await conn.execute_query_dict(
         f"SELECT {column} AS g, flow, detail, sum(n)::bigint AS n FROM stats_day "
-        f"WHERE tenant_id = $1 AND day >= $2 AND day < $3{reach} GROUP BY 1, 2, 3",
+        f"WHERE tenant_id = $1 AND day >= $2 AND day < $3 AND flow <> '{Flow.OPEN_AT.value}'"
+        f"{reach} GROUP BY 1, 2, 3",
         params,
     )
     times, total_times = await _stage_times(column, params, reach, bool(group_by))
-    spans_params: list[Any] = [tenant_id, start, end]
-    spans_reach = _reach_sql(scope, spans_params)
-    spans = await conn.execute_query_dict(
-        f"SELECT {'NULL::text' if grain else column} AS g, spans FROM stats_report "
-        f"WHERE tenant_id = $1 AND open_during && tstzrange($2, $3, '[]'){spans_reach}",
-        spans_params,
-    )
     flows: dict[Any, dict[tuple[str, str], int]] = defaultdict(dict)
     for row in rows:
         flows[row["g"]][row["flow"], row["detail"]] = int(row["n"])
-    carried: dict[Any, int] = defaultdict(int)
-    standing: dict[Any, dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
     if grain and group_by:
         starts = period.starts(group_by)
-        bounds = [_midnight(d, tz) for d in starts] + [end]
+        days = [*starts, period.last + timedelta(days=1)]
     else:
-        starts, bounds = [], [start, end]
-    for row in spans:
-        raw = row["spans"]
-        parsed = [Span.from_json(s) for s in (json.loads(raw) if isinstance(raw, str) else raw)]
-        for i in _bounds_touched(parsed, bounds):
-            at = standing_just_before(parsed, bounds[i])
-            if at is None:
-                continue
-            if i < len(bounds) - 1:  # carried into the (sub-)period starting there
-                carried[starts[i] if grain else row["g"]] += 1
-            if i > 0:  # open at the end of the (sub-)period ending there
-                standing[starts[i - 1] if grain else row["g"]][at] += 1
+        starts, days = [], [period.first, period.last + timedelta(days=1)]
+    # Each boundary day's balance: reports open just before its midnight, by standing.
+    at_bound = await _balances(scope, tenant_id, days, tz, None if grain else column)
+    carried: dict[Any, int] = defaultdict(int)
+    standing: dict[Any, dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
+    for (i, g), counts in at_bound.items():
+        if i < len(days) - 1:  # carried into the (sub-)period starting there
+            carried[starts[i] if grain else g] += sum(counts.values())
+        if i > 0:  # open at the end of the (sub-)period ending there
+            key = starts[i - 1] if grain else g
+            for at, n in counts.items():
+                standing[key][at] += n
     if grain:
         keys: list[Any] = starts
     else:
@@ -205,18 +196,46 @@ async def _statistics(
     return Statistics(total, groups if group_by else [])
 
 
-def _bounds_touched(spans: list[Span], bounds: list[datetime]) -> range:
-    """The indexes of ``bounds`` a report's spans may be open just before (the others cannot
-    change a balance: checking them would only cost time on long daily breakdowns)."""
-    if not spans:
-        return range(0)
-    first = min(s.start for s in spans)
-    ends = [s.end for s in spans]
-    low = bisect.bisect_right(bounds, first)
-    if any(e is None for e in ends):
-        return range(low, len(bounds))
-    last = max(e for e in ends if e is not None)
-    return range(low, bisect.bisect_right(bounds, last))
+async def _balances(
+    scope: Scope | None, tenant_id: uuid.UUID, days: list[date], tz: ZoneInfo, column: str | None
+) -> dict[tuple[int, Any], dict[Standing, int]]:
+    """For each boundary ``days[i]``, per group: the reports being handled just before its
+    local midnight, by standing. Midnights already passed are the fold's ``Flow.OPEN_AT`` rows
+    (one grouped read of ``stats_day``); one still ahead is projected from the spans of the
+    reports open now, as they stand if nothing happens before it."""
+    now = clock.now()
+    past = [d for d in days if _midnight(d, tz) <= now]
+    ahead = [d for d in days if _midnight(d, tz) > now]
+    index = {d: i for i, d in enumerate(days)}
+    group = column or "NULL::text"
+    out: dict[tuple[int, Any], dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
+    conn = connections.get("default")
+    if past:
+        params: list[Any] = [tenant_id, past]
+        reach = _reach_sql(scope, params)
+        for row in await conn.execute_query_dict(
+            f"SELECT {group} AS g, day, detail, sum(n)::bigint AS n FROM stats_day "
+            f"WHERE tenant_id = $1 AND day = ANY($2::date[]) AND flow = '{Flow.OPEN_AT.value}'"
+            f"{reach} GROUP BY 1, 2, 3",
+            params,
+        ):
+            if row["n"]:
+                out[index[row["day"]], row["g"]][Standing(row["detail"])] += int(row["n"])
+    if ahead:
+        params = [tenant_id]
+        reach = _reach_sql(scope, params)
+        for row in await conn.execute_query_dict(
+            f"SELECT {group} AS g, spans FROM stats_report "
+            f"WHERE tenant_id = $1 AND upper_inf(open_during){reach}",
+            params,
+        ):
+            raw = row["spans"]
+            spans = [Span.from_json(s) for s in (json.loads(raw) if isinstance(raw, str) else raw)]
+            for day in ahead:
+                at = standing_just_before(spans, _midnight(day, tz))
+                if at is not None:
+                    out[index[day], row["g"]][at] += 1
+    return out
 
 
 async def _stage_times(
