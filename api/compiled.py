@@ -40,6 +40,9 @@ log = logging.getLogger("paht.compiled")
 COMPILED_ROOTS = frozenset({"reports", "report", "node", "reportByCode", "myReports"})
 
 
+_PLANS_PER_DOCUMENT = 64  # one per combination of @skip/@include variables met, bounded
+
+
 class _Rolled(Exception):
     pass
 
@@ -159,7 +162,8 @@ class CompiledOperations:
             log.debug("not compiled: %r", error)
             self.stats.unsupported += 1
             plan = None
-        doc.plans[key] = plan
+        if len(doc.plans) < _PLANS_PER_DOCUMENT:
+            doc.plans[key] = plan
         return plan
 
 
