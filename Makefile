@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve mail-sink webhook-receiver test mutants lint format schema bench-scope clean
+.PHONY: run serve mail-sink webhook-receiver test mutants lint format schema bench-scope bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ schema: $(BIN)/.installed  ## regenerate graphql/schema.graphql
 
 bench-scope: $(BIN)/.installed
 	$(BIN)/python -m bench.bench_scope
+
+# The interleaved matrix against the PostGraphile peer (both servers up, see bench/README.md;
+# PAHT served by bench.asgi, job pass off), then the table into bench/README.md.
+bench: $(BIN)/.installed  ## interleaved PAHT vs peer matrix; table into bench/README.md
+	PY=$(BIN)/python bash bench/run_side_by_side.sh
+	$(BIN)/python bench/results_table.py --readme
 
 clean:
 	rm -rf $(VENV) .paht/test mutants

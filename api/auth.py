@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
 
 from accounts.credentials import user_by_external_subject
 from accounts.revocations import revocations
-from accounts.tokens import Caller, TokenService, invalid_token
+from accounts.tokens import Caller, Identity, TokenService, invalid_token
 from core.errors import DomainError
 from core.tenancy import tenant_by_code, tenant_by_id
 from permissions.scope import ANONYMOUS, Scope, anonymous_in
@@ -44,12 +46,54 @@ async def _tenant_id(tenant_code: str) -> uuid.UUID:
     return tenant.id
 
 
+class VerifiedTokens:
+    """Our own access tokens, verified once for their lifetime: the signature and claims of a
+    token do not change, so a repeated bearer costs a dictionary lookup instead of two JWT
+    decodes. What can change is checked on every request as before: the session's revocation
+    (the NOTIFY-fed cache), the account's activity and grants (the Scope store). External
+    (OIDC) tokens are not kept."""
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self.maxsize = maxsize
+        self.entries: OrderedDict[tuple[int, str], Identity] = OrderedDict()
+
+    def get(self, tokens: TokenService, token: str) -> Identity | None:
+        key = (id(tokens), token)
+        identity = self.entries.get(key)
+        if identity is None:
+            return None
+        if (
+            identity.expires_at is None or time.time() >= identity.expires_at
+        ):  # expired: verify again (and be refused)
+            del self.entries[key]
+            return None
+        return identity
+
+    def put(self, tokens: TokenService, token: str, identity: Identity) -> None:
+        if identity.session_id is None or identity.expires_at is None:
+            return  # external (OIDC) identities are verified each time
+        self.entries[(id(tokens), token)] = identity
+        if len(self.entries) > self.maxsize:
+            self.entries.popitem(last=False)
+
+
+verified_tokens = VerifiedTokens()
+
+
+async def _verified(token: str, tokens: TokenService) -> Identity:
+    identity = verified_tokens.get(tokens, token)
+    if identity is None:
+        identity = await tokens.verify_async(token)
+        verified_tokens.put(tokens, token, identity)
+    return identity
+
+
 async def scope_from_token(
     token: str, tokens: TokenService, tenant_code: str | None = None
 ) -> Caller:
     """A typed INVALID_TOKEN error for a bad, expired or revoked token (never anonymous: a
     client with an expired token must learn it, not silently lose its permissions)."""
-    identity = await tokens.verify_async(token)
+    identity = await _verified(token, tokens)
     if identity.session_id is not None and await revocations.is_revoked(identity.session_id):
         raise invalid_token()  # logged out, reused refresh token, deactivated
     user_id = identity.user_id

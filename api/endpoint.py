@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.auth import TENANT_HEADER, anonymous_scope, bearer, scope_from_token
+from api.compiled import CompiledOperations
 from api.errors import error_response, present, request_language
 from api.limits import vi_number
 from api.observability import bind
@@ -127,6 +128,39 @@ class PahtGraphQL(GraphQL[Context, None]):
             allowed_origins=tuple(settings.allowed_origins),
         )
         self.services = services
+        self.compiled = (
+            CompiledOperations(schema, settings.graphql_limits())
+            if settings.compiled_operations
+            else None
+        )
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """A known query runs its compiled plan (api/compiled.py); the first run of a
+        document, and whatever the plan leaves to strawberry, runs through strawberry."""
+        compiled, query = self.compiled, request_data.query
+        name = request_data.operation_name
+        if compiled is not None and isinstance(query, str) and request_data.protocol == "http":
+            if compiled.known(query, name):
+                data = await compiled.execute(query, name, request_data.variables, context)
+                if data is not None:
+                    return ExecutionResult(data=data, errors=None)
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            if not result.errors and not compiled.known(query, name):
+                compiled.learn(query, name)
+            return result
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     """Schema introspection; default: only in debug (the committed schema is the contract)."""
     suggestions: bool | None = None
     """"Did you mean …" hints in errors; default: only in debug."""
+    compiled_operations: bool = True
+    """Known queries run from compiled plans (api/compiled.py); off: every operation through
+    strawberry (the differential tests compare both)."""
 
     # --- background jobs ------------------------------------------------------------------
     jobs_interval_seconds: float = 60

@@ -53,13 +53,20 @@ def cell(runs: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--label-prefix", default="round")
+    ap.add_argument(
+        "--readme",
+        action="store_true",
+        help="also write the table into bench/README.md, between its bench:table markers",
+    )
     a = ap.parse_args()
+    lines: list[str] = []
+    out = lines.append
     peer = load(HERE / "results" / "peer.jsonl", a.label_prefix)
     paht = load(HERE / "results" / "paht.jsonl", a.label_prefix)
-    print(
+    out(
         "| op | C | PostGraphile 5.1.5 JWT+RLS, PG 15 | PAHT, PG 18 | PAHT / peer | PAHT stmts/req, DB ms/req | peer stmts/req, DB ms/req |"
     )
-    print("|---|---|---|---|---|---|---|")
+    out("|---|---|---|---|---|---|---|")
     for key in sorted(set(peer) | set(paht)):
         p, q = peer.get(key, []), paht.get(key, [])
         ratio = "—"
@@ -75,7 +82,26 @@ def main() -> None:
             if p and "db_calls_per_req" in p[0]
             else "—"
         )
-        print(f"| {key[0]} | {key[1]} | {cell(p)} | {cell(q)} | {ratio} | {qs} | {ps} |")
+        out(f"| {key[0]} | {key[1]} | {cell(p)} | {cell(q)} | {ratio} | {qs} | {ps} |")
+    table = "\n".join(lines)
+    print(table)
+    if a.readme:
+        write_readme(HERE / "README.md", table)
+
+
+BEGIN, END = "<!-- bench:table -->", "<!-- /bench:table -->"
+
+
+def write_readme(path: Path, table: str) -> None:
+    """Replace the table between the markers (appended with them the first time)."""
+    text = path.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{table}\n{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Latest `make bench`\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
