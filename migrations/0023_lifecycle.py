@@ -99,6 +99,8 @@ BEGIN
         WHERE t.tenant_id = target AND t.user_id = m.user_id AND t.role = m.role
         AND t.agency_id IS NOT DISTINCT FROM m.agency_id
         AND t.field_id IS NOT DISTINCT FROM m.field_id);
+    DELETE FROM citizen_profile p WHERE p.tenant_id = source AND EXISTS (SELECT 1
+        FROM citizen_profile t WHERE t.tenant_id = target AND t.user_id = p.user_id);
     DELETE FROM casbin_rule c WHERE c.tenant_id = source AND EXISTS (SELECT 1 FROM casbin_rule t
         WHERE t.tenant_id = target AND t.ptype = c.ptype AND t.v0 IS NOT DISTINCT FROM c.v0
         AND t.v1 IS NOT DISTINCT FROM (CASE WHEN c.ptype = 'p' AND c.v1 = source::text

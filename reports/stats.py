@@ -68,7 +68,11 @@ async def report_stats(scope: Scope) -> ReportStats:
         open=sum(n for s, n in by_state.items() if s in open_states),
         overdue=overdue,
         by_state=[StateCount(ReportState(s), n) for s, n in sorted(by_state.items())],
-        by_field=[FieldCount(f, n, o) for f, (n, o) in by_field.items()],
+        # Most reports first, then by id: the same answer whatever order the rows come in.
+        by_field=[
+            FieldCount(f, n, o)
+            for f, (n, o) in sorted(by_field.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
+        ],
     )
 
 
