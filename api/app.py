@@ -29,6 +29,7 @@ from api.media_files import MediaAccess, MediaHeaders
 from api.observability import RequestContextMiddleware, metrics
 from api.services import Services
 from api.settings import Settings
+from citizens import codes as verification_codes
 from core.db import close_side_pool, open_side_pool
 from open311.routes import BASE_PATH, Open311
 from open311.submit import MediaPolicy
@@ -77,6 +78,7 @@ def create_app(
     already initialised Tortoise (tests). ``on_shutdown`` runs last in the lifespan: uvicorn
     re-raises SIGINT/SIGTERM after shutdown, so code after ``uvicorn.run`` may never run."""
     services = Services.from_settings(settings)
+    verification_codes.configure(settings.verification_code_key())
     graphql_view = PahtGraphQL(services)
     graphql_app = BodyLimit(
         AuthenticatedEndpoint(graphql_view),

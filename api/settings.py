@@ -252,6 +252,13 @@ class Settings(BaseSettings):
         # A key of its own: a media link's signature is never a token's.
         return hmac.new(base, b"paht media links", hashlib.sha256).digest()
 
+    def verification_code_key(self) -> bytes:
+        """The key of one-time codes' hashes (citizens/codes.py), derived as the media links'
+        is but a key of its own."""
+        return hmac.new(
+            self.media_link_secret(), b"paht verification codes", hashlib.sha256
+        ).digest()
+
     def signing_secret(self) -> str:
         """The HS256 secret; in development a random one persisted under the data folder."""
         if self.jwt_secret is not None:

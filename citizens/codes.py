@@ -1,6 +1,8 @@
 """One-time codes: six digits sent to an address, proven once.
 
-A code is kept only as a hash (SHA-256 of the row id and the code, so equal codes differ), lives
+A code is kept only as a keyed hash (HMAC-SHA-256 of the row id and the code under the
+deployment's key, ``configure``: six digits are too few to survive an unkeyed hash in the hands of
+a database reader, and the row id makes equal codes differ), lives
 ``CODE_TTL``, is used at most once (the claim is one conditional UPDATE, so two concurrent
 proofs cannot both win) and a newer code for the same purpose and address voids the older ones.
 Guesses are limited per address by ``GUESSES`` on the shared throttle (core/throttle.py),
@@ -25,8 +27,19 @@ CODE_TTL = timedelta(minutes=15)
 GUESSES = throttle.SlidingWindow("citizen-code-guess", limit=5, window=timedelta(minutes=15))
 
 
+# Set by the application from its settings (api/app.py); a process that never configures one
+# (a test calling the services directly) gets a random key of its own.
+_key: bytes = secrets.token_bytes(32)
+
+
+def configure(key: bytes) -> None:
+    """The deployment's key: every replica derives the same one from its secrets."""
+    global _key
+    _key = key
+
+
 def _hash(code_id: uuid.UUID, code: str) -> str:
-    return hashlib.sha256(f"{code_id}:{code}".encode()).hexdigest()
+    return hmac.new(_key, f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def invalid_code(field: str = "code") -> DomainError:

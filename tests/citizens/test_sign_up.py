@@ -5,6 +5,8 @@ asking for a code answers the same for a known address, and the limits hold."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import uuid
 from datetime import timedelta
@@ -14,7 +16,9 @@ import pytest
 import time_machine
 
 from accounts.models import CitizenProfile, User
+from api.settings import Settings
 from citizens import codes
+from citizens.models import VerificationCode
 from citizens.vocabulary import CodePurpose, ContactKind
 from core import clock
 from outbox.runner import Outbox
@@ -243,3 +247,21 @@ async def test_a_phone_number_gets_its_code_by_sms_through_the_tenants_gateway(
     token = payload["accessToken"]
     shown = await call(gql, "{ myProfile { phone phoneVerified notifyBySms } }", token=token)
     assert shown["myProfile"] == {"phone": phone, "phoneVerified": True, "notifyBySms": True}
+
+
+async def test_a_code_is_kept_as_a_hash_keyed_by_the_deployment(
+    gql: GraphQLClient, settings: Settings, pilot: dict[str, Any]
+) -> None:
+    # gql's application configured the key from the settings (api/app.py); a database reader
+    # without it cannot try the million codes against the stored hash.
+    sapa = pilot["tenants"]["sa-pa"].id
+    address = new_email()
+    async with tenant_transaction(sapa):
+        code = await codes.issue(sapa, CodePurpose.SIGN_UP, ContactKind.EMAIL, address)
+        row = await VerificationCode.get(tenant_id=sapa, address=address, used_at=None)
+    message = f"{row.id}:{code}".encode()
+    assert row.code_hash != hashlib.sha256(message).hexdigest()
+    keyed = hmac.new(settings.verification_code_key(), message, hashlib.sha256).hexdigest()
+    assert row.code_hash == keyed
+    async with tenant_transaction(sapa):
+        await codes.consume(sapa, CodePurpose.SIGN_UP, address, code)
