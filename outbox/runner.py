@@ -21,7 +21,7 @@ from tortoise.expressions import F
 from outbox.admins import tell_admins_endpoint_disabled
 from outbox.channels import Delivery, Senders, TenantChannels
 from outbox.models import ChannelSettings, OutboxMessage, WebhookEndpoint
-from outbox.vocabulary import Channel, MessageStatus
+from outbox.vocabulary import Channel, EventType, MessageStatus
 from permissions.session import tenant_transaction
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,12 @@ async def _settle(
             "last_error": delivery.error,
         }
         rows = OutboxMessage.filter(tenant_id=tenant_id, id=message.id)
+        if message.event_type == EventType.ACCOUNT_MESSAGE.value and (
+            delivery.ok or not (delivery.retry and attempts < policy.max_attempts)
+        ):
+            # Account messages carry one-time codes and tracking codes: once settled, only
+            # the record that one was sent (to whom, when, how it went) is kept.
+            common |= {"subject": "", "body": ""}
         if delivery.ok:
             await rows.update(status=MessageStatus.SENT, sent_at=now, **common)
             stats.sent += 1

@@ -21,6 +21,7 @@ from citizens import codes
 from citizens.models import VerificationCode
 from citizens.vocabulary import CodePurpose, ContactKind
 from core import clock
+from outbox.models import OutboxMessage
 from outbox.runner import Outbox
 from permissions.session import tenant_transaction
 from reports.jobs import deliver_once
@@ -265,3 +266,17 @@ async def test_a_code_is_kept_as_a_hash_keyed_by_the_deployment(
     assert row.code_hash == keyed
     async with tenant_transaction(sapa):
         await codes.consume(sapa, CodePurpose.SIGN_UP, address, code)
+
+
+async def test_a_sent_code_is_not_kept_in_the_outbox(
+    gql: GraphQLClient, mail: MailSink, outbox: Outbox, pilot: dict[str, Any]
+) -> None:
+    email = new_email()
+    assert (await request_code(gql, email=email))["errors"] == []
+    code = await code_sent_to(mail, outbox, email)  # delivered through the real SMTP server
+    sapa = pilot["tenants"]["sa-pa"].id
+    async with tenant_transaction(sapa):
+        sent = await OutboxMessage.filter(tenant_id=sapa, recipient=email)
+    assert [m.status for m in sent] == ["SENT"]
+    assert (sent[0].subject, sent[0].body) == ("", "")  # the record of sending, not the code
+    assert code not in str(sent[0].payload or "")
