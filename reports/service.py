@@ -34,6 +34,7 @@ from reports.deadline_extensions import (
 )
 from reports.duplicates import nearby_open_reports
 from reports.escalation import escalate
+from reports.followed import transition
 from reports.handoff import hand_off
 from reports.locator import Location, locate, tenant_for_point
 from reports.reporter_accounts import claim_reports, forget_reporter
@@ -46,7 +47,7 @@ from reports.submission import (
     submit_report,
 )
 from reports.transfer import transfer_report
-from reports.transitions import MEDIA_ACTIONS, AssignInput, mark_duplicate, transition
+from reports.transitions import MEDIA_ACTIONS, AssignInput, mark_duplicate
 from reports.workflow import SideAction
 
 __all__ = [

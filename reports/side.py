@@ -15,6 +15,7 @@ from core.errors import DomainError, PermissionDenied, Validator
 from permissions.actions import Action
 from permissions.scope import Scope
 from reports.attachments import check_media, cleanup_on_error, store_media
+from reports.first_response import first_response
 from reports.media import ProcessedMedia
 from reports.models import Report, ReportEvent
 from reports.records import clean_text, is_reporter, load_report, record_event, update_report
@@ -47,7 +48,9 @@ async def add_comment(
     storage: Storage | None = None,
 ) -> ReportEvent:
     """A COMMENT event, optionally with photos. Staff choose ``public``; the reporter's own
-    comments are always public. The report row does not change."""
+    comments are always public. The report row does not change, except that the agency's first
+    public comment on an urgent report moves its deadline to the full result
+    (``reports.first_response``)."""
     report = await load_report(scope, report_id)
     actor = _comment_capacity(scope, report)
     v = Validator()
@@ -55,6 +58,10 @@ async def add_comment(
     v.check()
     check_media(media, storage)
     now = clock.now()
+    data: dict[str, object] = {"attachments": len(media)} if media else {}
+    if actor is ActorKind.STAFF and public:
+        report, answered = await first_response(report, now)
+        data |= answered
     event = await record_event(
         scope,
         report,
@@ -63,7 +70,7 @@ async def add_comment(
         at=now,
         comment=body,
         public=public or actor is ActorKind.REPORTER,
-        data={"attachments": len(media)} if media else None,
+        data=data or None,
     )
     if media:
         async with cleanup_on_error(storage) as written:

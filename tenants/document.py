@@ -308,6 +308,7 @@ def to_plan(document: Document) -> OnboardingPlan:
             for f in data.get("fields") or []
         ],
         options=dict(data.get("options") or {}),
+        calendar=dict(data.get("calendar") or {}),
         pilot=_pilot(data.get("pilot")),
     )
 

@@ -27,6 +27,7 @@ from permissions.service import install_templates
 from permissions.session import apply_scope, tenant_transaction
 from permissions.store import policy_changed, store
 from permissions.templates import TENANT_ADMIN
+from tenants.calendar import WorkingCalendar
 from tenants.coverage import check_coverage, check_tenant_code_free
 from tenants.models import (
     AdministrativeUnit,
@@ -97,6 +98,9 @@ class OnboardingPlan:
     agencies: list[AgencyPlan] = field(default_factory=list)
     fields: list[FieldPlan] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # tenants.options.TenantOptions
+    #: The locality's own calendar (tenants.calendar.WorkingCalendar config: office hours, ...);
+    #: empty means the defaults, as updateCalendar can set later.
+    calendar: dict[str, Any] = field(default_factory=dict)
     pilot: PilotPlan | None = None  # the pilot period and targets (tenants.pilot)
 
 
@@ -294,6 +298,15 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
     options = TenantOptions.from_config(plan.options, v)
     if v.errors:
         raise DomainError.many([replace(d, field=f"options.{d.field}") for d in v.errors])
+    try:
+        calendar = WorkingCalendar.from_config(plan.calendar) if plan.calendar else None
+    except DomainError as error:
+        raise DomainError.many(
+            [
+                replace(d, field=f"calendar.{d.field}" if d.field else "calendar")
+                for d in error.details
+            ]
+        ) from None
     tenant_id = new_id()
     # A nested transaction (savepoint) inside the request's: the tenant's rows need its own
     # app.tenant_id for RLS, and everything is undone together if any step fails.
@@ -352,7 +365,7 @@ async def onboard(scope: Scope, plan: OnboardingPlan) -> OnboardingResult:
         quick = [f.code for f in plan.fields if f.quick_fix]
         await TenantSettings.create(
             tenant_id=tenant_id,
-            calendar={},
+            calendar=calendar.to_config() if calendar else {},
             sla_rules=default_sla_table(quick).to_config(),  # 3 working days for quick fixes
             options=options.to_config(),
         )

@@ -21,6 +21,9 @@ from tenants.calendar import WorkingCalendar
 DUE_SOON_FRACTION = 0.8
 #: Normal resolve period for fields checkable and fixable at once (hạ tầng đô thị, VSMT, ...).
 QUICK_FIX_RESOLVE_DAYS = 3
+#: Urgent reports: the resolve rule (4 h, 24/7) is the agency's first response; once it has
+#: answered, the full result is due within this many working days of its acceptance.
+URGENT_RESULT_WORKING_DAYS = 1
 
 
 class Stage(Labelled):
@@ -165,8 +168,8 @@ _MIN, _WH, _WD = (
     DurationUnit.WORKING_DAYS,
 )
 
-#: docs/domain.md §4 defaults. Urgent resolve is the 4 h first response; the full result is a
-#: follow-up outside this table.
+#: docs/domain.md §4 defaults. Urgent resolve is the 4 h first response; the full result
+#: (``urgent_result_due``) follows from the calendar, not from this table.
 DEFAULT_SLA_RULES: tuple[SlaRule, ...] = (
     _rule(_S, _U, 30, _MIN),
     _rule(_S, _N, 4, _WH),
@@ -287,6 +290,13 @@ def compute_due(
     if not calendar.is_working_day(due.date()):
         due = calendar.end_of_day(calendar.next_working_day(due.date()))
     return due
+
+
+def urgent_result_due(calendar: WorkingCalendar, accepted_at: datetime) -> datetime:
+    """The full result of an urgent report: close of office hours of the working day after the
+    agency accepted it (a period in days starts the next day, Bộ luật Dân sự 2015, Art. 147)."""
+    _require_aware(accepted_at, "accepted_at")
+    return calendar.add_working_days(accepted_at, URGENT_RESULT_WORKING_DAYS)
 
 
 def extend_due_for_pause(

@@ -1,8 +1,9 @@
 """Transfer between localities (issue 12, item 3), end to end through GraphQL as the application
 role: Lào Cai's hotline takes a call about a point in Sa Pa and transfers it; Sa Pa handles it
-(routing, hand-off to an officer, the leader's sign-off, the centre's approval) and the caller
-reopens it within the window; the reporter follows it by the same tracking code in both
-localities, and neither locality sees the other's row."""
+(routing, hand-off to an officer, the leader's sign-off, the centre's approval); the caller, who
+holds the report in Lào Cai's app, rates it low and reopens it within the window themself, from
+their own locality; the reporter follows it by the same tracking code in both localities, and
+neither locality sees the other's row."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from tests.support.workflow import (
 
 FIELDS = "{ fields { id code } }"
 TRANSFER_VIEW = "transfer { sent tenantCode tenantName reportCode trackingCode }"
-TRACK = f"""query($c: String!) {{ trackReport(trackingCode: $c) {{ id code state
+TRACK = f"""query($c: String!) {{ trackReport(trackingCode: $c) {{ id code state version
   {TRANSFER_VIEW} {EVENTS} reporter {{ name }} }} }}"""
 
 
@@ -152,7 +153,17 @@ async def test_the_demo_story_across_two_localities(
     laocai_operator = await access_token(
         settings, await store.scope_for(operator_user.id, laocai.id)
     )
+    citizen_user = await user_named("laocai.citizen")
+    citizen_scope = await store.scope_for(citizen_user.id, laocai.id)
     report, tracking = await hotline_call_about_sapa(gql, laocai_operator)
+    # The caller has Lào Cai's app: they attach the hotline entry to their account.
+    claimed = await gql.ok(
+        """mutation($i: ClaimReportsInput!) { claimReports(input: $i) {
+          reports { code } errors { code } } }""",
+        {"i": {"trackingCodes": [tracking]}},
+        token=await access_token(settings, citizen_scope),
+    )
+    assert claimed["claimReports"] == {"reports": [{"code": report["code"]}], "errors": []}
     moved = await act(
         gql,
         "transferReport",
@@ -233,21 +244,52 @@ async def test_the_demo_story_across_two_localities(
         gql, "approveResult", _v(signed["report"], outcome="FIXED"), env.token("centre_supervisor")
     )
     assert approved["report"]["state"] == "RESOLVED"
-    # The caller, unhappy, rings back within the window: the centre reopens for them.
+    # The caller, unhappy, answers from Lào Cai's app on day 9: they follow the copy by their
+    # tracking code, rate it 2 (the centre's review queue), then reopen it themself.
     env = await at(env, settings, time_machine, vn(2026, 3, 20, 9))
-    reopened = await act(
-        gql,
-        "reopenReport",
-        _v(approved["report"], comment="Người dân báo quán vẫn bán thịt ôi thiu."),
-        env.token("intake_operator"),
+    citizen = await access_token(settings, citizen_scope)
+    laocai_operator = await access_token(
+        settings, await store.scope_for(operator_user.id, laocai.id)
     )
-    assert reopened["report"]["state"] == "REOPENED"
+    live = await track(gql, "sa-pa", tracking)
+    assert live is not None and live["state"] == "RESOLVED"
+    step_on_copy = "report { id code state version } errors { code field }"
+    rate = f"""mutation($i: RateReportInput!) {{ rateReport(input: $i) {{ {step_on_copy} }} }}"""
+    reopen = f"""mutation($i: ReasonedTransitionInput!) {{ reopenReport(input: $i) {{
+      {step_on_copy} }} }}"""
+    unhappy = {"rating": 2, "comment": "Quán vẫn bán thịt ôi thiu."}
+    # Nobody else reaches the copy this way: Lào Cai's operator does not hold the report.
+    refused = await gql.ok(reopen, {"i": _v(live, comment="x")}, token=laocai_operator)
+    assert [e["code"] for e in refused["reopenReport"]["errors"]] == ["NOT_FOUND"]
+    rated = (await gql.ok(rate, {"i": _v(live, **unhappy)}, token=citizen))["rateReport"]
+    assert rated["errors"] == [] and rated["report"]["id"] == copy["id"]
+    assert rated["report"]["state"] == "RATING_REVIEW"
+    stale = await gql.ok(reopen, {"i": _v(live, comment="x")}, token=citizen)
+    assert [e["code"] for e in stale["reopenReport"]["errors"]] == ["STALE_VERSION"]
+    reopened = await gql.ok(
+        reopen,
+        {"i": _v(rated["report"], comment="Tôi vẫn thấy quán bán thịt ôi thiu.")},
+        token=citizen,
+    )
+    assert reopened["reopenReport"]["errors"] == []
+    assert reopened["reopenReport"]["report"]["state"] == "REOPENED"
     history = await staff_view(gql, env.token("intake_operator"), copy["id"])
     assert [e["action"] for e in history["events"]] == [
         "SUBMIT", "RECEIVE_TRANSFER", "ASSIGN", "ACCEPT", "HAND_OFF", "SUBMIT_RESULT", "SIGN_OFF",
-        "APPROVE_RESULT", "REOPEN",
+        "APPROVE_RESULT", "RATE_DISSATISFIED", "REOPEN",
     ]  # fmt: skip
+    assert [e["actorRole"] for e in history["events"][-2:]] == ["reporter", "reporter"]
+    # The record left behind in Lào Cai is untouched.
+    behind_now = await gql.ok(
+        "query($id: ID!) { report(id: $id) { state version } }",
+        {"id": report["id"]},
+        token=laocai_operator,
+    )
+    assert behind_now["report"] == {"state": "TRANSFERRED", "version": left["version"]}
     followed = await track(gql, "sa-pa", tracking)
     assert followed is not None and followed["state"] == "REOPENED"
     shown = [e["action"] for e in followed["events"]]
-    assert shown == ["SUBMIT", "RECEIVE_TRANSFER", "ASSIGN", "ACCEPT", "APPROVE_RESULT", "REOPEN"]
+    assert shown == [
+        "SUBMIT", "RECEIVE_TRANSFER", "ASSIGN", "ACCEPT", "APPROVE_RESULT", "RATE_DISSATISFIED",
+        "REOPEN",
+    ]  # fmt: skip

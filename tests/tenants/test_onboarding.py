@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from strawberry.relay import GlobalID
 
 from core.errors import DomainError
+from permissions.session import tenant_transaction
 from permissions.templates import TENANT_TEMPLATES
+from reports.records import tenant_rules
 from tenants import document, onboarding
+from tenants.calendar import WorkingCalendar
 from tenants.models import (
     AdministrativeUnit,
     Tenant,
@@ -31,6 +36,7 @@ from tests.support.onboarding import (
 )
 
 PASSWORD = "onboarding-pass-2026"
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 ONBOARD = """
 mutation($i: OnboardTenantInput!) {
@@ -532,6 +538,38 @@ async def test_bad_yaml_document_changes_nothing(
     assert drawn.ids == []
     assert not await Tenant.exists(code=code)
     assert await find_user(f"{code}.admin") is None
+
+
+#: Lào Cai's real office hours (tenants/demo/README.md): the afternoon ends at 17:00 too, but the
+#: morning runs to 12:00, 8 working hours a day instead of the default 7.5.
+LAO_CAI_HOURS = [["07:30", "12:00"], ["13:30", "17:00"]]
+
+
+async def test_yaml_document_sets_the_localitys_office_hours(tmp_path: Path) -> None:
+    code = unique("yaml")
+    doc = demo_document(code) | {"calendar": {"office_hours": LAO_CAI_HOURS}}
+    result = await onboard_document(write_document(tmp_path, doc))
+    async with tenant_transaction(result.tenant.id):
+        rules = await tenant_rules(result.tenant.id)
+    assert rules.calendar.to_config()["office_hours"] == LAO_CAI_HOURS
+    # 4 working hours from Wednesday 11/3/2026 10:00: 2 h to 12:00, 2 h from 13:30 → 15:30
+    # (on the default hours: 1.5 h to 11:30, then 2.5 h → 16:00).
+    start = datetime(2026, 3, 11, 10, 0, tzinfo=VN)
+    due = rules.calendar.add_working_time(start, timedelta(hours=4))
+    assert due == datetime(2026, 3, 11, 15, 30, tzinfo=VN)
+    assert WorkingCalendar().add_working_time(start, timedelta(hours=4)) == datetime(
+        2026, 3, 11, 16, 0, tzinfo=VN
+    )
+
+
+async def test_yaml_document_with_a_bad_calendar_changes_nothing(tmp_path: Path) -> None:
+    code = unique("yaml")
+    doc = demo_document(code) | {"calendar": {"office_hours": [["13:30", "12:00"]]}}
+    with pytest.raises(DomainError) as error:
+        await onboard_document(write_document(tmp_path, doc))
+    assert [d.code for d in error.value.details] == ["INVALID_CALENDAR"]
+    assert (error.value.field or "").startswith("calendar.office_hours")
+    assert not await Tenant.exists(code=code)
 
 
 async def test_yaml_document_missing_a_key_is_refused(tmp_path: Path) -> None:
