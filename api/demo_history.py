@@ -9,9 +9,10 @@ them (``rebuild_tenant``). Deterministic for a seed.
 
 The behaviour: volumes by field (a weight per field, fewer reports at weekends, daytime
 submissions); each agency has its own tendency to be late (a step taken after the deadline in
-force, 5–35 % of its steps); about 7 % rejected (by reason), 3 % withdrawn, 4 % duplicates,
-8 % returned by the agency and re-assigned, 12 % extensions asked (four in five granted), 12 %
-sent back for rework, and ratings for about 65 % of the resolved reports (lower when late).
+force, 5–35 % of its steps); about 7 % rejected (by reason), 3 % withdrawn, a few duplicates
+(of the last report, when it is still open), 8 % returned by the agency and re-assigned, 12 %
+extensions asked (four in five granted), 12 % sent back for rework, and ratings for about 65 %
+of the approved results (lower after a late resolution).
 Reports whose next step would fall after now stay open where they are.
 """
 
