@@ -12,7 +12,8 @@ submissions); each agency has its own tendency to be late (a step taken after th
 force, 5–35 % of its steps); about 7 % rejected (by reason), 3 % withdrawn, a few duplicates
 (of the last report, when it is still open), 8 % returned by the agency and re-assigned, 12 %
 extensions asked (four in five granted), 12 % sent back for rework, and ratings for about 65 %
-of the approved results (lower after a late resolution).
+of the approved results (lower after a late resolution; the centre closes a low rating's
+review with an explanation).
 Reports whose next step would fall after now stay open where they are.
 """
 
@@ -282,7 +283,13 @@ class _Replay:
             at = self._when(at, at + timedelta(days=3), 0)
             weights = (3, 3, 4, 5, 4) if resolved_late else (1, 1, 2, 6, 10)
             rating = rng.choices((1, 2, 3, 4, 5), weights)[0]
-            await self._step(at, loc.citizen, report, A.RATE, rating=rating)
+            report = await self._step(at, loc.citizen, report, A.RATE, rating=rating)
+            if report.state == ReportState.RATING_REVIEW:  # a low rating: the centre explains
+                at = self._when(at, at + timedelta(days=2), 0)
+                reason, comment = "EXPLAINED", "Đã giải thích kết quả xử lý cho người dân."
+                await self._step(
+                    at, loc.centre, report, A.CLOSE, reason_code=reason, comment=comment
+                )
 
 
 _FINISHED = {"REJECTED", "DUPLICATE", "WITHDRAWN", "CLOSED", "RESOLVED"}
