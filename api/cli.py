@@ -116,6 +116,14 @@ def _ready(settings: Settings, urls: DatabaseUrls, migrate_first: bool) -> None:
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="Load the Lào Cai pilot demo data.")] = False,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            help="With --demo: generate this much past activity first (6m, 1m, 2w, 45d) "
+            "through the real workflow, then fold the statistics."
+        ),
+    ] = None,
+    per_day: Annotated[float, typer.Option(help="Reports a day per locality (--history).")] = 5.0,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     migrate_first: Annotated[
@@ -160,6 +168,8 @@ def serve(
             from api.demo import load_demo
 
             accounts = asyncio.run(_with_orm(urls.app, load_demo))
+            if history:
+                _demo_history(urls.app, history, per_day)
             _print_demo_accounts(accounts, f"http://{host}:{port}/graphql")
         app_ = create_app(settings, urls.app, on_shutdown=db.stop)
         uvicorn.run(
@@ -172,13 +182,39 @@ def serve(
         )
 
 
+def _demo_history(app_url: str, history: str, per_day: float) -> None:
+    import time
+
+    from api.demo_history import load_history, parse_history
+
+    try:
+        length = parse_history(history)
+    except ValueError:
+        typer.echo(f"--history: expected e.g. 6m, 1m, 2w or 45d, got {history!r}", err=True)
+        raise typer.Exit(2) from None
+    started = time.perf_counter()
+    done = asyncio.run(_with_orm(app_url, lambda: load_history(length, per_day)))
+    for code, stats in done.items():
+        typer.echo(
+            f"{code}: {stats.reports} reports, {stats.steps} steps over {length.days} days "
+            f"({', '.join(f'{s} {n}' for s, n in sorted(stats.states.items()))})"
+        )
+    typer.echo(f"History generated and statistics folded in {time.perf_counter() - started:.0f} s.")
+
+
 @app.command("demo")
 def demo_command(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(help="Generate this much past activity first (6m, 1m, 2w, 45d)."),
+    ] = None,
+    per_day: Annotated[float, typer.Option(help="Reports a day per locality (--history).")] = 5.0,
 ) -> None:
-    """Serve with the Lào Cai pilot demo data (same as `serve --demo`)."""
-    serve(demo=True, host=host, port=port)
+    """Serve with the Lào Cai pilot demo data (same as `serve --demo`); `--history 6m` adds six
+    months of generated activity in both localities, statistics folded."""
+    serve(demo=True, history=history, per_day=per_day, host=host, port=port)
 
 
 @app.command("migrate")

@@ -106,8 +106,6 @@ async def _role_users(tenant: Tenant, code: str) -> list[DemoAccount]:
 
 async def _sample_reports(tenant: Tenant, code: str) -> None:
     """A few reports in different states, so a new console has something to show."""
-    from shapely.geometry import Point, shape
-
     from reports.service import (
         AssignInput,
         ContactInput,
@@ -125,16 +123,7 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
             r: await User.get(username=f"{short}.{r}", default_tenant_id=tenant.id) for r in roles
         }
     scopes = {r: await store.scope_for(u.id, tenant.id) for r, u in users.items()}
-    units = [u for u in await AdministrativeUnit.filter(code__in=tenant.unit_codes) if u.boundary][
-        :5
-    ]
-    points = []
-    for unit in units:
-        area = shape(unit.boundary)
-        point = area.representative_point()
-        # A little off the representative point (which tests and tools also like to use).
-        shifted = Point(point.x + 0.002, point.y + 0.002)
-        points.append(shifted if area.contains(shifted) else point)
+    points = await report_points(tenant)
     async with tenant_transaction(tenant.id):
         fields = {f.code: f for f in await Field.filter(tenant_id=tenant.id)}
 
@@ -219,3 +208,18 @@ async def _sample_reports(tenant: Tenant, code: str) -> None:
         reason_code="OUT_OF_SCOPE",
         comment="Tranh chấp dân sự, đề nghị liên hệ Tòa án nhân dân.",
     )
+
+
+async def report_points(tenant: Tenant, limit: int = 5) -> list[Any]:
+    """Points (shapely) inside the first ``limit`` of the tenant's units that have a boundary."""
+    from shapely.geometry import Point, shape
+
+    units = [u for u in await AdministrativeUnit.filter(code__in=tenant.unit_codes) if u.boundary]
+    points = []
+    for unit in units[:limit]:
+        area = shape(unit.boundary)
+        point = area.representative_point()
+        # A little off the representative point (which tests and tools also like to use).
+        shifted = Point(point.x + 0.002, point.y + 0.002)
+        points.append(shifted if area.contains(shifted) else point)
+    return points

@@ -13,9 +13,25 @@ matters may come from the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+_pinned: ContextVar[datetime | None] = ContextVar("paht_clock_pinned", default=None)
 
 
 def now() -> datetime:
-    """The current instant, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current instant, timezone-aware, in UTC (or the instant pinned by ``pinned``)."""
+    return _pinned.get() or datetime.now(UTC)
+
+
+@contextmanager
+def pinned(instant: datetime) -> Iterator[None]:
+    """Run the block as if it were ``instant`` (the generated demo history replays the workflow
+    in the past). Only this clock moves: timestamps the ORM takes itself stay real."""
+    token = _pinned.set(instant.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _pinned.reset(token)

@@ -151,6 +151,11 @@ async def evaluation_workbook(
         tick(step, STEPS)
     _trend(book, await tenant_statistics(scope, tenant_id, period, GroupBy.MONTH), en)
     tick(STEPS, STEPS)
+    for ws in book.worksheets:  # printed (and rendered to PDF) one landscape page per sheet
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -34,3 +34,20 @@ async def test_the_database_clock_is_not_frozen(
     stop_clock(time_machine, vn(2001, 1, 1, 9))
     [row] = await connections.get("default").execute_query_dict("SELECT now() AS now")
     assert row["now"].year != 2001 and clock.now().year == 2001
+
+
+async def test_a_pinned_clock_holds_inside_its_block_and_in_tasks_started_there() -> None:
+    outside: list[object] = []
+
+    async def other_task() -> None:
+        outside.append(clock.now())
+
+    with clock.pinned(AT):
+        assert clock.now() == AT and clock.now().tzinfo is UTC
+        with clock.pinned(vn(2026, 1, 2, 8)):
+            assert clock.now() == vn(2026, 1, 2, 8)
+        assert clock.now() == AT
+        sibling = asyncio.get_running_loop().create_task(other_task())
+    await sibling  # created inside the block: the context is copied, so it sees the pin
+    assert outside == [AT]
+    assert clock.now() > AT  # after the block, the real clock again

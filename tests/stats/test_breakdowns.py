@@ -180,6 +180,10 @@ async def test_breakdowns_previous_period_and_stage_times(
         )
     assert ticks == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     book = openpyxl.load_workbook(io.BytesIO(content))
+    for ws in book.worksheets:  # each sheet prints (and renders) on one landscape A4 page
+        setup = ws.page_setup
+        assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 1)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
     summary = {r[0]: r[1:] for r in book["Tổng hợp"].iter_rows(min_row=3, values_only=True)}
     assert summary["Tỉ lệ đúng hạn"] == (pytest.approx(1 - 2 / 4), 0.9, "Không đạt")
     assert summary["Tỉ lệ hài lòng (4–5)"] == (None, 0.8, None)  # no rating: not judged
