@@ -336,6 +336,53 @@ def validate_command(
     )
 
 
+def _transfer(work: Any) -> Any:
+    """Run one tenant transfer (tenants/transfer.py) on the configured database and storage."""
+    from api.services import make_storage
+    from core.errors import DomainError
+
+    settings = get_settings()
+    storage = make_storage(settings)
+    with reported_errors():
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            try:
+                return asyncio.run(_with_orm(urls.app, lambda: work(storage)))
+            except DomainError as error:
+                for d in error.details:
+                    typer.echo(f"{d.code}: {d.message_vi} / {d.message_en}", err=True)
+                raise typer.Exit(1) from None
+
+
+@tenants_app.command("export")
+def export_command(
+    tenant: Annotated[str, typer.Option("--tenant", help="code of the tenant")],
+    out: Annotated[Path, typer.Option("--out", help="an empty or new directory")],
+) -> None:
+    """Export one tenant's whole data: JSON lines per table, its stored files, a manifest with
+    row counts and SHA-256 checksums (tenants/transfer.py)."""
+    from tenants.transfer import export_tenant
+
+    result = _transfer(lambda storage: export_tenant(tenant, out, storage))
+    rows = sum(result.rows.values())
+    typer.echo(f"Exported {result.code}: {rows} rows, {result.files} files into {out}")
+
+
+@tenants_app.command("import")
+def import_command(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+) -> None:
+    """Import a tenant exported by `paht tenants export`: every checksum is verified first, the
+    tenant code must be free here, and everything is written in one transaction."""
+    from tenants.transfer import import_tenant
+
+    result = _transfer(lambda storage: import_tenant(directory, storage))
+    rows = sum(result.rows.values())
+    typer.echo(f"Imported {result.code}: {rows} rows, {result.files} files")
+    typer.echo("Statistics: run `paht stats rebuild`; people set their passwords again.")
+
+
 async def _check_registry(plan: Any) -> None:
     from tenants.coverage import check_coverage, check_tenant_code_free
 
