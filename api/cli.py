@@ -380,6 +380,11 @@ def import_command(
     result = _transfer(lambda storage: import_tenant(directory, storage))
     rows = sum(result.rows.values())
     typer.echo(f"Imported {result.code}: {rows} rows, {result.files} files")
+    if result.cut_transfers:
+        typer.echo(
+            f"  {result.cut_transfers} transfer links to localities not held here were cut "
+            "(the other side's report codes are kept)"
+        )
     typer.echo("Statistics: run `paht stats rebuild`; people set their passwords again.")
 
 

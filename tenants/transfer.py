@@ -76,6 +76,7 @@ class TransferResult:
     code: str
     rows: dict[str, int]
     files: int
+    cut_transfers: int = 0  # transfer links to localities this installation does not hold
 
 
 def _sha256(data: bytes) -> str:
@@ -251,6 +252,7 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
             f"Tenant code {tenant_row['code']} already exists here.",
             field="tenant",
         )
+    tables["report"], cut = await _cut_foreign_transfers(tables.get("report", []), tenant_id)
     status = tenant_row["status"]
     tenant_row.update(status=TenantStatus.ACTIVE.value, successor_id=None)
     counts = {t: len(r) for t, r in tables.items()}
@@ -278,7 +280,25 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
         for key in written:
             await files.delete(key)
         raise
-    return TransferResult(tenant_row["code"], counts, len(blobs))
+    return TransferResult(tenant_row["code"], counts, len(blobs), cut)
+
+
+async def _cut_foreign_transfers(rows: list[str], tenant_id: uuid.UUID) -> tuple[list[str], int]:
+    """A report transferred to or from a locality this installation does not hold keeps the
+    other side's report code, but not the pointer to a tenant that is not here."""
+    columns = ("transferred_to_tenant_id", "transferred_from_tenant_id")
+    parsed = [json.loads(r) for r in rows]
+    named = {r[c] for r in parsed for c in columns if r.get(c)} - {str(tenant_id)}
+    here = {str(t) for t in await Tenant.filter(id__in=list(named)).values_list("id", flat=True)}
+    cut = 0
+    for row in parsed:
+        for column in columns:
+            if row.get(column) and row[column] != str(tenant_id) and row[column] not in here:
+                row[column] = None
+                cut += 1
+    if not cut:
+        return rows, 0
+    return [json.dumps(r, ensure_ascii=False) for r in parsed], cut
 
 
 async def _insert(conn: BaseDBAsyncClient, tables: dict[str, list[str]]) -> None:

@@ -19,6 +19,8 @@ import pytest
 from tortoise import connections
 
 from api.database import DatabaseUrls
+from permissions.session import scoped_transaction
+from reports.transfer import transfer_report
 from reports.workflow import WorkflowAction as A
 from tenants.transfer import EXPORTED, SKIPPED
 from tests.conftest import TEST_SECRET, GraphQLClient
@@ -29,8 +31,10 @@ from tests.support.server import ApiProcess
 from tests.support.workflow import (
     OPERATOR,
     USERS,
+    gid,
     headers,
     make_env,
+    prepare,
     report_input,
     service_step,
 )
@@ -41,6 +45,7 @@ DETAIL = """query($id: ID!) { report(id: $id) { code state title description add
   dueAt events { action fromState toState actorRole comment public }
   attachments { contentType width height } } }"""
 TRACK = "query($c: String!) { trackReport(trackingCode: $c) { code state title } }"
+TRANSFER = "query($id: ID!) { report(id: $id) { state transfer { tenantCode } } }"
 SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
   report { id code } trackingCode errors { code } } }"""
 
@@ -76,13 +81,9 @@ async def _answers(gql: GraphQLClient, token: str, report_id: str, tracking: str
 
 
 class _Exported:
-    def __init__(self, directory: Path, answers: Any, photo: dict[str, Any], report_id: str):
-        self.directory, self.answers, self.photo, self.report_id = (
-            directory,
-            answers,
-            photo,
-            report_id,
-        )
+    def __init__(self, directory: Path, answers: Any, photo: Any, report_id: str, sent: str):
+        self.directory, self.answers, self.photo = directory, answers, photo
+        self.report_id, self.sent = report_id, sent
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,13 @@ async def exported(
     photo = await submitted_with_photo(gql.http, env)
     assert env.master is not None
     await service_step(env, OPERATOR, env.master, A.REQUEST_INFO, comment="Ảnh mờ quá.")
+    sent = await prepare(env, "SUBMITTED")  # transferred to Lào Cai, not in the target
+    async with scoped_transaction(env.scopes[OPERATOR]):
+        await transfer_report(
+            env.scopes[OPERATOR], sent.id, sent.version, "lao-cai", "Thuộc địa bàn Lào Cai."
+        )
+    transferred = await gql.ok(TRANSFER, {"id": gid("Report", sent.id)}, env.token(OPERATOR))
+    assert transferred["report"]["transfer"]["tenantCode"] == "lao-cai"
     submitted = await gql.http.post(
         "/graphql",
         json={"query": SUBMIT, "variables": {"i": report_input(env)}},
@@ -113,7 +121,7 @@ async def exported(
         database_urls, settings.data_dir,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return _Exported(out, (answers, tracking), photo, report_id)
+    return _Exported(out, (answers, tracking), photo, report_id, gid("Report", sent.id))
 
 
 @pytest.fixture
@@ -146,6 +154,7 @@ async def test_export_then_import_gives_the_same_answers(
     )
     assert imported.returncode == 0, imported.stderr
     assert "Imported sa-pa" in imported.stdout
+    assert "1 transfer links to localities not held here were cut" in imported.stdout
     again = await asyncio.to_thread(
         run_paht, ["tenants", "import", str(exported.directory)], target.urls, data
     )
@@ -193,6 +202,8 @@ async def test_export_then_import_gives_the_same_answers(
                 {"id": exported.report_id},
                 token=token,
             )
+            left = await other.ok(TRANSFER, {"id": exported.sent}, token=token)
+            assert left["report"] == {"state": "TRANSFERRED", "transfer": None}
             link = urlsplit(urls["report"]["attachments"][0]["url"])
             photo = await http.get(f"{link.path}?{link.query}")
             assert photo.status_code == 200
