@@ -6,6 +6,7 @@ same GraphQL answers and the same file. A tampered export writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -232,3 +233,29 @@ async def test_a_tampered_export_is_refused_and_writes_nothing(
         await here.close()
     media = data / "media"
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+async def test_an_import_failing_in_the_database_leaves_no_row_and_no_file(
+    exported: _Exported, target: FreshDatabase, tmp_path: Path
+) -> None:
+    """A consistent but foreign export (a column this installation lacks, its checksum
+    recomputed) passes the checksums, writes the files, then fails: both are undone."""
+    copy = tmp_path / "foreign"
+    shutil.copytree(exported.directory, copy)
+    table = copy / "tables" / "report.jsonl"
+    rows = [{**json.loads(line), "bogus": 1} for line in table.read_text().splitlines()]
+    table.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["tables"]["report"]["sha256"] = hashlib.sha256(table.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    data = tmp_path / "installation"
+    result = await asyncio.to_thread(run_paht, ["tenants", "import", str(copy)], target.urls, data)
+    assert result.returncode == 1 and "SCHEMA_MISMATCH" in result.stderr, result.stderr
+    here = await asyncpg.connect(target.url(SUPERUSER))
+    try:
+        assert await here.fetchval("SELECT count(*) FROM tenant") == 0
+        assert await here.fetchval("SELECT count(*) FROM app_user") == 0
+    finally:
+        await here.close()
+    media = data / "media"
+    assert media.exists() and not any(p.is_file() for p in media.rglob("*"))
