@@ -57,6 +57,9 @@ SKIPPED = {
     "stats_export": "generated evaluation files: export the evaluation again",
 }
 
+# Shared rows that travel with the tenant: its own row, its accounts, its units.
+SHARED = ("tenant", "app_user", "administrative_unit")
+
 # Columns holding storage keys of files that travel with the rows.
 FILE_COLUMNS = {"attachment": ("storage_key", "thumbnail_key")}
 
@@ -111,6 +114,14 @@ async def _read_tables(tenant_id: uuid.UUID) -> dict[str, list[str]]:
         tables["app_user"] = await _rows(
             conn,
             "SELECT row_to_json(t)::text AS j FROM app_user t WHERE default_tenant_id = $1",
+            [tenant_id],
+        )
+        # the tenant's units, every version (the registry is shared: added where missing)
+        tables["administrative_unit"] = await _rows(
+            conn,
+            "SELECT row_to_json(u)::text AS j FROM administrative_unit u"
+            " WHERE u.code = ANY ((SELECT unit_codes FROM tenant WHERE id = $1)::text[])"
+            " ORDER BY 1",
             [tenant_id],
         )
         for table in EXPORTED:
@@ -200,7 +211,7 @@ def _verified(directory: Path) -> tuple[dict[str, Any], dict[str, list[str]], di
     bad: list[str] = []
     tables: dict[str, list[str]] = {}
     for table, entry in manifest["tables"].items():
-        if table not in {"tenant", "app_user", *EXPORTED}:
+        if table not in {*SHARED, *EXPORTED}:
             bad.append(f"tables/{table}.jsonl")
             continue
         path = directory / "tables" / f"{table}.jsonl"
@@ -263,6 +274,8 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
             for key, data in blobs.items():
                 written.append(key)
                 await files.save(key, data, manifest["files"][key]["content_type"])
+            if tables.get("administrative_unit"):
+                await _add_units(conn, tables["administrative_unit"])
             await _insert(conn, {"tenant": [json.dumps(tenant_row)]})
             await _insert(conn, {"app_user": tables["app_user"]})
             await _insert(conn, {t: tables[t] for t in EXPORTED if tables.get(t)})
@@ -299,6 +312,19 @@ async def _cut_foreign_transfers(rows: list[str], tenant_id: uuid.UUID) -> tuple
     if not cut:
         return rows, 0
     return [json.dumps(r, ensure_ascii=False) for r in parsed], cut
+
+
+async def _add_units(conn: BaseDBAsyncClient, rows: list[str]) -> None:
+    """Units this installation lacks (same id, or same code and start); existing definitions
+    are never rewritten, as in onboarding."""
+    cols = ", ".join(f'"{c}"' for c in sorted(json.loads(rows[0])))
+    await conn.execute_query(
+        f"INSERT INTO administrative_unit ({cols}) SELECT {cols} FROM"
+        " json_populate_recordset(NULL::administrative_unit, $1::json) j WHERE NOT EXISTS"
+        " (SELECT 1 FROM administrative_unit u WHERE u.id = j.id OR (u.code = j.code"
+        " AND u.valid_from IS NOT DISTINCT FROM j.valid_from))",
+        ["[" + ",".join(rows) + "]"],
+    )
 
 
 async def _insert(conn: BaseDBAsyncClient, tables: dict[str, list[str]]) -> None:

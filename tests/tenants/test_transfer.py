@@ -175,6 +175,8 @@ async def test_export_then_import_gives_the_same_answers(
         await source.close()
     here = await asyncpg.connect(target.url(SUPERUSER))
     try:
+        units = manifest["tables"]["administrative_unit"]["rows"]
+        assert units and await here.fetchval("SELECT count(*) FROM administrative_unit") == units
         steps = await here.fetch("SELECT step, counts FROM tenant_merge_step")
         assert [s["step"] for s in steps if s["step"] == "imported"] == ["imported"]
         reports = manifest["tables"]["report"]["rows"]
