@@ -336,56 +336,15 @@ def validate_command(
     )
 
 
-def _transfer(work: Any) -> Any:
-    """Run one tenant transfer (tenants/transfer.py) on the configured database and storage."""
-    from api.services import make_storage
-    from core.errors import DomainError
-
+def _on_database(work: Any) -> Any:
+    """Run ``work()`` with the ORM on the configured (or embedded) database, migrated first when
+    embedded, with the command's usual error reporting."""
     settings = get_settings()
-    storage = make_storage(settings)
     with reported_errors():
         db = database(settings)
         with db as urls:
             _ready(settings, urls, migrate_first=db.embedded)
-            try:
-                return asyncio.run(_with_orm(urls.app, lambda: work(storage)))
-            except DomainError as error:
-                for d in error.details:
-                    typer.echo(f"{d.code}: {d.message_vi} / {d.message_en}", err=True)
-                raise typer.Exit(1) from None
-
-
-@tenants_app.command("export")
-def export_command(
-    tenant: Annotated[str, typer.Option("--tenant", help="code of the tenant")],
-    out: Annotated[Path, typer.Option("--out", help="an empty or new directory")],
-) -> None:
-    """Export one tenant's whole data: JSON lines per table, its stored files, a manifest with
-    row counts and SHA-256 checksums (tenants/transfer.py)."""
-    from tenants.transfer import export_tenant
-
-    result = _transfer(lambda storage: export_tenant(tenant, out, storage))
-    rows = sum(result.rows.values())
-    typer.echo(f"Exported {result.code}: {rows} rows, {result.files} files into {out}")
-
-
-@tenants_app.command("import")
-def import_command(
-    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
-) -> None:
-    """Import a tenant exported by `paht tenants export`: every checksum is verified first, the
-    tenant code must be free here, and everything is written in one transaction."""
-    from tenants.transfer import import_tenant
-
-    result = _transfer(lambda storage: import_tenant(directory, storage))
-    rows = sum(result.rows.values())
-    typer.echo(f"Imported {result.code}: {rows} rows, {result.files} files")
-    if result.cut_transfers:
-        typer.echo(
-            f"  {result.cut_transfers} transfer links to localities not held here were cut "
-            "(the other side's report codes are kept)"
-        )
-    typer.echo("Statistics: run `paht stats rebuild`; people set their passwords again.")
+            return asyncio.run(_with_orm(urls.app, work))
 
 
 async def _check_registry(plan: Any) -> None:
@@ -397,9 +356,11 @@ async def _check_registry(plan: Any) -> None:
 
 from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
 from api.stats_cli import build_stats_app  # noqa: E402
+from api.transfer_cli import add_transfer_commands  # noqa: E402
 
 app.add_typer(build_admins_app(database, _with_orm), name="admins")
 app.add_typer(build_stats_app(database, _with_orm), name="stats")
+add_transfer_commands(tenants_app, _on_database)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
