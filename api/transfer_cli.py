@@ -65,4 +65,9 @@ def add_transfer_commands(tenants: typer.Typer, on_database: OnDatabase) -> None
                 f"  {result.cut_transfers} transfer links to localities not held here were cut "
                 "(the other side's report codes are kept)"
             )
-        typer.echo("Statistics: run `paht stats rebuild`; people set their passwords again.")
+        for username, password in result.passwords.items():
+            typer.echo(f"  one-time password for {username}: {password}")
+        typer.echo(
+            "Statistics: run `paht stats rebuild`. Passwords are not exported: the tenant "
+            "administrators above change theirs at the first login and reset the others'."
+        )

@@ -21,15 +21,19 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from accounts.credentials import set_password_hash
+from accounts.password_policy import generate_password
+from accounts.passwords import hash_password
 from core.errors import DomainError
 from permissions.session import tenant_transaction
+from permissions.templates import TENANT_ADMIN
 from tenants.models import Tenant, TenantStatus
 
 log = logging.getLogger("paht.audit")
@@ -80,6 +84,8 @@ class TransferResult:
     rows: dict[str, int]
     files: int
     cut_transfers: int = 0  # transfer links to localities this installation does not hold
+    # username -> one-time password of each tenant administrator (imported without one)
+    passwords: dict[str, str] = field(default_factory=dict)
 
 
 def _sha256(data: bytes) -> str:
@@ -285,6 +291,7 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
                 " done_at) VALUES (gen_random_uuid(), $1, $2, $1, 'imported', $3::jsonb, now())",
                 [tenant_id, f"import:{directory.name}"[:200], json.dumps(counts)],
             )
+            passwords = await _first_passwords(conn, tables["app_user"])
             if status != TenantStatus.ACTIVE.value:
                 await conn.execute_query(
                     "UPDATE tenant SET status = $1 WHERE id = $2", [status, tenant_id]
@@ -293,7 +300,26 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
         for key in written:
             await files.delete(key)
         raise
-    return TransferResult(tenant_row["code"], counts, len(blobs), cut)
+    return TransferResult(tenant_row["code"], counts, len(blobs), cut, passwords)
+
+
+async def _first_passwords(conn: BaseDBAsyncClient, users: list[str]) -> dict[str, str]:
+    """Password hashes stay in the old installation; the tenant's administrators get a one-time
+    password (changed at the first login), and set the others' with resetUserPassword."""
+    names = {row["id"]: row["username"] for row in map(json.loads, users)}
+    admins = await conn.execute_query_dict(
+        "SELECT DISTINCT user_id FROM membership WHERE role = $1 AND active", [TENANT_ADMIN]
+    )
+    passwords = {}
+    for row in admins:
+        username = names.get(str(row["user_id"]))
+        if username is None:
+            continue
+        password = generate_password(username)
+        digest = await asyncio.to_thread(hash_password, password)
+        await set_password_hash(row["user_id"], digest, must_change=True)
+        passwords[username] = password
+    return passwords
 
 
 async def _cut_foreign_transfers(rows: list[str], tenant_id: uuid.UUID) -> tuple[list[str], int]:
