@@ -357,6 +357,8 @@ async def _insert(conn: BaseDBAsyncClient, tables: dict[str, list[str]]) -> None
     """All the tables in one statement (data-modifying CTEs), each from its JSON lines."""
     parts, args = [], []
     for table, rows in tables.items():
+        if not rows:
+            continue
         present = await _columns(conn, table)
         wanted = sorted(json.loads(rows[0]))
         missing = set(wanted) - present
@@ -372,4 +374,5 @@ async def _insert(conn: BaseDBAsyncClient, tables: dict[str, list[str]]) -> None
             f"i_{table} AS (INSERT INTO {table} ({cols}) SELECT {cols} FROM "
             f"json_populate_recordset(NULL::{table}, ${len(args)}::json) RETURNING 1)"
         )
-    await conn.execute_query("WITH " + ", ".join(parts) + " SELECT 1", args)
+    if parts:
+        await conn.execute_query("WITH " + ", ".join(parts) + " SELECT 1", args)
