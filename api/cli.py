@@ -372,6 +372,17 @@ def validate_command(
     )
 
 
+def _on_database(work: Any) -> Any:
+    """Run ``work()`` with the ORM on the configured (or embedded) database, migrated first when
+    embedded, with the command's usual error reporting."""
+    settings = get_settings()
+    with reported_errors():
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            return asyncio.run(_with_orm(urls.app, work))
+
+
 async def _check_registry(plan: Any) -> None:
     from tenants.coverage import check_coverage, check_tenant_code_free
 
@@ -381,9 +392,11 @@ async def _check_registry(plan: Any) -> None:
 
 from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
 from api.stats_cli import build_stats_app  # noqa: E402
+from api.transfer_cli import add_transfer_commands  # noqa: E402
 
 app.add_typer(build_admins_app(database, _with_orm), name="admins")
 app.add_typer(build_stats_app(database, _with_orm), name="stats")
+add_transfer_commands(tenants_app, _on_database)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
