@@ -54,7 +54,7 @@ FIELD_CODES = [
 ]
 TOP_KEYS = ["tenant", "administrative_units", "agencies", "fields", "admin"]
 # A locality's own office hours, where the demo records them (tenants/demo/README.md): Lào Cai's
-# 07:30-12:00 and 13:30-17:00 (docs/domain.md, the calendar); Sa Pa keeps the defaults its tests rely on.
+# 07:30-12:00 and 13:30-17:00 (docs/domain.md); Sa Pa keeps the defaults its tests rely on.
 OFFICE_HOURS = {"lao-cai": [["07:30", "12:00"], ["13:30", "17:00"]]}
 TENANT_KEYS = {
     "code",

@@ -40,7 +40,6 @@ from tests.support.workflow import (
     service_step,
 )
 
-PORT = 21731
 REPORTS = "{ reports(first: 30) { edges { node { id code state title lastEvent { action } } } } }"
 DETAIL = """query($id: ID!) { report(id: $id) { code state title description address
   dueAt events { action fromState toState actorRole comment public }
@@ -191,8 +190,6 @@ async def test_export_then_import_gives_the_same_answers(
         await here.close()
 
     api = ApiProcess(target.url("paht_app"), target.url("paht_owner"), data, TEST_SECRET)
-    api.port, api.base_url = PORT, f"http://127.0.0.1:{PORT}"
-    api.env["PAHT_PORT"] = str(PORT)
     await api.start()
     try:
         async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as http:
