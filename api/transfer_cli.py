@@ -40,12 +40,20 @@ def add_transfer_commands(tenants: typer.Typer, on_database: OnDatabase) -> None
     def export_command(
         tenant: Annotated[str, typer.Option("--tenant", help="code of the tenant")],
         out: Annotated[Path, typer.Option("--out", help="an empty or new directory")],
+        allow_missing_files: Annotated[
+            bool,
+            typer.Option(help="list stored files the storage no longer holds instead of stopping"),
+        ] = False,
     ) -> None:
         """Export one tenant's whole data: JSON lines per table, its stored files, a manifest
         with row counts and SHA-256 checksums (tenants/transfer.py)."""
         from tenants.transfer import export_tenant
 
-        result = run(lambda storage: export_tenant(tenant, out, storage))
+        result = run(
+            lambda storage: export_tenant(
+                tenant, out, storage, allow_missing_files=allow_missing_files
+            )
+        )
         rows = sum(result.rows.values())
         typer.echo(f"Exported {result.code}: {rows} rows, {result.files} files into {out}")
 

@@ -111,8 +111,11 @@ BEGIN
         AND t.v5 IS NOT DISTINCT FROM c.v5);
     -- a report transferred between the two lives on as its copy (reports/transfer.py): the
     -- record left behind gives up the tracking code the copy carries and is followed by
-    UPDATE report SET tracking_code = NULL WHERE tenant_id IN (source, target)
-        AND transferred_to_tenant_id IN (source, target) AND tracking_code IS NOT NULL;
+    -- (also when the copy reached the target through an earlier merge of another locality)
+    UPDATE report s SET tracking_code = NULL WHERE s.tenant_id IN (source, target)
+        AND s.transferred_to_tenant_id IS NOT NULL AND s.tracking_code IS NOT NULL
+        AND EXISTS (SELECT 1 FROM report c WHERE c.tenant_id IN (source, target)
+            AND c.tenant_id <> s.tenant_id AND c.tracking_code = s.tracking_code);
     -- one statement: composite foreign keys are checked once every table has moved
     {_moves()};
     DELETE FROM report_count WHERE tenant_id IN (source, target);

@@ -140,8 +140,12 @@ async def _read_tables(tenant_id: uuid.UUID) -> dict[str, list[str]]:
     return tables
 
 
-async def export_tenant(code: str, out: Path, files: FileStore) -> TransferResult:
-    """Write the tenant's data under ``out`` (created; must be empty)."""
+async def export_tenant(
+    code: str, out: Path, files: FileStore, *, allow_missing_files: bool = False
+) -> TransferResult:
+    """Write the tenant's data under ``out`` (created; must be empty). A stored file the rows
+    name but the storage no longer holds stops the export (MISSING_FILES), unless
+    ``allow_missing_files``: then its key is listed in the manifest's ``missing_files``."""
     tenant = await Tenant.get_or_none(code=code)
     if tenant is None:
         raise DomainError("NOT_FOUND", "Không tìm thấy đơn vị.", "Tenant not found.", "tenant")
@@ -180,6 +184,7 @@ async def export_tenant(code: str, out: Path, files: FileStore) -> TransferResul
         "files": {},
         "skipped": SKIPPED,
         "left_out": {t: len(rows) for t, rows in left_out.items()},
+        "missing_files": [],
     }
     for table, rows in tables.items():
         data = "".join(f"{r}\n" for r in rows).encode()
@@ -188,13 +193,24 @@ async def export_tenant(code: str, out: Path, files: FileStore) -> TransferResul
     for table, columns in FILE_COLUMNS.items():
         for row in map(json.loads, tables[table]):
             for key in filter(None, (row[c] for c in columns)):
-                data = await files.read(key)
+                try:
+                    data = await files.read(key)
+                except FileNotFoundError:
+                    manifest["missing_files"].append(key)
+                    continue
                 await asyncio.to_thread(_write, out / "files" / key, data)
                 manifest["files"][key] = {
                     "sha256": _sha256(data),
                     "bytes": len(data),
                     "content_type": row.get("content_type") or "application/octet-stream",
                 }
+    if manifest["missing_files"] and not allow_missing_files:
+        raise _invalid(
+            "MISSING_FILES",
+            f"{len(manifest['missing_files'])} tệp đã lưu không còn trong kho lưu trữ.",
+            f"{len(manifest['missing_files'])} stored files are no longer in the storage "
+            "(export with --allow-missing-files to list them in the manifest instead).",
+        )
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     await asyncio.to_thread(_write, out / "manifest.json", text.encode())
     log.info("tenant export", extra={"tenant": tenant.code, "files": len(manifest["files"])})

@@ -117,7 +117,9 @@ async def exported(
     assert answers[1]["report"]["attachments"] and len(answers[0]["reports"]["edges"]) > 2
     out = tmp_path_factory.mktemp("export") / "sa-pa"
     result = await asyncio.to_thread(
-        run_paht, ["tenants", "export", "--tenant", "sa-pa", "--out", str(out)],
+        # The shared Sa Pa tenant holds rows whose files other tests removed: listed, not fatal.
+        run_paht,
+        ["tenants", "export", "--tenant", "sa-pa", "--out", str(out), "--allow-missing-files"],
         database_urls, settings.data_dir,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
