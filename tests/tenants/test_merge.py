@@ -94,7 +94,9 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
             after = await _counts(province.id)
             for table in COUNTED:
                 once = held_in_both if table == "membership" else 0
-                assert after[table] == before["lao-cai"][table] + before["sa-pa"][table] - once, table
+                assert after[table] == before["lao-cai"][table] + before["sa-pa"][table] - once, (
+                    table
+                )
             assert await _codes(province.id) == codes  # the old codes resolve in the target
             for t in (laocai, sapa_t):
                 assert await _counts(t.id) == dict.fromkeys(COUNTED, 0)
