@@ -131,6 +131,16 @@ def contact_loader(ctx: Context) -> DataLoader[uuid.UUID, Contact | None]:
     return ctx.loader("report.contact", lambda _: DataLoader(_contacts))
 
 
+async def _contact_rows(report_ids: Sequence[uuid.UUID]) -> list[ReporterContact | None]:
+    rows = {r.report_id: r for r in await ReporterContact.filter(report_id__in=list(report_ids))}
+    return [rows.get(i) for i in report_ids]
+
+
+def contact_row_loader(ctx: Context) -> DataLoader[uuid.UUID, ReporterContact | None]:
+    """The contact row given with the report itself (no fallback to the account's details)."""
+    return ctx.loader("report.contact_row", lambda _: DataLoader(_contact_rows))
+
+
 async def _verified(tenant_id: uuid.UUID | None, user_ids: Sequence[uuid.UUID]) -> list[bool]:
     """A reporter is verified when their citizen profile in this tenant holds a contact proven
     by a code or an external identity provider (citizens/)."""

@@ -21,9 +21,17 @@ English message, field) rolls the whole step back.
   ``add_comment``, ``publish``.
 - The reporter's account (reports/reporter_accounts.py): ``claim_reports`` (by tracking codes),
   ``forget_reporter`` (a deleted account's contact rows wiped, the reports kept).
+- An anonymous reporter's own data (reports/contact_requests.py): ``held_contact``,
+  ``describe_contact``, ``erase_contact_by_tracking_code`` (the tracking code proves who asks).
 """
 
 from reports.attachments import store_media
+from reports.contact_requests import (
+    HeldContact,
+    erase_contact_by_tracking_code,
+    held_contact,
+)
+from reports.contact_requests import describe as describe_contact
 from reports.coordination import set_coordinating_agencies
 from reports.deadline_extensions import (
     answer_info,
@@ -54,6 +62,7 @@ __all__ = [
     "MEDIA_ACTIONS",
     "AssignInput",
     "ContactInput",
+    "HeldContact",
     "Location",
     "SideAction",
     "SubmitInput",
@@ -64,9 +73,12 @@ __all__ = [
     "answer_info_by_tracking_code",
     "claim_reports",
     "decide_extension",
+    "describe_contact",
+    "erase_contact_by_tracking_code",
     "escalate",
     "forget_reporter",
     "hand_off",
+    "held_contact",
     "locate",
     "mark_duplicate",
     "nearby_open_reports",

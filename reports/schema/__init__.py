@@ -4,12 +4,13 @@ import strawberry
 
 from reports.schema.live import ReportSubscription
 from reports.schema.mutations import WorkflowMutation
+from reports.schema.personal_data import PersonalDataMutation
 from reports.schema.read import ReportQuery
 from reports.schema.side import NotificationMutation, SideMutation
 
 
 @strawberry.type
-class ReportMutation(WorkflowMutation, SideMutation, NotificationMutation):
+class ReportMutation(WorkflowMutation, SideMutation, NotificationMutation, PersonalDataMutation):
     pass
 
 

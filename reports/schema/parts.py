@@ -12,7 +12,8 @@ from strawberry.scalars import JSON
 
 from core import clock
 from core.graphql import Info, labelled_enum
-from reports import loaders, models, views
+from outbox.graphql_enums import NotifyBy
+from reports import loaders, models, service, views
 from reports import workflow as wf
 from reports.media_formats import MediaKind as MediaKindEnum
 from tenants.types import Agency
@@ -65,6 +66,35 @@ class ReporterContact:
     name: str
     phone: str | None
     email: str | None
+
+
+@strawberry.type(
+    description="What a report holds about its reporter, shown to that reporter only (the "
+    "tracking code's holder or the signed-in reporter), and until when it is kept."
+)
+class HeldContact:
+    name: str
+    phone: str | None
+    email: str | None
+    notify_by: NotifyBy | None
+    anonymised_at: datetime.datetime | None = strawberry.field(
+        description="When it was blanked: at the end of the retention period or on request."
+    )
+    kept_until: datetime.datetime | None = strawberry.field(
+        description="When it will be blanked (the tenant's retention period after the report "
+        "is finished); null while the report is open, or once blanked."
+    )
+
+    @classmethod
+    def of(cls, held: service.HeldContact) -> Self:
+        return cls(
+            name=held.name,
+            phone=held.phone,
+            email=held.email,
+            notify_by=NotifyBy(held.notify_by) if held.notify_by else None,
+            anonymised_at=held.anonymised_at,
+            kept_until=held.kept_until,
+        )
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from core import clock
 from core.graphql import Info
 from permissions.actions import Action
 from permissions.graphql import sensitive
-from reports import loaders, models, queries, views
+from reports import loaders, models, queries, service, views
 from reports import workflow as wf
 from reports.identity_audit import identity_view_loader, identity_views
 from reports.schema.parts import (
@@ -24,6 +24,7 @@ from reports.schema.parts import (
     EscalationLevel,
     EventAction,
     ExtensionRequest,
+    HeldContact,
     InfoRequest,
     Location,
     MasterOutcome,
@@ -51,6 +52,7 @@ __all__ = [
     "EscalationLevel",
     "EventAction",
     "ExtensionRequest",
+    "HeldContact",
     "InfoRequest",
     "Location",
     "MasterOutcome",
@@ -273,6 +275,18 @@ class Report(relay.Node):
         # Every reveal is logged (reports/identity_audit.py).
         await identity_view_loader(info.context).load((self.row.tenant_id, self.row.id))
         return ReporterContact(name=row.name, phone=row.phone, email=row.email)
+
+    @strawberry.field(
+        description="The contact data this report holds about its reporter: only for that "
+        "reporter (tracking code or sign-in); null for everyone else, staff included."
+    )
+    async def held_contact(self, info: Info) -> HeldContact | None:
+        if self._viewer(info) is not views.Viewer.REPORTER:
+            return None
+        row = await loaders.contact_row_loader(info.context).load(self.row.id)
+        if row is None:
+            return None
+        return HeldContact.of(await service.describe_contact(self.row, row))
 
     @strawberry.field(description="For a duplicate: the master it follows (null otherwise).")
     async def master(self) -> MasterOutcome | None:

@@ -12,12 +12,13 @@ def test_committed_schema_is_current() -> None:
 def test_every_mutation_declares_its_requirement() -> None:
     # submitReport is open to anonymous citizens (tenant from X-Paht-Tenant); the service checks
     # report:submit or report:submit_on_behalf for signed-in callers. An anonymous reporter
-    # answers the agency's question with the report's tracking code (the code is the proof).
+    # answers the agency's question, or has their contact erased, with the report's tracking
+    # code (the code is the proof).
     # Signing up is how a citizen gets an account: the one-time code is its proof
     # (citizens/signup.py).
     public = {
         "login", "refreshToken", "logout", "submitReport", "answerInfoRequestByTrackingCode",
-        "requestSignUpCode", "signUp", "externalLogin",
+        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "externalLogin",
     }  # fmt: skip
     mutation_type = schema._schema.mutation_type
     assert mutation_type is not None
