@@ -126,6 +126,15 @@ def serve(
     per_day: Annotated[float, typer.Option(help="Reports a day per locality (--history).")] = 5.0,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes on the port, each with its own socket so that connections "
+            "spread evenly (PAHT_WORKERS; default 1).",
+        ),
+    ] = None,
     migrate_first: Annotated[
         bool | None,
         typer.Option(
@@ -158,6 +167,7 @@ def serve(
         raise typer.Exit(EXIT_CONFIG)
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.workers
     configure_logging(settings.debug)
     db = database(settings)
     with reported_errors(), db as urls:
@@ -171,6 +181,10 @@ def serve(
             if history:
                 _demo_history(urls.app, history, per_day)
             _print_demo_accounts(accounts, f"http://{host}:{port}/graphql")
+        if workers > 1:
+            from api.workers import serve_workers
+
+            raise typer.Exit(serve_workers(settings, urls.app, host, port, workers))
         app_ = create_app(settings, urls.app, on_shutdown=db.stop)
         uvicorn.run(
             app_,

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     """Largest multipart request (photos or a video and the operation)."""
     max_request_bytes: int = 1024 * 1024
     """Largest JSON request: a query of at most ``max_query_bytes`` plus its variables."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Server processes on the port, each with its own socket (api/workers.py)."""
     graceful_shutdown_seconds: int = 30
     """After SIGTERM, how long requests in flight may take to finish before their connections
     are closed (a client stalled mid-upload must not keep a stopping process alive)."""

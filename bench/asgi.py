@@ -1,4 +1,5 @@
-"""ASGI factory for benchmarking with several uvicorn workers (`paht serve` has no --workers):
+"""ASGI factory for benchmarking with uvicorn's own workers, which share one socket (compare
+`paht serve --workers 2`, one socket each; bench/README.md):
 
   DATABASE_URL=asyncpg://paht_app@/paht_bench?host=$PWD/.paht/bench/pgdata PAHT_JWT_SECRET=... \
     uvicorn bench.asgi:create --factory --workers 2 --port 8000 --no-access-log
