@@ -61,10 +61,9 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
     ) -> None:
         """Write a tenant's evaluation workbook for a period (the whole tenant, as the system),
         with a progress bar; optionally one CSV per table."""
-        from permissions.actions import Action
-        from permissions.scope import Reach, Scope
         from permissions.session import tenant_transaction
-        from stats.export import STEPS, evaluation_workbook, workbook_csvs
+        from stats.export import STEPS, evaluation_workbook
+        from stats.exports import system_scope
         from stats.maintain import refresh_tenant
         from stats.queries import Period
         from tenants.models import Tenant
@@ -76,12 +75,7 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
             if row is None:
                 raise typer.BadParameter(f"unknown tenant {tenant}", param_hint="--tenant")
             await refresh_tenant(row.id)
-            system = Scope(
-                user_id=None,
-                tenant_id=row.id,
-                readable_tenant_ids=frozenset({row.id}),
-                reach={Action.STATS_VIEW.value: frozenset({Reach()})},
-            )
+            system = system_scope(row.id)
             with typer.progressbar(length=STEPS, label="Evaluation") as bar:
 
                 def tick(done: int, steps: int) -> None:
@@ -89,11 +83,54 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
 
                 async with tenant_transaction(row.id):
                     content = await evaluation_workbook(system, row.id, period, lang, tick)
-            out.write_bytes(content)
-            if csv_dir is not None:
-                csv_dir.mkdir(parents=True, exist_ok=True)
-                for name, data in workbook_csvs(content).items():
-                    (csv_dir / name).write_bytes(data)
+            _write(content, out, csv_dir)
+            return {}
+
+        with database(get_settings()) as urls:
+            asyncio.run(migrate(urls.owner))
+            asyncio.run(with_orm(urls.app, work))
+        typer.echo(f"Wrote {out}")
+
+    @stats.command("compare")
+    def compare(
+        tenants: Annotated[
+            list[str], typer.Option("--tenant", help="Tenant code, repeated: the columns.")
+        ],
+        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+        out: Annotated[Path, typer.Option(help="The XLSX file to write.")] = Path(
+            "comparison.xlsx"
+        ),
+        lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+        csv_dir: Annotated[
+            Path | None, typer.Option("--csv", help="Also write one CSV per table here.")
+        ] = None,
+    ) -> None:
+        """Write the localities' indicators for a period side by side (one column each, with
+        their pilot targets) and a chart of their rates, as the province compares them."""
+        from permissions.session import tenant_transaction
+        from stats.comparison import comparison_workbook
+        from stats.exports import locality
+        from stats.maintain import refresh_tenant
+        from stats.queries import Period
+        from tenants.models import Tenant
+
+        period = Period(date.fromisoformat(first), date.fromisoformat(last))
+
+        async def work() -> dict[str, Any]:
+            rows = {t.code: t for t in await Tenant.filter(code__in=tenants)}
+            unknown = [code for code in tenants if code not in rows]
+            if unknown:
+                raise typer.BadParameter(
+                    f"unknown tenant {', '.join(unknown)}", param_hint="--tenant"
+                )
+            columns = []
+            with typer.progressbar(tenants, label="Comparison") as codes:
+                for code in codes:
+                    await refresh_tenant(rows[code].id)
+                    async with tenant_transaction(rows[code].id):
+                        columns.append(await locality(rows[code].id, period, lang))
+            _write(comparison_workbook(columns, period, lang), out, csv_dir)
             return {}
 
         with database(get_settings()) as urls:
@@ -102,3 +139,13 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
         typer.echo(f"Wrote {out}")
 
     return stats
+
+
+def _write(content: bytes, out: Path, csv_dir: Path | None) -> None:
+    from stats.export import workbook_csvs
+
+    out.write_bytes(content)
+    if csv_dir is not None:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in workbook_csvs(content).items():
+            (csv_dir / name).write_bytes(data)

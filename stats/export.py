@@ -14,6 +14,7 @@ from collections.abc import Callable
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from permissions.scope import Scope
 from reports.models import Channel
@@ -119,7 +120,7 @@ async def evaluation_workbook(
         row: list[object] = [english if en else vi, value]
         if pilot is not None and vi in TARGETS:
             target = float(getattr(pilot, TARGETS[vi]))
-            row += [target, None if value is None else _met(value >= target, en)]
+            row += [target, None if value is None else met_label(value >= target, en)]
         sheet.append(row)
         if fmt:
             sheet.cell(sheet.max_row, 2).number_format = fmt
@@ -151,17 +152,22 @@ async def evaluation_workbook(
         tick(step, STEPS)
     _trend(book, await tenant_statistics(scope, tenant_id, period, GroupBy.MONTH), en)
     tick(STEPS, STEPS)
-    for ws in book.worksheets:  # printed (and rendered to PDF) one landscape page per sheet
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+    for ws in book.worksheets:
+        print_on_one_page(ws)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _met(met: bool, en: bool) -> str:
+def print_on_one_page(ws: Worksheet) -> None:
+    """Printed (and rendered to PDF) on one landscape A4 page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = ws.page_setup.fitToHeight = 1
+
+
+def met_label(met: bool, en: bool) -> str:
     if en:
         return "Yes" if met else "No"
     return "Đạt" if met else "Không đạt"

@@ -1,6 +1,7 @@
 """Evaluation exports as background jobs: ``exportEvaluation`` records what is asked
 (``stats_export``), the background pass (``stats.maintain.run_forever``) builds it — one
-workbook per tenant (``stats.export``) and its tables as CSV, in one zip in the media storage —
+workbook per tenant (``stats.export``) and its tables as CSV, for several tenants also the
+comparison workbook (``stats.comparison``), in one zip in the media storage —
 and ``evaluationExport`` shows the progress and, when done, a signed, expiring download link.
 
 Who may export: provincial roles, any readable tenants; a tenant's staff, their own tenant
@@ -25,13 +26,15 @@ from permissions.actions import Action
 from permissions.scope import Reach, Scope
 from permissions.session import apply_scope, tenant_transaction
 from reports.storage import Storage, make_key
+from stats.comparison import Locality, comparison_workbook
 from stats.export import evaluation_workbook, workbook_csvs
 from stats.models import StatsExport
-from stats.queries import Period
-from tenants.models import Tenant, TenantStatus
+from stats.queries import Period, tenant_statistics
+from tenants.models import Pilot, Tenant, TenantStatus
 
 log = logging.getLogger(__name__)
 LANGUAGES = ("vi", "en")
+COMPARISON = "comparison.xlsx"  # in the zip of an export of several tenants
 
 
 def _whole_tenant(scope: Scope) -> bool:
@@ -77,7 +80,8 @@ async def get_export(scope: Scope, export_id: uuid.UUID) -> StatsExport:
     return row
 
 
-def _system(tenant_id: uuid.UUID) -> Scope:
+def system_scope(tenant_id: uuid.UUID) -> Scope:
+    """The whole tenant's statistics, as the system reads them for a workbook."""
     return Scope(
         user_id=None,
         tenant_id=tenant_id,
@@ -95,19 +99,41 @@ async def run_export(row: StatsExport, storage: Storage) -> None:
     """Build one export: a workbook per tenant (a step each), then the zip (the last step)."""
     period = Period(row.starts_on, row.ends_on)
     codes = {t.id: t.code for t in await Tenant.filter(id__in=row.tenant_ids)}
+    localities: list[Locality] = []
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for done, tenant_id in enumerate(row.tenant_ids, start=1):
             async with tenant_transaction(tenant_id):
-                content = await evaluation_workbook(_system(tenant_id), tenant_id, period, row.lang)
+                content = await evaluation_workbook(
+                    system_scope(tenant_id), tenant_id, period, row.lang
+                )
+                localities.append(await locality(tenant_id, period, row.lang))
             code = codes.get(tenant_id, str(tenant_id))
             archive.writestr(f"{code}.xlsx", content)
             for name, data in workbook_csvs(content).items():
                 archive.writestr(f"{code}/{name}", data)
             await _progress(row, done=done)
+        if len(localities) > 1:
+            content = comparison_workbook(localities, period, row.lang)
+            archive.writestr(COMPARISON, content)
+            for name, data in workbook_csvs(content).items():
+                archive.writestr(f"{COMPARISON.removesuffix('.xlsx')}/{name}", data)
     key = make_key(row.tenant_id, row.id, "zip")
     await storage.save(key, out.getvalue(), "application/zip")
     await _progress(row, done=row.steps, state="done", file_key=key, finished_at=clock.now())
+
+
+async def locality(tenant_id: uuid.UUID, period: Period, lang: str) -> Locality:
+    """One column of the comparison (inside the tenant's transaction)."""
+    tenant = await Tenant.get(id=tenant_id)
+    pilot = await Pilot.get_or_none(tenant_id=tenant_id)
+    figures = (await tenant_statistics(system_scope(tenant_id), tenant_id, period)).total
+    return Locality(
+        name=tenant.name_en if lang == "en" else tenant.name_vi,
+        figures=figures,
+        on_time_target=pilot.on_time_target if pilot else None,
+        satisfied_target=pilot.satisfied_target if pilot else None,
+    )
 
 
 async def run_pending(storage: Storage) -> int:

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 
 from core import clock
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.glossary import Term
 from core.labels import Labelled
 from permissions.actions import Action
 from permissions.scope import Scope
@@ -109,9 +110,45 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 @dataclass(frozen=True)
+class Slice:
+    """Only some reports: of these fields, lead agencies, administrative units (the report's own
+    unit), urgencies and channels, as the statistics tables record them (the report's current
+    ones); an empty kind: any; kinds combine with AND. Narrows within the caller's reach, never
+    beyond it."""
+
+    field_ids: tuple[uuid.UUID, ...] = ()
+    agency_ids: tuple[uuid.UUID, ...] = ()
+    unit_codes: tuple[str, ...] = ()
+    urgencies: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    def sql(self, params: list[Any]) -> str:
+        out = ""
+        for column, values, kind in (
+            ("field_id", self.field_ids, "uuid"),
+            ("agency_id", self.agency_ids, "uuid"),
+            ("unit_code", self.unit_codes, "text"),
+            ("urgency", self.urgencies, "text"),
+            ("channel", self.channels, "text"),
+        ):
+            if values:
+                params.append(list(values))
+                out += f" AND {column} = ANY(${len(params)}::{kind}[])"
+        return out
+
+
+EVERYTHING = Slice()
+
+
+@dataclass(frozen=True)
 class Statistics:
     total: Figures
     groups: list[tuple[Any, Figures]]
+
+
+def _where(scope: Scope | None, slice_: Slice, params: list[Any]) -> str:
+    """The caller's ``stats:view`` reach and the slice asked for, as SQL conditions."""
+    return _reach_sql(scope, params) + slice_.sql(params)
 
 
 def _reach_sql(scope: Scope | None, params: list[Any]) -> str:
@@ -135,15 +172,24 @@ def _reach_sql(scope: Scope | None, params: list[Any]) -> str:
 
 
 async def tenant_statistics(
-    scope: Scope, tenant_id: uuid.UUID, period: Period, group_by: GroupBy | None = None
+    scope: Scope,
+    tenant_id: uuid.UUID,
+    period: Period,
+    group_by: GroupBy | None = None,
+    slice_: Slice = EVERYTHING,
 ) -> Statistics:
-    """The figures of ``period`` in one tenant, in total and per group."""
+    """The figures of ``period`` in one tenant, in total and per group, of the reports in
+    ``slice_`` within the caller's reach."""
     scope.require(Action.STATS_VIEW)
-    return await _statistics(scope, tenant_id, period, group_by)
+    return await _statistics(scope, tenant_id, period, group_by, slice_)
 
 
 async def _statistics(
-    scope: Scope | None, tenant_id: uuid.UUID, period: Period, group_by: GroupBy | None
+    scope: Scope | None,
+    tenant_id: uuid.UUID,
+    period: Period,
+    group_by: GroupBy | None,
+    slice_: Slice = EVERYTHING,
 ) -> Statistics:
     period.check()
     tz = (await tenant_rules(tenant_id)).calendar.timezone
@@ -154,7 +200,7 @@ async def _statistics(
         column = _COLUMN[group_by] if group_by else "NULL::text"
     conn = connections.get("default")
     params: list[Any] = [tenant_id, period.first, period.last + timedelta(days=1)]
-    reach = _reach_sql(scope, params)
+    reach = _where(scope, slice_, params)
     rows = await conn.execute_query_dict(
         f"SELECT {column} AS g, flow, detail, sum(n)::bigint AS n FROM stats_day "
         f"WHERE tenant_id = $1 AND day >= $2 AND day < $3 AND flow <> '{Flow.OPEN_AT.value}'"
@@ -171,7 +217,7 @@ async def _statistics(
     else:
         starts, days = [], [period.first, period.last + timedelta(days=1)]
     # Each boundary day's balance: reports open just before its midnight, by standing.
-    at_bound = await _balances(scope, tenant_id, days, tz, None if grain else column)
+    at_bound = await _balances(scope, slice_, tenant_id, days, tz, None if grain else column)
     carried: dict[Any, int] = defaultdict(int)
     standing: dict[Any, dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
     for (i, g), counts in at_bound.items():
@@ -197,7 +243,12 @@ async def _statistics(
 
 
 async def _balances(
-    scope: Scope | None, tenant_id: uuid.UUID, days: list[date], tz: ZoneInfo, column: str | None
+    scope: Scope | None,
+    slice_: Slice,
+    tenant_id: uuid.UUID,
+    days: list[date],
+    tz: ZoneInfo,
+    column: str | None,
 ) -> dict[tuple[int, Any], dict[Standing, int]]:
     """For each boundary ``days[i]``, per group: the reports being handled just before its
     local midnight, by standing. Midnights already passed are the fold's ``Flow.OPEN_AT`` rows
@@ -212,7 +263,7 @@ async def _balances(
     conn = connections.get("default")
     if past:
         params: list[Any] = [tenant_id, past]
-        reach = _reach_sql(scope, params)
+        reach = _where(scope, slice_, params)
         for row in await conn.execute_query_dict(
             f"SELECT {group} AS g, day, detail, sum(n)::bigint AS n FROM stats_day "
             f"WHERE tenant_id = $1 AND day = ANY($2::date[]) AND flow = '{Flow.OPEN_AT.value}'"
@@ -223,7 +274,7 @@ async def _balances(
                 out[index[row["day"]], row["g"]][Standing(row["detail"])] += int(row["n"])
     if ahead:
         params = [tenant_id]
-        reach = _reach_sql(scope, params)
+        reach = _where(scope, slice_, params)
         for row in await conn.execute_query_dict(
             f"SELECT {group} AS g, spans FROM stats_report "
             f"WHERE tenant_id = $1 AND upper_inf(open_during){reach}",
@@ -285,15 +336,23 @@ async def public_headline(scope: Scope, pilot: Period | None) -> tuple[Period, F
     return period, (await _statistics(None, tenant_id, period, None)).total
 
 
-async def province_statistics(scope: Scope, period: Period) -> list[tuple[uuid.UUID, Figures]]:
-    """Each readable tenant's figures side by side: provincial administrators only (the audited
-    cross-tenant path; RLS reads ``app.tenant_ids``)."""
+async def province_statistics(
+    scope: Scope,
+    period: Period,
+    slice_: Slice = EVERYTHING,
+    tenant_ids: tuple[uuid.UUID, ...] = (),
+) -> list[tuple[uuid.UUID, Figures]]:
+    """Each readable tenant's figures side by side (``tenant_ids``: only these, in this order):
+    provincial administrators only (the audited cross-tenant path; RLS reads
+    ``app.tenant_ids``). Field and agency ids belong to one tenant: across tenants a slice is
+    by unit, urgency and channel."""
     if not scope.provincial:
         raise PermissionDenied(Action.STATS_VIEW)
-    return [
-        (t, (await tenant_statistics(scope, t, period)).total)
-        for t in sorted(scope.readable_tenant_ids)
-    ]
+    for t in tenant_ids:
+        if t not in scope.readable_tenant_ids:
+            raise NotFound(Term.TENANT, "tenantIds")
+    wanted = list(dict.fromkeys(tenant_ids)) or sorted(scope.readable_tenant_ids)
+    return [(t, (await tenant_statistics(scope, t, period, None, slice_)).total) for t in wanted]
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,17 @@ import strawberry
 from strawberry import relay
 
 from core.graphql import Info, labelled_enum
+from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import requires
 from permissions.scope import Scope
-from reports.schema.parts import RejectReason
+from reports.schema.parts import Channel, RejectReason
 from reports.workflow import RejectReason as RejectReasonEnum
 from stats import queries
 from stats.indicators import Figures, Standing
 from tenants.regulation_schema import Stage
 from tenants.sla import Stage as StageEnum
+from tenants.types import Urgency
 
 GroupBy: TypeAlias = queries.GroupBy
 labelled_enum(GroupBy, "StatisticsGroupBy")
@@ -32,6 +34,54 @@ class PeriodInput:
 
     def period(self) -> queries.Period:
         return queries.Period(self.first, self.last)
+
+
+@strawberry.input(
+    description="Only some reports (their current field, lead agency, unit, urgency, channel); "
+    "an empty or missing list: any; lists combine with AND. Within the caller's reach."
+)
+class StatisticsFilter:
+    field_ids: list[relay.GlobalID] | None = None
+    agency_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Lead agencies."
+    )
+    unit_codes: list[str] | None = strawberry.field(
+        default=None, description="The report's own administrative unit, by code."
+    )
+    urgencies: list[Urgency] | None = None
+    channels: list[Channel] | None = None
+
+    def slice(self) -> queries.Slice:
+        return queries.Slice(
+            field_ids=tuple(decode(g, "Field", "filter.fieldIds") for g in self.field_ids or ()),
+            agency_ids=tuple(
+                decode(g, "Agency", "filter.agencyIds") for g in self.agency_ids or ()
+            ),
+            unit_codes=tuple(dict.fromkeys(self.unit_codes or ())),
+            urgencies=tuple(str(u.value) for u in self.urgencies or ()),
+            channels=tuple(str(c.value) for c in self.channels or ()),
+        )
+
+
+@strawberry.input(
+    description="Across tenants: field and agency ids belong to one tenant, so by unit, "
+    "urgency and channel only."
+)
+class ProvinceStatisticsFilter:
+    unit_codes: list[str] | None = None
+    urgencies: list[Urgency] | None = None
+    channels: list[Channel] | None = None
+
+    def slice(self) -> queries.Slice:
+        return queries.Slice(
+            unit_codes=tuple(dict.fromkeys(self.unit_codes or ())),
+            urgencies=tuple(str(u.value) for u in self.urgencies or ()),
+            channels=tuple(str(c.value) for c in self.channels or ()),
+        )
+
+
+def _slice(f: StatisticsFilter | ProvinceStatisticsFilter | None) -> queries.Slice:
+    return queries.EVERYTHING if f is None else f.slice()
 
 
 @strawberry.type
@@ -166,6 +216,7 @@ class Statistics:
     total: StatisticsFigures
     groups: list[StatisticsGroup]
     scope: strawberry.Private[Scope]
+    slice: strawberry.Private[queries.Slice]
 
     @strawberry.field(
         description="The same indicators for the period of the same length just before "
@@ -173,7 +224,9 @@ class Statistics:
     )
     async def previous(self) -> PreviousStatistics:
         p = queries.Period(self.first, self.last).previous()
-        result = await queries.tenant_statistics(self.scope, self.scope.require_tenant(), p)
+        result = await queries.tenant_statistics(
+            self.scope, self.scope.require_tenant(), p, None, self.slice
+        )
         return PreviousStatistics(
             first=p.first, last=p.last, total=StatisticsFigures.of(result.total)
         )
@@ -216,15 +269,19 @@ class StatsQuery:
     @strawberry.field(
         extensions=requires(Action.STATS_VIEW),
         description="The period's indicators in the caller's tenant, within its reach, in "
-        "total and by one breakdown.",
+        "total and by one breakdown; `filter` narrows to some reports.",
     )
     async def statistics(
-        self, info: Info, period: PeriodInput, group_by: GroupBy | None = None
+        self,
+        info: Info,
+        period: PeriodInput,
+        filter: StatisticsFilter | None = None,
+        group_by: GroupBy | None = None,
     ) -> Statistics:
         scope = info.context.scope
-        p = period.period()
+        p, slice_ = period.period(), _slice(filter)
         g = queries.GroupBy(group_by) if group_by else None
-        result = await queries.tenant_statistics(scope, scope.require_tenant(), p, g)
+        result = await queries.tenant_statistics(scope, scope.require_tenant(), p, g, slice_)
         starts = [k for k, _ in result.groups if isinstance(k, datetime.date)]
         ends = {a: b - datetime.timedelta(days=1) for a, b in itertools.pairwise(starts)}
         return Statistics(
@@ -241,14 +298,25 @@ class StatsQuery:
                 for k, f in result.groups
             ],
             scope=scope,
+            slice=slice_,
         )
 
     @strawberry.field(
         extensions=requires(Action.STATS_VIEW),
-        description="Provincial administrators: each tenant's indicators side by side.",
+        description="Provincial administrators: each tenant's indicators side by side "
+        "(`tenantIds`: only these, in this order; default every readable tenant).",
     )
-    async def province_statistics(self, info: Info, period: PeriodInput) -> list[TenantStatistics]:
-        rows = await queries.province_statistics(info.context.scope, period.period())
+    async def province_statistics(
+        self,
+        info: Info,
+        period: PeriodInput,
+        filter: ProvinceStatisticsFilter | None = None,
+        tenant_ids: list[relay.GlobalID] | None = None,
+    ) -> list[TenantStatistics]:
+        wanted = tuple(decode(t, "Tenant", "tenantIds") for t in tenant_ids or ())
+        rows = await queries.province_statistics(
+            info.context.scope, period.period(), _slice(filter), wanted
+        )
         return [
             TenantStatistics(
                 tenant_id=relay.GlobalID("Tenant", str(t)), figures=StatisticsFigures.of(f)
@@ -262,11 +330,15 @@ class StatsQuery:
         "reports in the period: listed, not ranked.",
     )
     async def agency_ranking(
-        self, info: Info, period: PeriodInput, minimum_finished: int = 10
+        self,
+        info: Info,
+        period: PeriodInput,
+        filter: StatisticsFilter | None = None,
+        minimum_finished: int = 10,
     ) -> list[AgencyRank]:
         scope = info.context.scope
         result = await queries.tenant_statistics(
-            scope, scope.require_tenant(), period.period(), queries.GroupBy.AGENCY
+            scope, scope.require_tenant(), period.period(), queries.GroupBy.AGENCY, _slice(filter)
         )
         return [
             AgencyRank(

@@ -35,6 +35,12 @@ fragment F on StatisticsFigures { received carriedOver finished openWithinDeadli
   rejected onTimeRate stageTimes { stage runs medianHours p90Hours } }"""
 
 
+FILTERED = """query($p: PeriodInput!, $f: StatisticsFilter, $g: StatisticsGroupBy) {
+  statistics(period: $p, filter: $f, groupBy: $g) {
+  total { ...F } groups { key figures { ...F } }
+  previous { total { received rejected finished } } } }
+fragment F on StatisticsFigures { received finished openOverdue
+  stageTimes { stage runs medianHours p90Hours } }"""
 HEADLINE = """query($p: HeadlinePeriod!) { publicHeadline(period: $p) {
   first last received finished onTimeRate rated satisfiedShare } }"""
 SET_PILOT = """mutation($i: SetPilotInput!) { setPilot(input: $i) { errors { code } } }"""
@@ -106,6 +112,36 @@ async def test_breakdowns_previous_period_and_stage_times(
     assert {k: f["received"] for k, f in channels.items()} == {"app": 1, "web": 2}
     assert times(channels["web"], "SCREEN") == (2, pytest.approx(1.5), pytest.approx(1.9))
     assert times(channels["app"], "SCREEN") == (1, pytest.approx(1 / 6), pytest.approx(1 / 6))
+
+    # A filter narrows every figure to some reports, the comparison period too.
+    async def sliced(where: dict[str, Any], group: str | None = None, who: str = token) -> Any:
+        variables = {"p": {"first": "2026-03-01", "last": "2026-03-31"}, "f": where, "g": group}
+        return (await gql.ok(FILTERED, variables, token=who))["statistics"]
+
+    food = gid("Field", w.field("attp"))
+    web_food = await sliced({"channels": ["WEB"], "fieldIds": [food]})
+    assert (web_food["total"]["received"], web_food["total"]["finished"]) == (2, 0)
+    assert web_food["total"]["openOverdue"] == 2  # R2 and R3
+    assert times(web_food["total"], "SCREEN") == times(channels["web"], "SCREEN")
+    assert web_food["previous"]["total"] == {"received": 1, "rejected": 1, "finished": 1}  # R0
+    assert (await sliced({"channels": ["APP"], "fieldIds": [food]}))["total"]["received"] == 0
+    urban = await sliced({"agencyIds": [gid("Agency", w.agency("phong-qldt"))]}, "CHANNEL")
+    assert [(g["key"], g["figures"]["received"], g["figures"]["finished"])
+            for g in urban["groups"]] == [("app", 1, 1)]  # fmt: skip
+    assert (await sliced({"urgencies": ["NORMAL"]}))["total"]["received"] == 3
+    assert (await sliced({"urgencies": ["URGENT"]}))["total"]["received"] == 0
+    # Within the caller's reach, never beyond: the health office's leader asking for urban
+    # management's reports gets nothing.
+    health = await gql.login(f"{w.locality['code']}.leader-phong-yt", PASSWORD)
+    assert (await sliced({}, who=health))["total"]["received"] == 2
+    other = await sliced({"agencyIds": [gid("Agency", w.agency("phong-qldt"))]}, who=health)
+    assert other["total"]["received"] == 0 and other["total"]["finished"] == 0
+    wrong = await gql(FILTERED, {"p": {"first": "2026-03-01", "last": "2026-03-31"},
+                                 "f": {"fieldIds": [gid("Agency", w.agency("phong-yt"))]}},
+                      token=token)  # fmt: skip
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in wrong["errors"]] == [
+        ("NOT_FOUND", "filter.fieldIds")
+    ]
 
     months = await stats("2026-02-01", "2026-03-31", "MONTH")
     assert [(g["key"], g["first"], g["last"]) for g in months["groups"]] == [

@@ -41,6 +41,9 @@ RANKING = """query($p: PeriodInput!) { agencyRanking(period: $p, minimumFinished
   agencyId rank figures { finished } } }"""
 PROVINCE = """query($p: PeriodInput!) { provinceStatistics(period: $p) {
   tenantId figures { received openOverdue } } }"""
+PROVINCE_SOME = """query($p: PeriodInput!, $f: ProvinceStatisticsFilter, $t: [ID!]) {
+  provinceStatistics(period: $p, filter: $f, tenantIds: $t) {
+  tenantId figures { received openOverdue } } }"""
 MARCH = {"first": "2026-03-01", "last": "2026-03-31"}
 SET_PILOT = """mutation($i: SetPilotInput!) { setPilot(input: $i) {
   pilot { tenantId startsOn endsOn onTimeTarget satisfiedTarget } errors { code field } } }"""
@@ -200,6 +203,16 @@ async def test_march_by_hand(
     assert mine == [
         {"tenantId": gid("Tenant", w.tenant_id), "figures": {"received": 3, "openOverdue": 1}}
     ]
+    # Only the tenants asked for, in that order; sliced by what is shared across tenants.
+    lao_cai = gid("Tenant", pilot["tenants"]["lao-cai"].id)
+    asked = {"p": MARCH, "t": [gid("Tenant", w.tenant_id), lao_cai]}
+    two = (await gql.ok(PROVINCE_SOME, asked, token=province))["provinceStatistics"]
+    assert [r["tenantId"] for r in two] == asked["t"] and two[0]["figures"]["received"] == 3
+    urgent = {**asked, "f": {"urgencies": ["URGENT"]}}
+    sliced = (await gql.ok(PROVINCE_SOME, urgent, token=province))["provinceStatistics"]
+    assert sliced[0]["figures"] == {"received": 0, "openOverdue": 0}
+    body = await gql(PROVINCE_SOME, {"p": MARCH, "t": [gid("Field", w.field("attp"))]}, province)
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
     # The pilot over GraphQL: the province sets it (a lower on-time target this time), the
     # centre reads the evaluation of its own tenant, and nobody else may set or read it.

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from permissions.scope import Scope
+from permissions.actions import Action
+from permissions.scope import Reach, Scope
 from permissions.session import scoped_transaction
 from permissions.store import store
 from reports.models import Report
@@ -136,4 +137,15 @@ async def new_world(gql: GraphQLClient, pilot: dict[str, Any], prefix: str = "tk
         leaders={c: await _scope(f"{loc['code']}.leader-{c}", tid) for c in loc["agencies"]},
         citizen=await _scope(f"{loc['code']}.citizen", tid),
         tokens=tokens,
+    )
+
+
+def province_scope(tenant_ids: set[uuid.UUID]) -> Scope:
+    """A provincial administrator's scope over these tenants (setting a pilot, comparing)."""
+    return Scope(
+        user_id=None,
+        tenant_id=None,
+        readable_tenant_ids=frozenset(tenant_ids),
+        reach={Action.TENANT_ONBOARD.value: frozenset({Reach()})},
+        provincial=True,
     )
