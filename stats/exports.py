@@ -7,7 +7,10 @@ and ``evaluationExport`` shows the progress and, when done, a signed, expiring d
 Who may export: provincial roles, any readable tenants; a tenant's staff, their own tenant
 only and only with an unlimited ``stats:view`` reach (the pass builds whole-tenant figures; an
 agency leader reads its agency's through ``statistics``). An export is seen by whoever asked and
-by provincial roles; anyone else is told it is not found."""
+by provincial roles; anyone else is told it is not found.
+
+A built file is kept ``KEPT_FOR`` after it is done, then removed from the storage by the same
+pass (``purge_expired``); the row stays, ``expired``: who asked for what, and when."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import logging
 import uuid
 import zipfile
 from collections.abc import Sequence
+from datetime import timedelta
 
 from tortoise import connections
 
@@ -35,6 +39,10 @@ from tenants.models import Pilot, Tenant, TenantStatus
 log = logging.getLogger(__name__)
 LANGUAGES = ("vi", "en")
 COMPARISON = "comparison.xlsx"  # in the zip of an export of several tenants
+# A run still 'running' this long after it began was left by a process that died (a run takes
+# seconds): it is taken again.
+ABANDONED_AFTER = timedelta(hours=1)
+KEPT_FOR = timedelta(days=7)  # a week to download it again; the statistics stay to re-export
 
 
 def _whole_tenant(scope: Scope) -> bool:
@@ -137,17 +145,19 @@ async def locality(tenant_id: uuid.UUID, period: Period, lang: str) -> Locality:
 
 
 async def run_pending(storage: Storage) -> int:
-    """Take and run the pending exports of every active tenant, one at a time; a failure
-    marks that export failed (logged) and the others still run."""
+    """Take and run the pending exports of every active tenant, one at a time (and any left
+    running ``ABANDONED_AFTER`` ago); a failure marks that export failed (logged) and the others
+    still run."""
     ran = 0
     for tenant in await Tenant.filter(status=TenantStatus.ACTIVE).order_by("code"):
         while True:
             async with tenant_transaction(tenant.id) as conn:
                 taken = await conn.execute_query_dict(
-                    "UPDATE stats_export SET state = 'running' WHERE id = (SELECT id FROM "
-                    "stats_export WHERE tenant_id = $1 AND state = 'pending' ORDER BY created_at "
+                    "UPDATE stats_export SET state = 'running', taken_at = $2 WHERE id = "
+                    "(SELECT id FROM stats_export WHERE tenant_id = $1 AND (state = 'pending' "
+                    "OR state = 'running' AND taken_at < $3) ORDER BY created_at "
                     "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
-                    [tenant.id],
+                    [tenant.id, clock.now(), clock.now() - ABANDONED_AFTER],
                 )
                 row = await StatsExport.get(id=taken[0]["id"]) if taken else None
             if row is None:
@@ -159,3 +169,29 @@ async def run_pending(storage: Storage) -> int:
                 await _progress(row, state="failed", finished_at=clock.now())
             ran += 1
     return ran
+
+
+async def purge_expired(storage: Storage, kept_for: timedelta = KEPT_FOR) -> int:
+    """Exports done more than ``kept_for`` ago become ``expired`` and their files leave the
+    storage: the row is updated first (committed), so a link is never shown to a removed file;
+    a file whose removal fails stays behind, logged. Active tenants only (a read-only tenant's
+    rows cannot change: its exports expire once it is active again). The number expired."""
+    cutoff = clock.now() - kept_for
+    expired = 0
+    for tenant in await Tenant.filter(status=TenantStatus.ACTIVE).order_by("code"):
+        async with tenant_transaction(tenant.id) as conn:
+            rows = await conn.execute_query_dict(
+                "WITH old AS (SELECT id, file_key FROM stats_export WHERE tenant_id = $1 "
+                "AND state = 'done' AND finished_at < $2 FOR UPDATE) "
+                "UPDATE stats_export e SET state = 'expired', file_key = NULL FROM old "
+                "WHERE e.id = old.id RETURNING old.file_key",
+                [tenant.id, cutoff],
+            )
+        for row in rows:
+            expired += 1
+            if row["file_key"]:
+                try:
+                    await storage.delete(row["file_key"])
+                except Exception:
+                    log.exception("expired export file %s not removed", row["file_key"])
+    return expired

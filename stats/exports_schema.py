@@ -25,6 +25,7 @@ class ExportState(Labelled):
     RUNNING = "running", "Đang lập", "Being built"
     DONE = "done", "Đã xong", "Done"
     FAILED = "failed", "Không lập được", "Failed"
+    EXPIRED = "expired", "Đã hết hạn lưu (tệp đã xoá)", "Expired (the file was removed)"
 
 
 class ExportLanguage(Labelled):

@@ -256,14 +256,16 @@ async def rebuild_all(codes: Collection[str] | None = None) -> dict[str, Refresh
 
 async def run_forever(interval_seconds: float, storage: Storage | None = None) -> None:
     """Beside the workflow's job runner (api/app.py): the statistics lag by at most this; then
-    the evaluation exports asked for (``stats.exports``), when a storage is given."""
-    from stats.exports import run_pending  # the exports read the tables this pass keeps
+    the evaluation exports asked for (``stats.exports``) and the removal of expired ones, when
+    a storage is given."""
+    from stats.exports import purge_expired, run_pending  # they read the tables kept here
 
     while True:
         try:
             await refresh_all()
             if storage is not None:
                 await run_pending(storage)
+                await purge_expired(storage)
         except Exception:  # the database may be away for a moment: try again next time
             log.exception("statistics refresh failed")
         await asyncio.sleep(interval_seconds)

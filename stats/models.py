@@ -109,6 +109,7 @@ class StatsExport(Model):
     steps = fields.IntField()
     file_key = fields.CharField(max_length=512, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    taken_at = fields.DatetimeField(null=True)  # a run began (migration 0026)
     finished_at = fields.DatetimeField(null=True)
 
     class Meta:

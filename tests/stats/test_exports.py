@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,9 +16,13 @@ import time_machine
 
 from api.services import make_storage
 from api.settings import Settings
+from core import clock
+from core.relay import decode
+from permissions.session import tenant_transaction
 from reports.workflow import WorkflowAction as A
-from stats.exports import run_pending
+from stats.exports import purge_expired, run_pending
 from stats.maintain import refresh_tenant
+from stats.models import StatsExport
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, gid
@@ -67,6 +72,19 @@ async def test_an_export_runs_in_the_background_and_is_downloaded_by_who_asked(
         2,
         None,
     )
+    # A run left 'running' by a process that died is taken again, but only after an hour.
+    export_id = decode(export["id"], "EvaluationExport", "id")
+
+    async def left_running(minutes_ago: int) -> None:
+        async with tenant_transaction(w.tenant_id):
+            taken = clock.now() - timedelta(minutes=minutes_ago)
+            await StatsExport.filter(id=export_id).update(state="running", taken_at=taken)
+
+    await left_running(50)
+    await run_pending(make_storage(settings))
+    running = (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]
+    assert (running["state"], running["done"]) == ("RUNNING", 0)
+    await left_running(61)
     assert await run_pending(make_storage(settings)) >= 1
     done = (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]
     assert (done["state"], done["done"], done["steps"]) == ("DONE", 2, 2)
@@ -89,3 +107,22 @@ async def test_an_export_runs_in_the_background_and_is_downloaded_by_who_asked(
     assert (summary["Received"], summary["Rejected"]) == (total["received"], 1)
     tampered = done["downloadUrl"].replace("signature=", "signature=x")
     assert (await client.get(tampered)).status_code == 403
+
+    # Kept a week after it is done, then the file leaves the storage and the row says so.
+    storage = make_storage(settings)
+    async with tenant_transaction(w.tenant_id):
+        key = (await StatsExport.get(id=export_id)).file_key
+    assert key is not None and await storage.exists(key)
+    stop_clock(time_machine, vn(2026, 4, 7, 11))  # 6 days 23 hours after it was built
+    assert await purge_expired(storage) == 0
+    centre = await gql.login(f"{code}.centre", PASSWORD)  # the earlier token has expired
+    assert (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]["state"] == (
+        "DONE"
+    )
+    stop_clock(time_machine, vn(2026, 4, 7, 12, 1))
+    assert await purge_expired(storage) == 1
+    centre = await gql.login(f"{code}.centre", PASSWORD)
+    gone = (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]
+    assert (gone["state"], gone["downloadUrl"]) == ("EXPIRED", None)
+    assert not await storage.exists(key)
+    assert await purge_expired(storage) == 0  # once
