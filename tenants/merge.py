@@ -11,9 +11,12 @@ function's extra policy applies to the owner role only, for the two tenants it n
 
 What stays with a source: its regulation (calendar, SLA table, options), channel settings and
 templates, counters of its own report prefix (its codes stay unique: the prefix differs),
-sessions, and the daily statistics aggregates, which the statistics pass must refold for the
-target (``stats_report`` rows move with their reports). Agency and field codes the target
-already uses are prefixed with the source's code (``sa-pa-phong-qldt``).
+sessions, and its daily statistics aggregates (its evaluation as it was). In the same
+transaction the moved reports are marked for the statistics pass as new to the target (their
+folded contributions dropped, ``hand_over_statistics``), so the target's figures count them
+once.
+Agency and field codes the target already uses are prefixed with the source's code
+(``sa-pa-phong-qldt``).
 
 Media files keep their storage keys (the first segment names the source tenant); readers
 follow ``Tenant.successor`` (:func:`holder_of`)."""
@@ -26,6 +29,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, NotFound, Validator
@@ -149,12 +154,16 @@ async def merge_tenants(
     try:
         for source in plan.sources:
             if source.code in plan.done:
-                continue  # resumed: this step is in the log already
+                await _rehome_accounts(source)  # resumed: this step is in the log already
+                continue
             async with in_transaction() as conn:
+                async with tenant_transaction(source.id) as held:
+                    await hand_over_statistics(held, source.id)
                 rows = await conn.execute_query_dict(
                     "SELECT paht_merge_tenant($1, $2, $3, $4) AS moved",
                     [source.id, plan.target.id, plan.key, scope.user_id],
                 )
+                await _rehome_accounts(source)
             moved = rows[0]["moved"]
             plan.counts[source.code] = json.loads(moved) if isinstance(moved, str) else moved
             plan.done.append(source.code)
@@ -166,6 +175,32 @@ async def merge_tenants(
                 await policy_changed(conn, tenant.id)
             store.invalidate(tenant.id)
     return plan
+
+
+async def _rehome_accounts(source: Tenant) -> None:
+    """The source's staff accounts now live in the target, where their memberships went: a
+    login (with the target's code, or none) finds them there (migration 0027)."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT * FROM paht_rehome_accounts($1)", [source.id]
+    )
+    if rows and rows[0]["left_behind"]:
+        log.warning(
+            "accounts not moved: their usernames are taken in the target",
+            extra={"source": source.code, "left": rows[0]["left_behind"]},
+        )
+
+
+async def hand_over_statistics(conn: BaseDBAsyncClient, source_id: uuid.UUID) -> None:
+    """Just before a source's reports move (same transaction, as the source): the statistics
+    pass is to fold them in the target as new. What they contributed was added to the source's
+    aggregates, which stay (its evaluation as it was), so it must not be taken back from the
+    target's: their ``stats_report`` rows go; their marks (``stats_dirty``) move with them."""
+    await conn.execute_query("DELETE FROM stats_report WHERE tenant_id = $1", [source_id])
+    await conn.execute_query(
+        "INSERT INTO stats_dirty (id, tenant_id) SELECT id, tenant_id FROM report "
+        "WHERE tenant_id = $1 ON CONFLICT (id) DO NOTHING",
+        [source_id],
+    )
 
 
 async def holder_of(tenant_id: uuid.UUID) -> uuid.UUID:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from accounts.models import User
 from api.database import DatabaseUrls
 from api.demo import SYSTEM_PROVINCE
 from core.errors import DomainError, TenantReadOnly, read_only_tenant
@@ -21,9 +22,10 @@ from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report, ReportEvent
 from reports.service import submit_report
 from reports.submission import SubmitInput
+from stats.maintain import refresh_tenant
 from tenants.merge import MOVED_TABLES, holder_of, merge_tenants, plan_merge
 from tenants.models import Agency, Tenant, TenantMergeStep
-from tests.factories import gid, onboard_locality
+from tests.factories import PASSWORD, gid, onboard_locality
 from tests.support.cli import run_paht
 
 COUNTED = ("report", "report_event", "agency", "field", "membership", "reporter_contact")
@@ -59,6 +61,30 @@ async def _codes(tenant_id: uuid.UUID) -> set[str]:
         return set(await Report.filter(tenant_id=tenant_id).values_list("code", flat=True))
 
 
+# Flows that do not depend on the tenant's calendar (the target has its own).
+CALENDAR_FREE = (
+    "received",
+    "rejected",
+    "resolved",
+    "duplicate",
+    "withdrawn",
+    "rated",
+    "rating_sum",
+)
+
+
+async def _flows(tenant_id: uuid.UUID) -> dict[str, int]:
+    """The statistics pass's totals over all days, after a pass."""
+    await refresh_tenant(tenant_id)
+    async with tenant_transaction(tenant_id) as conn:
+        rows = await conn.execute_query_dict(
+            "SELECT flow, sum(n)::bigint AS n FROM stats_day WHERE flow = ANY($1::text[]) "
+            "GROUP BY flow",
+            [list(CALENDAR_FREE)],
+        )
+    return {flow: 0 for flow in CALENDAR_FREE} | {r["flow"]: int(r["n"]) for r in rows}
+
+
 async def _province() -> Tenant:
     return await Tenant.create(
         code=f"tinh-{uuid.uuid4().hex[:6]}",
@@ -82,6 +108,7 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
             codes = await _codes(laocai.id) | await _codes(sapa_t.id)
             held_in_both = len(await _grants(laocai.id) & await _grants(sapa_t.id))
             assert before["sa-pa"]["report"] > 0
+            flows = {t.code: await _flows(t.id) for t in (laocai, sapa_t)}
 
             dry = await plan_merge(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
             assert set(dry.counts) == {"lao-cai", "sa-pa"}
@@ -98,6 +125,17 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
                     table
                 )
             assert await _codes(province.id) == codes  # the old codes resolve in the target
+            # The target's statistics count the moved reports once; the sources keep theirs.
+            assert await _flows(province.id) == {
+                f: flows["lao-cai"][f] + flows["sa-pa"][f] for f in CALENDAR_FREE
+            }
+            assert flows["sa-pa"]["received"] > 0
+            for t in (laocai, sapa_t):
+                async with tenant_transaction(t.id) as conn:
+                    kept = await conn.execute_query_dict(
+                        "SELECT sum(n)::bigint AS n FROM stats_day WHERE flow = 'received'"
+                    )
+                assert kept[0]["n"] == flows[t.code]["received"]
             for t in (laocai, sapa_t):
                 assert await _counts(t.id) == dict.fromkeys(COUNTED, 0)
                 row = await Tenant.get(id=t.id)
@@ -250,6 +288,16 @@ async def test_after_a_real_merge_the_old_locality_leads_to_its_successor(
 
     listed = await gql.ok(REPORTS, token=new["admin"])
     assert [e["node"]["code"] for e in listed["reports"]["edges"]] == [code]
+    # the old locality's staff now live in the successor, where their roles went: they sign
+    # in with its code or none, and work there
+    for tenant_code in (new["code"], None):
+        staff = await gql.login(f"{old['code']}.admin", PASSWORD, tenant_code)
+        seen = await gql.ok(REPORTS, token=staff)
+        assert [e["node"]["code"] for e in seen["reports"]["edges"]] == [code]
+    async with tenant_transaction(new["tenant_id"]):
+        assert await User.exists(
+            username=f"{old['code']}.admin", default_tenant_id=new["tenant_id"]
+        )
     # a citizen app still configured for the old locality reaches the successor
     response = await gql.http.post(
         "/graphql", json={"query": PUBLIC}, headers={"x-paht-tenant": old["code"]}
