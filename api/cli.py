@@ -405,12 +405,14 @@ async def _check_registry(plan: Any) -> None:
 
 
 from api.admins_cli import build_admins_app  # noqa: E402 - needs the helpers above
+from api.lifecycle_cli import add_lifecycle_commands  # noqa: E402
 from api.stats_cli import build_stats_app  # noqa: E402
 from api.transfer_cli import add_transfer_commands  # noqa: E402
 
 app.add_typer(build_admins_app(database, _with_orm), name="admins")
 app.add_typer(build_stats_app(database, _with_orm), name="stats")
 add_transfer_commands(tenants_app, _on_database)
+add_lifecycle_commands(tenants_app, _on_database)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -27,6 +27,7 @@ from reports.records import tenant_rules
 from stats.fold import Span, standing_just_before
 from stats.indicators import MEDIAN, P90, Figures, Flow, StageTime, Standing, merge
 from tenants.sla import Stage
+from tenants.units import UnitHistory
 
 MAX_DAYS = 366
 
@@ -35,6 +36,7 @@ class GroupBy(Labelled):
     FIELD = "field", "Lĩnh vực", "Field"
     AGENCY = "agency", "Cơ quan chủ trì", "Lead agency"
     UNIT = "unit", "Đơn vị hành chính", "Administrative unit"
+    UNIT_TODAY = "unit_today", "Đơn vị hành chính hiện nay", "Today's administrative unit"
     URGENCY = "urgency", "Mức độ", "Urgency"
     CHANNEL = "channel", "Kênh tiếp nhận", "Channel"
     DAY = "day", "Ngày", "Day"
@@ -196,6 +198,8 @@ async def _statistics(
     grain = _GRAIN.get(group_by) if group_by else None
     if grain:
         column = f"greatest(date_trunc('{grain}', day)::date, $2::date)"
+    elif group_by is GroupBy.UNIT_TODAY:
+        column = await _today_unit_column()
     else:
         column = _COLUMN[group_by] if group_by else "NULL::text"
     conn = connections.get("default")
@@ -240,6 +244,17 @@ async def _statistics(
     else:
         total = merge([f for _, f in groups], total_times)
     return Statistics(total, groups if group_by else [])
+
+
+async def _today_unit_column() -> str:
+    """The report's unit (``unit_code``, the unit of its time) mapped onto today's units by the
+    one rule (``tenants.units.UnitHistory.today_keys``), as a literal map: unit codes are five
+    digits (checked wherever the registry is written), the keys are made of them."""
+    keys = (await UnitHistory.load()).today_keys(clock.now())
+    if not keys:
+        return "unit_code"
+    literal = json.dumps(keys, sort_keys=True).replace("'", "''")
+    return f"coalesce('{literal}'::jsonb ->> unit_code, unit_code)"
 
 
 async def _balances(

@@ -4,7 +4,9 @@ Units are shared reference data keyed by ``(code, valid_from)``, and a tenant li
 covers. A unit of an onboarding plan is refused when, in an overlapping validity period, a
 tenant that is not merged (active or suspended: a suspended tenant comes back to its units)
 holds the same code, or a unit whose boundary overlaps the new one's (touching along a shared
-edge is not overlapping: neighbouring localities share their borders exactly)."""
+edge is not overlapping: neighbouring localities share their borders exactly). A tenant holds a
+unit only while both are valid: a locality ended by a reform (``Tenant.valid_to``, as the
+locator reads it) leaves the units of after its end free, also a code the reform reused."""
 
 from __future__ import annotations
 
@@ -50,18 +52,36 @@ def _geometry(boundary: dict[str, Any] | None) -> BaseGeometry | None:
 
 async def held_units() -> list[HeldUnit]:
     """Every unit version listed by a tenant that is not merged."""
-    holders: dict[str, list[str]] = {}
-    for tenant in await Tenant.exclude(status=TenantStatus.MERGED).values("code", "unit_codes"):
+    holders: dict[str, list[dict[str, Any]]] = {}
+    for tenant in await Tenant.exclude(status=TenantStatus.MERGED).values(
+        "code", "unit_codes", "valid_from", "valid_to"
+    ):
         for code in tenant["unit_codes"] or []:
-            holders.setdefault(code, []).append(tenant["code"])
+            holders.setdefault(code, []).append(tenant)
     if not holders:
         return []
     units = await AdministrativeUnit.filter(code__in=list(holders))
     return [
-        HeldUnit(u.code, u.name, tenant, u.valid_from, u.valid_to, _geometry(u.boundary))
+        HeldUnit(
+            u.code,
+            u.name,
+            tenant["code"],
+            _later(u.valid_from, tenant["valid_from"]),
+            _earlier(u.valid_to, tenant["valid_to"]),
+            _geometry(u.boundary),
+        )
         for u in units
         for tenant in holders[u.code]
+        if periods_overlap(u.valid_from, u.valid_to, tenant["valid_from"], tenant["valid_to"])
     ]
+
+
+def _later(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earlier(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _names(units: list[HeldUnit]) -> str:

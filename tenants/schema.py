@@ -182,6 +182,15 @@ class SetTenantStatusInput:
     status: TenantStatus
 
 
+@strawberry.input
+class EndTenantInput:
+    id: relay.GlobalID
+    last_day: datetime.date | None = strawberry.field(
+        description="The locality's last day (e.g. 2025-06-30 for the 2025 reform); null: not "
+        "ended."
+    )
+
+
 @strawberry.type
 class TenantPayload:
     tenant: Tenant | None
@@ -285,6 +294,23 @@ class TenantMutation:
             return await service.set_tenant_status(
                 info.context.scope, tenant_id, TenantStatusEnum(input.status)
             )
+
+        return await run_mutation(
+            info,
+            work,
+            lambda t, e: TenantPayload(tenant=Tenant.from_row(t) if t else None, errors=e),
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Action.TENANT_ONBOARD),
+        description="A locality ended by a reform: after its last day it no longer holds its "
+        "units (new reports go to the tenant that holds the place; a tenant of the new units can "
+        "be onboarded); it still works its reports until it is merged.",
+    )
+    async def end_tenant(self, info: Info, input: EndTenantInput) -> TenantPayload:
+        async def work() -> models.Tenant:
+            tenant_id = decode(input.id, "Tenant", "id")
+            return await service.end_tenant(info.context.scope, tenant_id, input.last_day)
 
         return await run_mutation(
             info,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -212,4 +213,36 @@ async def set_tenant_status(scope: Scope, tenant_id: uuid.UUID, status: TenantSt
     async with in_transaction() as conn:
         await policy_changed(conn, tenant.id)  # cached scopes follow at once
     store.invalidate(tenant.id)
+    return tenant
+
+
+async def end_tenant(scope: Scope, tenant_id: uuid.UUID, last_day: date | None) -> Tenant:
+    """A locality ended by a reform: from the day after ``last_day`` it no longer holds its
+    units, so the locator sends new reports to whoever holds the place then, and a tenant of
+    the new units can be onboarded (tenants/coverage.py). It keeps working its reports (still
+    active) until it is merged; None undoes the end."""
+    scope.require(Action.TENANT_ONBOARD)
+    tenant = await Tenant.get_or_none(id=tenant_id)
+    if tenant is None or not (scope.provincial or tenant_id in scope.readable_tenant_ids):
+        raise NotFound(Term.TENANT, "id")
+    if tenant.status == TenantStatus.MERGED:
+        raise DomainError(
+            "INVALID_STATUS",
+            "Đơn vị triển khai đã sáp nhập.",
+            "The tenant has been merged.",
+            "id",
+        )
+    if last_day is not None and tenant.valid_from is not None and last_day < tenant.valid_from:
+        raise DomainError(
+            "INVALID_DATE",
+            "Ngày kết thúc phải sau ngày bắt đầu của đơn vị triển khai.",
+            "The last day must not be before the tenant's first day.",
+            "lastDay",
+        )
+    log.info(
+        "tenant ended",
+        extra={"tenant": tenant.code, "last_day": str(last_day), "by": scope.user_id},
+    )
+    tenant.valid_to = last_day
+    await tenant.save(update_fields=["valid_to", "updated_at"])  # the locator's cache follows
     return tenant

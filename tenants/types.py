@@ -206,6 +206,12 @@ class Tenant(relay.Node):
     parent_organisation: str
     province_code: str
     unit_codes: list[str]
+    valid_from: datetime.date | None = strawberry.field(
+        description="Its first day as a locality (null: always)."
+    )
+    valid_to: datetime.date | None = strawberry.field(
+        description="Its last day (a reform ended it: endTenant); null: not ended."
+    )
     created_at: datetime.datetime
     row: strawberry.Private[models.Tenant]
 
@@ -231,6 +237,8 @@ class Tenant(relay.Node):
             parent_organisation=row.parent_organisation,
             province_code=row.province_code,
             unit_codes=list(row.unit_codes),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
             created_at=row.created_at,
             row=row,
         )

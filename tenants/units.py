@@ -107,3 +107,20 @@ class UnitHistory:
             after = version.valid_to + timedelta(days=1)
             pending.extend((successor, after) for successor in version.successor_codes)
         return tuple(sorted(found))
+
+    def today_keys(self, today: datetime | date) -> dict[str, str]:
+        """For grouping by today's units in SQL: each code whose latest version has ended,
+        mapped to the key of the units of ``today`` it became (``"03006"``; a split joins its
+        parts: ``"03010+03011"``). A code in force today is its own key and is left out, also
+        when an earlier version of it ended: a reused code names its successor (each code the
+        2025 reform reused was one of its new unit's predecessors)."""
+        out: dict[str, str] = {}
+        until = legal_day(today)
+        for code, versions in self._by_code.items():
+            latest = versions[-1]
+            if latest.valid_to is None or latest.valid_on(until):
+                continue
+            became = self.today_codes(code, latest.valid_to, today)
+            if became != (code,):
+                out[code] = "+".join(became)
+        return out

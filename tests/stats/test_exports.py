@@ -113,14 +113,16 @@ async def test_an_export_runs_in_the_background_and_is_downloaded_by_who_asked(
     async with tenant_transaction(w.tenant_id):
         key = (await StatsExport.get(id=export_id)).file_key
     assert key is not None and await storage.exists(key)
+    # (the pass above also built what other tests had asked for: counts are of all exports)
     stop_clock(time_machine, vn(2026, 4, 7, 11))  # 6 days 23 hours after it was built
-    assert await purge_expired(storage) == 0
+    await purge_expired(storage)
+    assert await storage.exists(key)
     centre = await gql.login(f"{code}.centre", PASSWORD)  # the earlier token has expired
     assert (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]["state"] == (
         "DONE"
     )
     stop_clock(time_machine, vn(2026, 4, 7, 12, 1))
-    assert await purge_expired(storage) == 1
+    assert await purge_expired(storage) >= 1
     centre = await gql.login(f"{code}.centre", PASSWORD)
     gone = (await gql.ok(PROGRESS, {"id": export["id"]}, centre))["evaluationExport"]
     assert (gone["state"], gone["downloadUrl"]) == ("EXPIRED", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,23 +22,12 @@ from tenants.models import AdministrativeUnit, Tenant
 from tenants.reform import PILOT_REFORM, apply_reform, load_reform_file, parse_reform
 from tenants.units import UnitHistory, UnitVersion
 from tests.clock import vn
+from tests.support.reform import AFTER, BEFORE, demo_cells
 from tests.support.services import new_input
-
-DEMO = Path(__file__).resolve().parents[2] / "tenants" / "demo"
-BEFORE = vn(2022, 9, 15, 9)  # the pilot
-AFTER = vn(2026, 3, 11, 9)  # today's units
 
 
 class _Rollback(Exception):
     pass
-
-
-def demo_cells() -> dict[str, Any]:
-    cells = {}
-    for path in DEMO.glob("*.yaml"):
-        for unit in yaml.safe_load(path.read_text(encoding="utf-8"))["administrative_units"]:
-            cells[unit["code"]] = shape(unit["boundary"])
-    return cells
 
 
 # --- the data file ---------------------------------------------------------------------------
@@ -103,6 +91,17 @@ def test_today_codes_follows_merges_splits_and_chains() -> None:
     assert history.today_codes("B", date(2022, 9, 1), date(2024, 1, 1)) == ("B",)
     assert history.today_codes("C", today, today) == ("C",)
     assert history.today_codes("E", date(2022, 9, 1), today) == ("E",)  # no successor recorded
+    # For grouping in SQL: ended codes to their key today; codes in force (C, D) and ended
+    # ones without a successor (E) are their own key; a reused code is its own successor.
+    assert history.today_keys(today) == {"A": "C+D", "B": "C+D"}
+    assert history.today_keys(date(2024, 1, 1)) == {"A": "B"}
+    reused = UnitHistory(
+        [
+            UnitVersion("F", "f", date(2008, 1, 1), date(2025, 6, 30), ("F",)),
+            UnitVersion("F", "f2", date(2025, 7, 1), None, ()),
+        ]
+    )
+    assert reused.today_keys(today) == {}
 
 
 # --- in the database: the locator and submission before and after the reform ----------------
