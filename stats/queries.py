@@ -179,11 +179,45 @@ async def tenant_statistics(
     period: Period,
     group_by: GroupBy | None = None,
     slice_: Slice = EVERYTHING,
+    *,
+    with_stage_times: bool = True,
 ) -> Statistics:
     """The figures of ``period`` in one tenant, in total and per group, of the reports in
-    ``slice_`` within the caller's reach."""
+    ``slice_`` within the caller's reach. ``with_stage_times=False`` leaves the stage times
+    out (the costliest part: a sort of the period's runs) for a caller that reads them only
+    when asked, through :func:`stage_times`."""
     scope.require(Action.STATS_VIEW)
-    return await _statistics(scope, tenant_id, period, group_by, slice_)
+    return await _statistics(scope, tenant_id, period, group_by, slice_, with_stage_times)
+
+
+StageTimes = dict[Stage, StageTime]
+
+
+async def stage_times(
+    scope: Scope,
+    tenant_id: uuid.UUID,
+    period: Period,
+    group_by: GroupBy | None,
+    slice_: Slice,
+    grouped: bool,
+) -> tuple[dict[Any, StageTimes], StageTimes]:
+    """The stage times :func:`tenant_statistics` leaves out on request: per group (only when
+    ``grouped``, keyed like its groups) and for the whole."""
+    scope.require(Action.STATS_VIEW)
+    period.check()
+    column = await _group_column(group_by)
+    params: list[Any] = [tenant_id, period.first, period.last + timedelta(days=1)]
+    reach = _where(scope, slice_, params)
+    return await _stage_times(column, params, reach, grouped and group_by is not None)
+
+
+async def _group_column(group_by: GroupBy | None) -> str:
+    grain = _GRAIN.get(group_by) if group_by else None
+    if grain:
+        return f"greatest(date_trunc('{grain}', day)::date, $2::date)"
+    if group_by is GroupBy.UNIT_TODAY:
+        return await _today_unit_column()
+    return _COLUMN[group_by] if group_by else "NULL::text"
 
 
 async def _statistics(
@@ -192,16 +226,12 @@ async def _statistics(
     period: Period,
     group_by: GroupBy | None,
     slice_: Slice = EVERYTHING,
+    with_stage_times: bool = True,
 ) -> Statistics:
     period.check()
     tz = (await tenant_rules(tenant_id)).calendar.timezone
     grain = _GRAIN.get(group_by) if group_by else None
-    if grain:
-        column = f"greatest(date_trunc('{grain}', day)::date, $2::date)"
-    elif group_by is GroupBy.UNIT_TODAY:
-        column = await _today_unit_column()
-    else:
-        column = _COLUMN[group_by] if group_by else "NULL::text"
+    column = await _group_column(group_by)
     conn = connections.get("default")
     params: list[Any] = [tenant_id, period.first, period.last + timedelta(days=1)]
     reach = _where(scope, slice_, params)
@@ -211,7 +241,10 @@ async def _statistics(
         f"{reach} GROUP BY 1, 2, 3",
         params,
     )
-    times, total_times = await _stage_times(column, params, reach, bool(group_by))
+    times: dict[Any, StageTimes] = {}
+    total_times: StageTimes = {}
+    if with_stage_times:
+        times, total_times = await _stage_times(column, params, reach, bool(group_by))
     flows: dict[Any, dict[tuple[str, str], int]] = defaultdict(dict)
     for row in rows:
         flows[row["g"]][row["flow"], row["detail"]] = int(row["n"])
@@ -306,7 +339,7 @@ async def _balances(
 
 async def _stage_times(
     column: str, params: list[Any], reach: str, grouped: bool
-) -> tuple[dict[Any, dict[Stage, StageTime]], dict[Stage, StageTime]]:
+) -> tuple[dict[Any, StageTimes], StageTimes]:
     """Median and P90 working hours per stage (``stats.indicators.StageTime``), per group and
     for the union of the groups, over the runs of ``stats_stage_time`` stopped in the period."""
     sets = f"GROUPING SETS (({column}, stage), (stage))" if grouped else "stage"

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import itertools
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 import strawberry
@@ -18,7 +20,7 @@ from permissions.scope import Scope
 from reports.schema.parts import Channel, RejectReason
 from reports.workflow import RejectReason as RejectReasonEnum
 from stats import queries
-from stats.indicators import Figures, Standing
+from stats.indicators import Figures, StageTime, Standing
 from tenants.regulation_schema import Stage
 from tenants.sla import Stage as StageEnum
 from tenants.types import Urgency
@@ -131,7 +133,6 @@ class StatisticsFigures:
     late_rate: float | None
     stages: list[StageStatistics]
     stage_on_time_rate: float | None
-    stage_times: list[StageTimeStatistics]
     extensions_requested: int
     extensions_approved: int
     returned: int
@@ -141,10 +142,31 @@ class StatisticsFigures:
     rating_mean: float | None
     satisfied_share: float | None
     response_rate: float | None
+    times: strawberry.Private[Callable[[], Awaitable[queries.StageTimes]]]
+
+    @strawberry.field(
+        description="Median and 90th percentile working hours per stage; read only when asked "
+        "(the costliest indicator: a sort of the period's runs)."
+    )
+    async def stage_times(self) -> list[StageTimeStatistics]:
+        times = await self.times()
+        return [
+            StageTimeStatistics(
+                stage=t.stage, runs=t.runs, median_hours=t.median_hours, p90_hours=t.p90_hours
+            )
+            for t in (times.get(s) or StageTime(s, 0, None, None) for s in StageEnum)
+        ]
 
     @classmethod
-    def of(cls, f: Figures) -> StatisticsFigures:
+    def of(
+        cls, f: Figures, times: Callable[[], Awaitable[queries.StageTimes]] | None = None
+    ) -> StatisticsFigures:
+        """``times``: where the stage times come from when asked; default the figures' own."""
         codes = {r.value for r in RejectReasonEnum}
+
+        async def own() -> queries.StageTimes:
+            return dict(f.stage_times)
+
         return cls(
             received=f.received,
             carried_over=f.carried_over,
@@ -173,15 +195,7 @@ class StatisticsFigures:
                 for s in f.stages()
             ],
             stage_on_time_rate=f.stage_on_time_rate,
-            stage_times=[
-                StageTimeStatistics(
-                    stage=t.stage,
-                    runs=t.runs,
-                    median_hours=t.median_hours,
-                    p90_hours=t.p90_hours,
-                )
-                for t in map(f.stage_time, StageEnum)
-            ],
+            times=times or own,
             extensions_requested=f.extensions_requested,
             extensions_approved=f.extensions_approved,
             returned=f.returned,
@@ -192,6 +206,43 @@ class StatisticsFigures:
             satisfied_share=f.satisfied_share,
             response_rate=f.response_rate,
         )
+
+
+class LazyStageTimes:
+    """The stage times of one ``statistics`` answer, read when first asked and once: by group
+    only if a group asks for them (that one read gives the whole too)."""
+
+    def __init__(
+        self,
+        scope: Scope,
+        period: queries.Period,
+        group_by: GroupBy | None,
+        slice_: queries.Slice,
+    ) -> None:
+        self._read = (scope, scope.require_tenant(), period, group_by, slice_)
+        self._whole: asyncio.Future[Any] | None = None
+        self._grouped: asyncio.Future[Any] | None = None
+
+    def _load(self, grouped: bool) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(queries.stage_times(*self._read, grouped))
+
+    async def whole(self) -> queries.StageTimes:
+        if self._grouped is not None:
+            times: queries.StageTimes = (await self._grouped)[1]
+            return times
+        if self._whole is None:
+            self._whole = self._load(False)
+        times = (await self._whole)[1]
+        return times
+
+    def of_group(self, key: Any) -> Callable[[], Awaitable[queries.StageTimes]]:
+        async def read() -> queries.StageTimes:
+            if self._grouped is None:
+                self._grouped = self._load(True)
+            per_group: dict[Any, queries.StageTimes] = (await self._grouped)[0]
+            return per_group.get(key, {})
+
+        return read
 
 
 @strawberry.type
@@ -225,10 +276,11 @@ class Statistics:
     async def previous(self) -> PreviousStatistics:
         p = queries.Period(self.first, self.last).previous()
         result = await queries.tenant_statistics(
-            self.scope, self.scope.require_tenant(), p, None, self.slice
+            self.scope, self.scope.require_tenant(), p, None, self.slice, with_stage_times=False
         )
+        times = LazyStageTimes(self.scope, p, None, self.slice)
         return PreviousStatistics(
-            first=p.first, last=p.last, total=StatisticsFigures.of(result.total)
+            first=p.first, last=p.last, total=StatisticsFigures.of(result.total, times.whole)
         )
 
 
@@ -281,19 +333,22 @@ class StatsQuery:
         scope = info.context.scope
         p, slice_ = period.period(), _slice(filter)
         g = queries.GroupBy(group_by) if group_by else None
-        result = await queries.tenant_statistics(scope, scope.require_tenant(), p, g, slice_)
+        result = await queries.tenant_statistics(
+            scope, scope.require_tenant(), p, g, slice_, with_stage_times=False
+        )
+        times = LazyStageTimes(scope, p, g, slice_)
         starts = [k for k, _ in result.groups if isinstance(k, datetime.date)]
         ends = {a: b - datetime.timedelta(days=1) for a, b in itertools.pairwise(starts)}
         return Statistics(
             first=p.first,
             last=p.last,
-            total=StatisticsFigures.of(result.total),
+            total=StatisticsFigures.of(result.total, times.whole),
             groups=[
                 StatisticsGroup(
                     key=_key(g, k),
                     first=k if isinstance(k, datetime.date) else None,
                     last=ends.get(k, p.last) if isinstance(k, datetime.date) else None,
-                    figures=StatisticsFigures.of(f),
+                    figures=StatisticsFigures.of(f, times.of_group(k)),
                 )
                 for k, f in result.groups
             ],
