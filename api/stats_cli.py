@@ -65,7 +65,7 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
         from stats.export import STEPS, evaluation_workbook
         from stats.exports import system_scope
         from stats.maintain import refresh_tenant
-        from stats.queries import Period
+        from stats.slicing import Period
         from tenants.models import Tenant
 
         period = Period(date.fromisoformat(first), date.fromisoformat(last))
@@ -112,7 +112,7 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
         from stats.comparison import comparison_workbook
         from stats.exports import locality
         from stats.maintain import refresh_tenant
-        from stats.queries import Period
+        from stats.slicing import Period
         from tenants.models import Tenant
 
         period = Period(date.fromisoformat(first), date.fromisoformat(last))

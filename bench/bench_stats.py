@@ -44,7 +44,8 @@ from permissions.actions import Action
 from permissions.scope import Reach, Scope
 from permissions.session import scoped_transaction
 from stats.maintain import refresh_tenant
-from stats.queries import Period, province_statistics
+from stats.queries import province_statistics
+from stats.slicing import Period
 
 QUERY = """query($p: PeriodInput!) { statistics(period: $p, groupBy: AGENCY) {
   total { received finished onTimeRate stageTimes { stage medianHours p90Hours } }

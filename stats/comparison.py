@@ -16,7 +16,7 @@ from openpyxl.styles import Font
 
 from stats.export import PERCENT, ROWS, met_label, print_on_one_page
 from stats.indicators import Figures
-from stats.queries import Period
+from stats.slicing import Period
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from permissions.scope import Scope
 from reports.models import Channel
 from stats.indicators import Figures, Standing
-from stats.queries import GroupBy, Period, Statistics, tenant_statistics
+from stats.queries import Statistics, tenant_statistics
+from stats.slicing import GroupBy, Period
 from tenants.models import Agency, Field, Pilot
 from tenants.sla import Stage
 

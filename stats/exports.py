@@ -33,7 +33,8 @@ from reports.storage import Storage, make_key
 from stats.comparison import Locality, comparison_workbook
 from stats.export import evaluation_workbook, workbook_csvs
 from stats.models import StatsExport
-from stats.queries import Period, tenant_statistics
+from stats.queries import tenant_statistics
+from stats.slicing import Period
 from tenants.models import Pilot, Tenant, TenantStatus
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import requires
 from stats import exports, models
-from stats.schema import PeriodInput
+from stats.schema_inputs import PeriodInput
 
 
 class ExportState(Labelled):

@@ -14,7 +14,8 @@ from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.session import tenant_transaction
 from stats.indicators import Figures
-from stats.queries import Period, tenant_statistics
+from stats.queries import tenant_statistics
+from stats.slicing import Period
 from tenants.models import Pilot
 from tenants.pilot import ON_TIME_TARGET, SATISFIED_TARGET, PilotPlan, validate_pilot
 

@@ -7,83 +7,29 @@ import asyncio
 import datetime
 import itertools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from core.graphql import Info, labelled_enum
+from core.graphql import Info
 from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import requires
 from permissions.scope import Scope
-from reports.schema.parts import Channel, RejectReason
+from reports.schema.parts import RejectReason
 from reports.workflow import RejectReason as RejectReasonEnum
-from stats import queries
+from stats import queries, slicing
 from stats.indicators import Figures, StageTime, Standing
+from stats.schema_inputs import (
+    GroupBy,
+    PeriodInput,
+    ProvinceStatisticsFilter,
+    StatisticsFilter,
+    slice_of,
+)
 from tenants.regulation_schema import Stage
 from tenants.sla import Stage as StageEnum
-from tenants.types import Urgency
-
-GroupBy: TypeAlias = queries.GroupBy
-labelled_enum(GroupBy, "StatisticsGroupBy")
-
-
-@strawberry.input(description="Local dates of the tenant, both included.")
-class PeriodInput:
-    first: datetime.date
-    last: datetime.date
-
-    def period(self) -> queries.Period:
-        return queries.Period(self.first, self.last)
-
-
-@strawberry.input(
-    description="Only some reports (their current field, lead agency, unit, urgency, channel); "
-    "an empty or missing list: any; lists combine with AND. Within the caller's reach."
-)
-class StatisticsFilter:
-    field_ids: list[relay.GlobalID] | None = None
-    agency_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Lead agencies."
-    )
-    unit_codes: list[str] | None = strawberry.field(
-        default=None, description="The report's own administrative unit, by code."
-    )
-    urgencies: list[Urgency] | None = None
-    channels: list[Channel] | None = None
-
-    def slice(self) -> queries.Slice:
-        return queries.Slice(
-            field_ids=tuple(decode(g, "Field", "filter.fieldIds") for g in self.field_ids or ()),
-            agency_ids=tuple(
-                decode(g, "Agency", "filter.agencyIds") for g in self.agency_ids or ()
-            ),
-            unit_codes=tuple(dict.fromkeys(self.unit_codes or ())),
-            urgencies=tuple(str(u.value) for u in self.urgencies or ()),
-            channels=tuple(str(c.value) for c in self.channels or ()),
-        )
-
-
-@strawberry.input(
-    description="Across tenants: field and agency ids belong to one tenant, so by unit, "
-    "urgency and channel only."
-)
-class ProvinceStatisticsFilter:
-    unit_codes: list[str] | None = None
-    urgencies: list[Urgency] | None = None
-    channels: list[Channel] | None = None
-
-    def slice(self) -> queries.Slice:
-        return queries.Slice(
-            unit_codes=tuple(dict.fromkeys(self.unit_codes or ())),
-            urgencies=tuple(str(u.value) for u in self.urgencies or ()),
-            channels=tuple(str(c.value) for c in self.channels or ()),
-        )
-
-
-def _slice(f: StatisticsFilter | ProvinceStatisticsFilter | None) -> queries.Slice:
-    return queries.EVERYTHING if f is None else f.slice()
 
 
 @strawberry.type
@@ -215,9 +161,9 @@ class LazyStageTimes:
     def __init__(
         self,
         scope: Scope,
-        period: queries.Period,
+        period: slicing.Period,
         group_by: GroupBy | None,
-        slice_: queries.Slice,
+        slice_: slicing.Slice,
     ) -> None:
         self._read = (scope, scope.require_tenant(), period, group_by, slice_)
         self._whole: asyncio.Future[Any] | None = None
@@ -267,14 +213,14 @@ class Statistics:
     total: StatisticsFigures
     groups: list[StatisticsGroup]
     scope: strawberry.Private[Scope]
-    slice: strawberry.Private[queries.Slice]
+    slice: strawberry.Private[slicing.Slice]
 
     @strawberry.field(
         description="The same indicators for the period of the same length just before "
         "(e.g. February for March 1–31 is 29 January – 28 February when March has 31 days)."
     )
     async def previous(self) -> PreviousStatistics:
-        p = queries.Period(self.first, self.last).previous()
+        p = slicing.Period(self.first, self.last).previous()
         result = await queries.tenant_statistics(
             self.scope, self.scope.require_tenant(), p, None, self.slice, with_stage_times=False
         )
@@ -304,14 +250,14 @@ class AgencyRank:
     figures: StatisticsFigures
 
 
-def _key(group_by: queries.GroupBy | None, value: Any) -> str | None:
+def _key(group_by: slicing.GroupBy | None, value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if group_by is queries.GroupBy.FIELD:
+    if group_by is slicing.GroupBy.FIELD:
         return str(relay.GlobalID("Field", str(value)))
-    if group_by is queries.GroupBy.AGENCY:
+    if group_by is slicing.GroupBy.AGENCY:
         return str(relay.GlobalID("Agency", str(value)))
     return str(value)
 
@@ -331,8 +277,8 @@ class StatsQuery:
         group_by: GroupBy | None = None,
     ) -> Statistics:
         scope = info.context.scope
-        p, slice_ = period.period(), _slice(filter)
-        g = queries.GroupBy(group_by) if group_by else None
+        p, slice_ = period.period(), slice_of(filter)
+        g = slicing.GroupBy(group_by) if group_by else None
         result = await queries.tenant_statistics(
             scope, scope.require_tenant(), p, g, slice_, with_stage_times=False
         )
@@ -370,7 +316,7 @@ class StatsQuery:
     ) -> list[TenantStatistics]:
         wanted = tuple(decode(t, "Tenant", "tenantIds") for t in tenant_ids or ())
         rows = await queries.province_statistics(
-            info.context.scope, period.period(), _slice(filter), wanted
+            info.context.scope, period.period(), slice_of(filter), wanted
         )
         return [
             TenantStatistics(
@@ -393,7 +339,7 @@ class StatsQuery:
     ) -> list[AgencyRank]:
         scope = info.context.scope
         result = await queries.tenant_statistics(
-            scope, scope.require_tenant(), period.period(), queries.GroupBy.AGENCY, _slice(filter)
+            scope, scope.require_tenant(), period.period(), slicing.GroupBy.AGENCY, slice_of(filter)
         )
         return [
             AgencyRank(

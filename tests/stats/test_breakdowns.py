@@ -21,7 +21,7 @@ from permissions.session import scoped_transaction
 from reports.workflow import WorkflowAction as A
 from stats.export import evaluation_workbook, workbook_csvs
 from stats.maintain import refresh_tenant
-from stats.queries import Period
+from stats.slicing import Period
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, gid

@@ -25,7 +25,7 @@ from reports.workflow import WorkflowAction as A
 from stats.export import evaluation_workbook
 from stats.maintain import refresh_tenant
 from stats.pilot import evaluate, set_pilot
-from stats.queries import Period
+from stats.slicing import Period
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.factories import PASSWORD, gid

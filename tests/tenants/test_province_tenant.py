@@ -24,7 +24,8 @@ from reports.models import Report
 from reports.service import submit_report
 from stats.exports import system_scope
 from stats.maintain import refresh_tenant
-from stats.queries import GroupBy, Period, tenant_statistics
+from stats.queries import tenant_statistics
+from stats.slicing import GroupBy, Period
 from tenants.document import load_plan
 from tenants.merge import holder_of, merge_tenants
 from tenants.models import Field, Tenant
