@@ -68,6 +68,11 @@ def add_transfer_commands(tenants: typer.Typer, on_database: OnDatabase) -> None
         result = run(lambda storage: import_tenant(directory, storage))
         rows = sum(result.rows.values())
         typer.echo(f"Imported {result.code}: {rows} rows, {result.files} files")
+        if result.cut_accounts:
+            typer.echo(
+                f"  {result.cut_accounts} links to accounts of other localities were cut "
+                "(the reports keep their contact)"
+            )
         if result.cut_transfers:
             typer.echo(
                 f"  {result.cut_transfers} transfer links to localities not held here were cut "

@@ -84,6 +84,7 @@ class TransferResult:
     rows: dict[str, int]
     files: int
     cut_transfers: int = 0  # transfer links to localities this installation does not hold
+    cut_accounts: int = 0  # links to accounts of other localities (USER_LINKS)
     # username -> one-time password of each tenant administrator (imported without one)
     passwords: dict[str, str] = field(default_factory=dict)
 
@@ -286,6 +287,7 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
             field="tenant",
         )
     tables["report"], cut = await _cut_foreign_transfers(tables.get("report", []), tenant_id)
+    cut_accounts = _cut_foreign_accounts(tables)
     status = tenant_row["status"]
     tenant_row.update(status=TenantStatus.ACTIVE.value, successor_id=None)
     counts = {t: len(r) for t, r in tables.items()}
@@ -316,7 +318,7 @@ async def import_tenant(directory: Path, files: FileStore) -> TransferResult:
         for key in written:
             await files.delete(key)
         raise
-    return TransferResult(tenant_row["code"], counts, len(blobs), cut, passwords)
+    return TransferResult(tenant_row["code"], counts, len(blobs), cut, cut_accounts, passwords)
 
 
 async def _first_passwords(conn: BaseDBAsyncClient, users: list[str]) -> dict[str, str]:
@@ -336,6 +338,29 @@ async def _first_passwords(conn: BaseDBAsyncClient, users: list[str]) -> dict[st
         await set_password_hash(row["user_id"], digest, must_change=True)
         passwords[username] = password
     return passwords
+
+
+# Accounts a row may name that do not travel with the tenant (a report transferred in from
+# another locality names its signed-in reporter, whose account lives there): the link is cut,
+# the row kept (the report keeps its contact and tracking code). Only nullable columns here.
+USER_LINKS = {"report": ("reporter_user_id", "assignee_user_id")}
+
+
+def _cut_foreign_accounts(tables: dict[str, list[str]]) -> int:
+    """Null the links of ``USER_LINKS`` to accounts the export does not hold; how many."""
+    homes = {json.loads(u)["id"] for u in tables.get("app_user", [])}
+    cut = 0
+    for table, columns in USER_LINKS.items():
+        parsed = [json.loads(r) for r in tables.get(table, [])]
+        before = cut
+        for row in parsed:
+            for column in columns:
+                if row.get(column) and row[column] not in homes:
+                    row[column] = None
+                    cut += 1
+        if cut > before:
+            tables[table] = [json.dumps(r, ensure_ascii=False) for r in parsed]
+    return cut
 
 
 async def _cut_foreign_transfers(rows: list[str], tenant_id: uuid.UUID) -> tuple[list[str], int]:

@@ -47,7 +47,39 @@ DETAIL = """query($id: ID!) { report(id: $id) { code state title description add
 TRACK = "query($c: String!) { trackReport(trackingCode: $c) { code state title } }"
 TRANSFER = "query($id: ID!) { report(id: $id) { state transfer { tenantCode } } }"
 SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
-  report { id code } trackingCode errors { code } } }"""
+  report { id code version } trackingCode errors { code } } }"""
+CLAIM = """mutation($i: ClaimReportsInput!) { claimReports(input: $i) { errors { code } } }"""
+MOVE = """mutation($i: TransferReportInput!) { transferReport(input: $i) { errors { code } } }"""
+
+
+async def _signed_in_report_from_lao_cai(gql: GraphQLClient, env: Any) -> None:
+    """A Lào Cai citizen's report about Sa Pa, transferred there: Sa Pa's copy names an account
+    that lives in Lào Cai (not exported with Sa Pa)."""
+    operator, citizen = env.laocai["intake-operator"], env.laocai["citizen"]
+    fields = (await gql.ok("{ fields { id code } }", token=operator))["fields"]
+    food = next(f["id"] for f in fields if f["code"] == "ve-sinh-attp")
+    call = {**report_input(env), "fieldId": food, "onBehalf": True,
+            "contact": {"name": "Lò Thị Mai", "phone": "0987654321"}}  # fmt: skip
+    made = (await gql.ok(SUBMIT, {"i": call}, token=operator))["submitReport"]
+    claim = {"trackingCodes": [made["trackingCode"]]}
+    assert (await gql.ok(CLAIM, {"i": claim}, token=citizen))["claimReports"]["errors"] == []
+    move = {"id": made["report"]["id"], "version": made["report"]["version"],
+            "tenantCode": "sa-pa", "comment": "Chợ Sa Pa thuộc địa bàn thị xã Sa Pa."}  # fmt: skip
+    assert (await gql.ok(MOVE, {"i": move}, token=operator))["transferReport"]["errors"] == []
+
+
+def _foreign_accounts(directory: Path) -> int:
+    users = {
+        json.loads(u)["id"]
+        for u in (directory / "tables" / "app_user.jsonl").read_text().splitlines()
+    }
+    rows = (directory / "tables" / "report.jsonl").read_text().splitlines()
+    return sum(
+        1
+        for row in map(json.loads, rows)
+        for c in ("reporter_user_id", "assignee_user_id")
+        if row.get(c) and row[c] not in users
+    )
 
 
 async def test_every_tenant_table_is_exported_or_skipped_with_a_reason() -> None:
@@ -111,6 +143,7 @@ async def exported(
         await transfer_report(
             env.scopes[OPERATOR], sent.id, sent.version, "lao-cai", "Thuộc địa bàn Lào Cai."
         )
+    await _signed_in_report_from_lao_cai(gql, env)
     transferred = await gql.ok(TRANSFER, {"id": gid("Report", sent.id)}, env.token(OPERATOR))
     assert transferred["report"]["transfer"]["tenantCode"] == "lao-cai"
     submitted = await gql.http.post(
@@ -169,6 +202,10 @@ async def test_export_then_import_gives_the_same_answers(
     foreign = _foreign_transfer_links(exported.directory, manifest["tenant"]["id"])
     assert foreign >= 1
     assert f"{foreign} transfer links to localities not held here were cut" in imported.stdout
+    # A report transferred in names its reporter's account, which lives in Lào Cai: cut too.
+    accounts = _foreign_accounts(exported.directory)
+    assert accounts >= 1
+    assert f"{accounts} links to accounts of other localities were cut" in imported.stdout
     again = await asyncio.to_thread(
         run_paht, ["tenants", "import", str(exported.directory)], target.urls, data
     )
