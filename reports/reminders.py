@@ -200,10 +200,14 @@ def addressed_to(scope: Scope, notification: Notification) -> bool:
     )
 
 
-async def my_notifications(scope: Scope, unread_only: bool, limit: int) -> list[Notification]:
+async def my_notifications(
+    scope: Scope, unread_only: bool, limit: int, report_id: uuid.UUID | None = None
+) -> list[Notification]:
     tenant_id = scope.require_tenant()
     user_id = scope.require_user()
     query = Notification.filter(tenant_id=tenant_id, audience__in=sorted(scope.roles))
+    if report_id is not None:
+        query = query.filter(report_id=report_id)
     if unread_only:
         read = NotificationRead.filter(tenant_id=tenant_id, user_id=user_id).values_list(
             "notification_id", flat=True

@@ -228,13 +228,19 @@ class ReportQuery:
 
     @strawberry.field(
         extensions=login_required(),
-        description="Deadline reminders for the caller's roles and agencies, newest first.",
+        description="Deadline reminders for the caller's roles and agencies, newest first; "
+        "`reportId`: only those about that report (its detail screen).",
     )
     async def my_notifications(
-        self, info: Info, unread_only: bool = True, first: int = 50
+        self,
+        info: Info,
+        unread_only: bool = True,
+        first: int = 50,
+        report_id: relay.GlobalID | None = None,
     ) -> list[Notification]:
         scope = info.context.scope
-        rows = await reminders.my_notifications(scope, unread_only, min(max(first, 1), 200))
+        about = decode_optional(report_id, "Report", "reportId")
+        rows = await reminders.my_notifications(scope, unread_only, min(max(first, 1), 200), about)
         read = await reminders.read_ids(scope, [n.id for n in rows])
         lang = info.context.lang
         return [

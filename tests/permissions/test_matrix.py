@@ -309,11 +309,12 @@ def test_schema_declares_permissions() -> None:
         d.name.value: d for d in parse(sdl).definitions if isinstance(d, ObjectTypeDefinitionNode)
     }
     # submitReport is public on purpose: anonymous citizens submit with the X-Paht-Tenant header;
-    # so is the anonymous reporter's answer, whose tracking code is the proof; citizens sign up
-    # and log in through their provider before they have an account.
+    # so are the anonymous reporter's answer and the erasure of their contact, whose tracking
+    # code is the proof; citizens sign up and log in through their provider before they have an
+    # account.
     public = {
         "login", "refreshToken", "logout", "submitReport", "answerInfoRequestByTrackingCode",
-        "requestSignUpCode", "signUp", "externalLogin",
+        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "externalLogin",
     }  # fmt: skip
     mutations = {f.name.value: f for f in types["Mutation"].fields}
     assert {"login", "refreshToken", "logout"} <= set(mutations)
