@@ -219,19 +219,21 @@ BEGIN
             ON CONFLICT (tenant_id, year) DO UPDATE
             SET last = greatest(report_counter.last, excluded.last);
     END IF;
-    -- the units' scope goes with them
+    -- the units' scope goes with them: the source's codes among them leave it, the target
+    -- lists them all (a unit asked for by its new code, the source listing its predecessors)
     n_units := cardinality(ARRAY(SELECT unnest(src.unit_codes) INTERSECT SELECT unnest(units)));
-    IF n_units > 0 THEN
+    IF n_units > 0 OR NOT (units <@ coalesce(tgt.unit_codes, '{{}}')) THEN
         UPDATE tenant SET unit_codes = ARRAY(SELECT c FROM unnest(src.unit_codes) AS c
             WHERE NOT c = ANY (units)), updated_at = now() WHERE id = source;
-        UPDATE tenant SET unit_codes = ARRAY(SELECT DISTINCT c FROM unnest(tgt.unit_codes
-            || ARRAY(SELECT unnest(src.unit_codes) INTERSECT SELECT unnest(units))) AS c
-            ORDER BY c), updated_at = now() WHERE id = target;
+        UPDATE tenant SET unit_codes = ARRAY(SELECT DISTINCT c FROM unnest(
+            coalesce(tgt.unit_codes, '{{}}') || units) AS c ORDER BY c), updated_at = now()
+            WHERE id = target;
     END IF;
     moved := moved || jsonb_build_object('agency', n_agency, 'field', n_field,
         'report_forward', n_forward, 'stats_report', n_stats, 'stats_stage_time', n_stage,
         'stats_dirty', cardinality(moving), 'unit', n_units);
-    IF cardinality(moving) > 0 OR n_units > 0 THEN
+    IF cardinality(moving) > 0 OR n_units > 0 OR NOT (units <@ coalesce(tgt.unit_codes, '{{}}'))
+    THEN
         INSERT INTO tenant_merge_step (id, tenant_id, merge_key, source_id, step, counts,
                 actor_user_id, done_at)
             VALUES (gen_random_uuid(), target, split_key, source, 'split', moved, actor, now());

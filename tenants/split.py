@@ -202,11 +202,16 @@ async def plan_split(
     return plan
 
 
+def _scope_codes(plan: SplitPlan) -> list[str]:
+    """The codes the target lists afterwards: the source's that go, and those asked for."""
+    return sorted({*plan.moved_units, *plan.units})
+
+
 async def _run(plan: SplitPlan, actor: uuid.UUID | None) -> dict[str, int]:
     async with in_transaction() as conn:
         rows = await conn.execute_query_dict(
             "SELECT paht_split_tenant($1, $2, $3::uuid[], $4::text[], $5, $6) AS moved",
-            [plan.source.id, plan.target.id, plan.report_ids, plan.moved_units, plan.key, actor],
+            [plan.source.id, plan.target.id, plan.report_ids, _scope_codes(plan), plan.key, actor],
         )
     moved = rows[0]["moved"]
     counts = json.loads(moved) if isinstance(moved, str) else moved
@@ -229,7 +234,7 @@ async def split_tenant(
     log.info(
         "tenant split", extra={"split": plan.key, "by": str(scope.user_id), "dry_run": dry_run}
     )
-    if not plan.report_ids and not plan.moved_units:
+    if not plan.report_ids and set(_scope_codes(plan)) <= set(plan.target.unit_codes or ()):
         plan.counts = dict.fromkeys(COUNTED, 0)  # done before: nothing left to move
         return plan
     if not dry_run:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,14 @@ from reports.service import ContactInput, mark_duplicate, submit_report
 from reports.submission import SubmitInput
 from stats.maintain import rebuild_tenant, refresh_tenant
 from tenants.merge import holder_of
-from tenants.models import Agency, ReportForward, Tenant, TenantMergeStep
+from tenants.models import (
+    AdministrativeUnit,
+    Agency,
+    ReportForward,
+    Tenant,
+    TenantMergeStep,
+    UnitKind,
+)
 from tenants.split import COUNTED, forwarded_to, plan_split, split_tenant
 from tests.factories import gid, onboard_locality
 from tests.support.cli import run_paht
@@ -242,9 +250,18 @@ async def test_bad_splits_are_refused(pilot: dict[str, Any]) -> None:
             raise _Rollback
 
 
+async def _new_units(n: int) -> list[str]:
+    """Units of its own for a throwaway locality (no boundary: the locator places no point in
+    them, so no other test's report lands there)."""
+    codes = [f"T{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    for code in codes:
+        await AdministrativeUnit.create(code=code, name=f"Xã {code}", kind=UnitKind.XA)
+    return codes
+
+
 async def _locality_with_units(gql: Any, pilot: dict[str, Any], units: list[str]) -> dict[str, Any]:
     """A throwaway locality with one anonymous report in each of ``units``, which it then lists
-    (set on the rows: the pilot's units are taken, and coverage is an onboarding check)."""
+    (set on the rows: the reports' units are given, not located)."""
     loc = await onboard_locality(gql, pilot, prefix="chia")
     scope = anonymous_in(loc["tenant_id"])
     loc["reports"] = {}
@@ -286,7 +303,7 @@ async def _track(gql: Any, tenant_code: str, tracking_code: str) -> Any:
 async def test_split_over_graphql_and_the_old_tracking_code_follows(
     gql: Any, pilot: dict[str, Any]
 ) -> None:
-    units = list(pilot["tenants"]["lao-cai"].unit_codes[:2])
+    units = await _new_units(2)
     old = await _locality_with_units(gql, pilot, units)
     new = await onboard_locality(gql, pilot, prefix="nhan")
     province = await gql.login("tinh.admin", pilot["password"])
@@ -338,7 +355,7 @@ async def test_split_over_graphql_and_the_old_tracking_code_follows(
 async def test_the_command_splits_and_its_dry_run_changes_nothing(
     gql: Any, pilot: dict[str, Any], database: DatabaseUrls, tmp_path: Path
 ) -> None:
-    units = list(pilot["tenants"]["lao-cai"].unit_codes[2:4])
+    units = await _new_units(2)
     old = await _locality_with_units(gql, pilot, units)
     new = await onboard_locality(gql, pilot, prefix="cli")
     args = ["tenants", "split", "--source", old["code"], "--target", new["code"]]
@@ -358,3 +375,34 @@ async def test_the_command_splits_and_its_dry_run_changes_nothing(
     )
     refused = await asyncio.to_thread(run_paht, [*args, "--units", "99999"], database, tmp_path)
     assert refused.returncode != 0 and "99999" in refused.stderr + refused.stdout
+
+
+async def test_a_unit_named_by_its_new_code_takes_its_predecessors_reports(
+    gql: Any, pilot: dict[str, Any]
+) -> None:
+    """After a reform the source still lists the old unit: asking for the unit it became moves
+    the reports filed in the old one (tenants/units.py follows the successors)."""
+    old_unit, kept_unit, new_unit, elsewhere = await _new_units(4)
+    await AdministrativeUnit.filter(code=old_unit).update(
+        valid_to=date(2025, 6, 30), successor_codes=[new_unit]
+    )
+    await AdministrativeUnit.filter(code=new_unit).update(valid_from=date(2025, 7, 1))
+    old = await _locality_with_units(gql, pilot, [old_unit, kept_unit])
+    moved_code = old["reports"][old_unit][0]
+    async with tenant_transaction(old["tenant_id"]):
+        filed = datetime(2025, 3, 1, 9, tzinfo=UTC)  # while the old unit was in force
+        await Report.filter(code=moved_code).update(created_at=filed)
+    new = await onboard_locality(gql, pilot, prefix="ref")
+
+    with pytest.raises(DomainError) as refused:
+        await plan_split(SYSTEM_PROVINCE, old["tenant_id"], new["tenant_id"], [elsewhere])
+    assert [(e.code, e.field) for e in refused.value.details] == [
+        ("UNIT_NOT_IN_SOURCE", "units[0]")
+    ]
+    done = await split_tenant(SYSTEM_PROVINCE, old["tenant_id"], new["tenant_id"], [new_unit])
+    assert done.moved_units == [old_unit] and done.counts["report"] == 1
+    assert set(await _reports(new["tenant_id"])) == {moved_code}
+    assert (await Tenant.get(id=old["tenant_id"])).unit_codes == [kept_unit]
+    assert (await Tenant.get(id=new["tenant_id"])).unit_codes == sorted([old_unit, new_unit])
+    again = await split_tenant(SYSTEM_PROVINCE, old["tenant_id"], new["tenant_id"], [new_unit])
+    assert again.counts == dict.fromkeys(COUNTED, 0)
