@@ -11,11 +11,11 @@ from core.pagination import PageRequest
 from core.relay import decode, decode_optional
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
-from permissions.scope import Scope, anonymous_in
-from permissions.session import rescope
+from permissions.scope import Scope
 from reports import loaders, models, public, queries, reminders, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
+from reports.schema.moved import following_moves
 from reports.schema.pages import (
     FieldCount,
     Notification,
@@ -287,32 +287,20 @@ class ReportQuery:
 
     @strawberry.field(
         description="Follow an anonymous report by its tracking code: the reporter's own view "
-        "(the history owed to them, questions, the approved result)."
+        "(the history owed to them, questions, the approved result). A report that moved to "
+        "another locality when this one was split is followed there."
     )
     async def track_report(self, info: Info, tracking_code: str) -> Report | None:
         try:
-            row = await _tracked(info, tracking_code)
+            row = await following_moves(
+                info,
+                lambda scope: queries.tracked_report(
+                    scope, tracking_code, info.context.client_address
+                ),
+            )
         except DomainError as error:
             if error.code == "NOT_FOUND":
                 return None
             raise
         info.context.tracked_reports.add(row.id)  # the code proves who is asking
         return Report.from_row(row)
-
-
-async def _tracked(info: Info, tracking_code: str) -> models.Report:
-    """The tracked report; one that moved in a split is followed into the tenant holding it
-    (anonymous callers only: a signed-in caller's grants are of its own tenant)."""
-    scope = info.context.scope
-    try:
-        return await queries.tracked_report(scope, tracking_code, info.context.client_address)
-    except queries.ReportMoved as moved:
-        if scope.user_id is not None:
-            raise
-        info.context.scope = anonymous_in(moved.tenant_id)
-        info.context.loaders = {}  # nothing read in the old tenant is reused
-        await rescope(info.context.scope)
-        # looked up again there (and counted against the same limit: a moved code costs two)
-        return await queries.tracked_report(
-            info.context.scope, tracking_code, info.context.client_address
-        )

@@ -289,15 +289,24 @@ TRACK = """query($c: String!) { trackReport(trackingCode: $c) {
   code events { action } } }"""
 
 
-async def _track(gql: Any, tenant_code: str, tracking_code: str) -> Any:
+ERASE = """mutation($i: EraseContactInput!) { eraseContactByTrackingCode(input: $i) {
+  errors { code field } } }"""
+
+
+async def _anonymous(gql: Any, tenant_code: str, query: str, variables: dict[str, Any]) -> Any:
+    """As the citizen app without an account: the locality named in the header."""
     response = await gql.http.post(
         "/graphql",
-        json={"query": TRACK, "variables": {"c": tracking_code}},
+        json={"query": query, "variables": variables},
         headers={"x-paht-tenant": tenant_code},
     )
     body = response.json()
     assert response.status_code == 200 and "errors" not in body, body
-    return body["data"]["trackReport"]
+    return body["data"]
+
+
+async def _track(gql: Any, tenant_code: str, tracking_code: str) -> Any:
+    return (await _anonymous(gql, tenant_code, TRACK, {"c": tracking_code}))["trackReport"]
 
 
 async def test_split_over_graphql_and_the_old_tracking_code_follows(
@@ -340,6 +349,13 @@ async def test_split_over_graphql_and_the_old_tracking_code_follows(
     assert (await _track(gql, old["code"], kept_tracking))["code"] == kept_code
     assert (await _track(gql, new["code"], moved_tracking))["code"] == moved_code
     assert await _track(gql, old["code"], uuid.uuid4().hex[:12]) is None
+    # so does the reporter's request to erase their contact
+    erased = await _anonymous(gql, old["code"], ERASE, {"i": {"trackingCode": moved_tracking}})
+    assert erased["eraseContactByTrackingCode"]["errors"] == []
+    unknown = await _anonymous(gql, old["code"], ERASE, {"i": {"trackingCode": "X" * 12}})
+    assert unknown["eraseContactByTrackingCode"]["errors"] == [
+        {"code": "NOT_FOUND", "field": "trackingCode"}
+    ]
     # the new locality's admin lists it; the old one's does not
     listed = await gql.ok("{ reports(first: 5) { edges { node { code } } } }", token=new["admin"])
     assert [e["node"]["code"] for e in listed["reports"]["edges"]] == [moved_code]
