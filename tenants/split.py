@@ -21,8 +21,10 @@ One transaction through the privileged path the merge uses (the database functio
 ``paht_split_tenant``, migration 0025; its step is logged in ``tenant_merge_step``, step
 ``split``). A rerun moves nothing twice: only reports still in the source move. The old codes
 keep resolving in the source through ``report_forward``: :func:`forwarded_to` follows it (and
-``trackReport`` with it); the media files keep their storage keys. A dry run runs the same
-function and rolls it back, so its counts are exactly what the split would do."""
+``trackReport`` with it), also once the source is merged into another tenant (the forwards stay
+with the merged source, read through its successor); the media files keep their storage keys.
+A dry run runs the same function and rolls it back, so its counts are exactly what the split
+would do."""
 
 from __future__ import annotations
 
@@ -249,18 +251,41 @@ async def split_tenant(
     return plan
 
 
+async def _merged_into(tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    """The tenant and those merged into it (their forwards stayed with them), transitively."""
+    found, pending = [tenant_id], [tenant_id]
+    while pending:
+        rows = await Tenant.filter(successor_id__in=pending, status=TenantStatus.MERGED)
+        pending = [r.id for r in rows if r.id not in found]
+        found += pending
+    return found
+
+
+async def _forward(
+    tenant_id: uuid.UUID, code: str | None, tracking_code: str | None
+) -> ReportForward | None:
+    for holder in await _merged_into(tenant_id):
+        async with tenant_transaction(holder):
+            query = ReportForward.filter(tenant_id=holder)
+            query = query.filter(code=code) if code else query.filter(tracking_code=tracking_code)
+            forward = await query.first()
+        if forward is not None:
+            return forward
+    return None
+
+
 async def forwarded_to(
     tenant_id: uuid.UUID, *, code: str | None = None, tracking_code: str | None = None
 ) -> uuid.UUID | None:
-    """The active tenant that now holds a report that left ``tenant_id`` in a split (named by
-    its code or tracking code), following later splits and merges; None if it never left.
-    Reads each tenant's forwards in that tenant's own RLS transaction."""
+    """The active tenant that now holds a report that left ``tenant_id`` (or a tenant merged
+    into it) in a split, named by its code or tracking code, following later splits and
+    merges; None if it never left. Reads each tenant's forwards in that tenant's own RLS
+    transaction."""
+    if not code and not tracking_code:
+        return None
     current, seen = tenant_id, {tenant_id}
     for _ in range(MAX_HOPS):
-        async with tenant_transaction(current):
-            query = ReportForward.filter(tenant_id=current)
-            query = query.filter(code=code) if code else query.filter(tracking_code=tracking_code)
-            forward = await query.first() if code or tracking_code else None
+        forward = await _forward(current, code, tracking_code)
         if forward is None:
             break
         current = await holder_of(forward.target_tenant_id)

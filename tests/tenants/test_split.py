@@ -25,7 +25,7 @@ from reports.models import Report
 from reports.service import ContactInput, mark_duplicate, submit_report
 from reports.submission import SubmitInput
 from stats.maintain import rebuild_tenant, refresh_tenant
-from tenants.merge import holder_of
+from tenants.merge import holder_of, merge_tenants
 from tenants.models import (
     AdministrativeUnit,
     Agency,
@@ -422,3 +422,9 @@ async def test_a_unit_named_by_its_new_code_takes_its_predecessors_reports(
     assert (await Tenant.get(id=new["tenant_id"])).unit_codes == sorted([old_unit, new_unit])
     again = await split_tenant(SYSTEM_PROVINCE, old["tenant_id"], new["tenant_id"], [new_unit])
     assert again.counts == dict.fromkeys(COUNTED, 0)
+    # the split source is merged later: its old codes still lead to where they went
+    later = await onboard_locality(gql, pilot, prefix="gop")
+    await merge_tenants(SYSTEM_PROVINCE, [old["tenant_id"]], later["tenant_id"])
+    assert await forwarded_to(later["tenant_id"], code=moved_code) == new["tenant_id"]
+    moved_tracking = old["reports"][old_unit][1]
+    assert (await _track(gql, old["code"], moved_tracking))["code"] == moved_code
