@@ -356,6 +356,44 @@ def merge_command(
         typer.echo(f"  already merged: {', '.join(plan.done)}")
 
 
+@tenants_app.command("split")
+def split_command(
+    source: Annotated[str, typer.Option("--source", help="code of the tenant to split")],
+    target: Annotated[str, typer.Option("--target", help="code of the active target tenant")],
+    units: Annotated[str, typer.Option("--units", help="unit codes, comma-separated")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only say what would move")] = False,
+) -> None:
+    """Split a tenant by administrative units (tenants/split.py): the units' reports move into
+    the target with their history, old codes keep resolving in the source, which stays active.
+    Memberships stay with the source. One atomic step; a rerun moves nothing twice."""
+    from api.demo import SYSTEM_PROVINCE
+    from tenants.models import Tenant
+    from tenants.split import split_tenant
+
+    settings = get_settings()
+    codes = [u.strip() for u in units.split(",") if u.strip()]
+
+    async def work() -> Any:
+        found = {t.code: t.id for t in await Tenant.filter(code__in=[source, target])}
+        missing = [c for c in (source, target) if c not in found]
+        if missing:
+            raise typer.BadParameter(f"unknown tenant codes: {', '.join(missing)}")
+        return await split_tenant(
+            SYSTEM_PROVINCE, found[source], found[target], codes, dry_run=dry_run
+        )
+
+    with reported_errors():
+        db = database(settings)
+        with db as urls:
+            _ready(settings, urls, migrate_first=db.embedded)
+            plan = asyncio.run(_with_orm(urls.app, work))
+    typer.echo(f"{'Would split' if dry_run else 'Split'} {plan.key}")
+    moved = ", ".join(f"{t} {n}" for t, n in plan.counts.items() if n)
+    typer.echo(f"  {moved or 'nothing left to move'}")
+    if plan.moved_units:
+        typer.echo(f"  units to {target}: {', '.join(plan.moved_units)}")
+
+
 @tenants_app.command("validate")
 def validate_command(
     file: Annotated[Path, typer.Argument(exists=True, readable=True)],

@@ -32,6 +32,7 @@ from tenants.me_schema import MeQuery
 from tenants.merge_schema import MergeMutation
 from tenants.regulation_schema import RegulationMutation, RegulationQuery
 from tenants.schema import TenantMutation, TenantQuery
+from tenants.split_schema import SplitMutation
 
 
 @strawberry.type
@@ -63,6 +64,7 @@ class Mutation(
     ProvincialAdminMutation,
     TenantMutation,
     MergeMutation,
+    SplitMutation,
     RegulationMutation,
     PermissionMutation,
     OutboxMutation,

@@ -70,6 +70,14 @@ async def apply_scope(conn: BaseDBAsyncClient, scope: Scope) -> None:
     await set_rls_settings(conn, *settings)
 
 
+async def rescope(scope: Scope) -> None:
+    """Bind the rest of the current transaction to ``scope``. Only for an anonymous caller
+    following a report that moved to another tenant (``trackReport``): it gets the scope it
+    would have had by naming that tenant in its header, nothing more."""
+    assert scope.user_id is None, "only anonymous callers are re-scoped"
+    await apply_scope(connections.get("default"), scope)
+
+
 @asynccontextmanager
 async def scoped_transaction(scope: Scope) -> AsyncIterator[BaseDBAsyncClient]:
     """A transaction in which RLS sees exactly what ``scope`` may see."""

@@ -23,6 +23,7 @@ from permissions.actions import Action
 from permissions.scope import Reach, Scope
 from reports.models import Report
 from reports.workflow import OPEN_STATES, ReportState
+from tenants.split import forwarded_to
 
 
 def is_staff(scope: Scope) -> bool:
@@ -209,5 +210,17 @@ async def tracked_report(scope: Scope, tracking_code: str, client_address: str) 
         raise NotFound(Term.REPORT, "trackingCode")
     report = await Report.get_or_none(tenant_id=scope.require_tenant(), tracking_code=tracking_code)
     if report is None:
+        moved_to = await forwarded_to(scope.require_tenant(), tracking_code=tracking_code)
+        if moved_to is not None:
+            raise ReportMoved(moved_to)
         raise NotFound(Term.REPORT, "trackingCode")
     return report
+
+
+class ReportMoved(NotFound):
+    """The tracking code names a report that left this tenant in a split (tenants/split.py):
+    ``trackReport`` follows it to ``tenant_id``; anything else sees NOT_FOUND, as before."""
+
+    def __init__(self, tenant_id: uuid.UUID) -> None:
+        super().__init__(Term.REPORT, "trackingCode")
+        self.tenant_id = tenant_id

@@ -222,3 +222,28 @@ class TenantMergeStep(Model):
 
     class Meta:
         table = "tenant_merge_step"
+
+
+class ReportForward(Model):
+    """Where a report that left this tenant in a split now lives (tenants/split.py): its code and
+    tracking code keep resolving here. Kept in the source tenant; written only by the database
+    function ``paht_split_tenant`` (migration 0025)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation: the tenant the report left
+    code = fields.CharField(max_length=32)
+    tracking_code = fields.CharField(max_length=32, null=True)
+    report_id = fields.UUIDField()
+    target_tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    target_tenant_id: UUID  # the column behind the relation
+    split_key = fields.CharField(max_length=200)
+    moved_at = fields.DatetimeField()
+
+    class Meta:
+        table = "report_forward"
+        unique_together = (("tenant", "code"),)

@@ -59,6 +59,7 @@ SKIPPED = {
     "stats_day": "derived statistics: `paht stats rebuild` after import",
     "stats_stage_time": "derived statistics: `paht stats rebuild` after import",
     "stats_export": "generated evaluation files: export the evaluation again",
+    "report_forward": "points at tenants of this installation (reports moved in a split)",
 }
 
 # Shared rows that travel with the tenant: its own row, its accounts, its units.

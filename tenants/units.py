@@ -73,6 +73,29 @@ class UnitHistory:
             for r in rows
         )
 
+    def knows(self, code: str) -> bool:
+        """Is ``code`` the code of any unit, of any period?"""
+        return code in self._by_code
+
+    def descendants(self, code: str) -> set[str]:
+        """``code`` and every unit that took it over, through every reform since, whatever the
+        dates (a split of the unit names several)."""
+        found: set[str] = set()
+        pending = [code]
+        while pending:
+            current = pending.pop()
+            if current in found:
+                continue
+            found.add(current)
+            for v in self._by_code.get(current, ()):
+                pending.extend(v.successor_codes)
+        return found
+
+    def latest(self, code: str) -> UnitVersion | None:
+        """The most recent version of ``code`` (None: an unknown code)."""
+        listed = self._by_code.get(code)
+        return listed[-1] if listed else None
+
     def version(self, code: str, day: date) -> UnitVersion | None:
         """The version of ``code`` in force on ``day`` (None: the code meant nothing then)."""
         for v in self._by_code.get(code, ()):

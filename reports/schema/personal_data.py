@@ -8,6 +8,7 @@ import strawberry
 
 from core.graphql import Info, UserError, run_mutation
 from reports import service
+from reports.schema.moved import following_moves
 from reports.schema.parts import HeldContact
 
 
@@ -39,8 +40,11 @@ class PersonalDataMutation:
         ctx = info.context
 
         async def work() -> service.HeldContact | None:
-            return await service.erase_contact_by_tracking_code(
-                ctx.scope, input.tracking_code, ctx.client_address
+            return await following_moves(
+                info,
+                lambda scope: service.erase_contact_by_tracking_code(
+                    scope, input.tracking_code, ctx.client_address
+                ),
             )
 
         return await run_mutation(

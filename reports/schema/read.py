@@ -15,6 +15,7 @@ from permissions.scope import Scope
 from reports import loaders, models, public, queries, reminders, stats
 from reports import workflow as wf
 from reports.schema.inputs import ReportFilter, ReportOrder
+from reports.schema.moved import following_moves
 from reports.schema.pages import (
     FieldCount,
     Notification,
@@ -292,12 +293,16 @@ class ReportQuery:
 
     @strawberry.field(
         description="Follow an anonymous report by its tracking code: the reporter's own view "
-        "(the history owed to them, questions, the approved result)."
+        "(the history owed to them, questions, the approved result). A report that moved to "
+        "another locality when this one was split is followed there."
     )
     async def track_report(self, info: Info, tracking_code: str) -> Report | None:
         try:
-            row = await queries.tracked_report(
-                info.context.scope, tracking_code, info.context.client_address
+            row = await following_moves(
+                info,
+                lambda scope: queries.tracked_report(
+                    scope, tracking_code, info.context.client_address
+                ),
             )
         except DomainError as error:
             if error.code == "NOT_FOUND":

@@ -15,6 +15,7 @@ from core.relay import decode
 from permissions.actions import Action
 from permissions.graphql import login_required, requires
 from reports import models, queries, reminders, service, views
+from reports.schema.moved import following_moves
 from reports.schema.pages import ReportPayload
 from reports.schema.types import ExtensionRequest, InfoRequest, Report, ReportEvent
 from reports.uploads import read_uploads
@@ -197,8 +198,11 @@ class SideMutation:
         ctx = info.context
 
         async def work() -> models.InfoRequest:
-            return await service.answer_info_by_tracking_code(
-                ctx.scope, input.tracking_code, input.answer, ctx.client_address
+            return await following_moves(
+                info,
+                lambda scope: service.answer_info_by_tracking_code(
+                    scope, input.tracking_code, input.answer, ctx.client_address
+                ),
             )
 
         return await run_mutation(info, work, _info_payload)
