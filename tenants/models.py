@@ -227,7 +227,7 @@ class TenantMergeStep(Model):
 class ReportForward(Model):
     """Where a report that left this tenant in a split now lives (tenants/split.py): its code and
     tracking code keep resolving here. Kept in the source tenant; written only by the database
-    function ``paht_split_tenant`` (migration 0025)."""
+    function ``paht_split_tenant`` (migration 0028)."""
 
     id = fields.UUIDField(primary_key=True, default=new_id)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(

@@ -18,7 +18,7 @@ the source's endpoint; e-mail and SMS already written go out as written), Open31
 citizens' profiles, report counters of its prefix.
 
 One transaction through the privileged path the merge uses (the database function
-``paht_split_tenant``, migration 0025; its step is logged in ``tenant_merge_step``, step
+``paht_split_tenant``, migration 0028; its step is logged in ``tenant_merge_step``, step
 ``split``). A rerun moves nothing twice: only reports still in the source move. The old codes
 keep resolving in the source through ``report_forward``: :func:`forwarded_to` follows it (and
 ``trackReport`` with it), also once the source is merged into another tenant (the forwards stay

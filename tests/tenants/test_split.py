@@ -1,5 +1,5 @@
 """Splitting a tenant by administrative units (tenants/split.py, the database function of
-migration 0025): Sa Pa's reports of some units move into a new locality with what belongs to
+migration 0028): Sa Pa's reports of some units move into a new locality with what belongs to
 them, counted independently; a third tenant sees nothing of either; the dry run changes
 nothing; a rerun is a no-op; the old codes still resolve; the source's statistics no longer
 count what left. The demo split runs inside one transaction that is rolled back; the GraphQL

@@ -275,7 +275,7 @@ REVERSE_SQL = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0024_stats_open_at")]
+    dependencies = [("models", "0027_rehome_accounts")]
 
     initial = False
 
