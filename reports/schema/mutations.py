@@ -344,7 +344,8 @@ class _Submission:
 
     @strawberry.mutation(
         extensions=requires(wf.permission_of(A.RATE)),
-        description="The reporter rates the approved result 1–5; this closes the report.",
+        description="The reporter rates the approved result 1–5: 3–5 closes the report, 1–2 "
+        "sends it to the centre's review of low ratings (RATING_REVIEW).",
     )
     async def rate_report(self, info: Info, input: RateReportInput) -> ReportPayload:
         work = _transition(
