@@ -73,6 +73,7 @@ class ReportFilter:
     bbox: tuple[float, float, float, float] | None = None  # min lng, min lat, max lng, max lat
     overdue: bool | None = None  # True: running deadline passed; False: running, not yet passed
     escalations: tuple[str, ...] = ()  # the escalation queue: open reports at these levels
+    assignee_user_id: uuid.UUID | None = None  # handed to this officer (reports/handoff.py)
 
     def apply(self, query: QuerySet[Report]) -> QuerySet[Report]:
         if self.states:
@@ -100,6 +101,8 @@ class ReportFilter:
             query = query.filter(
                 Q(title__icontains=term) | Q(code__iexact=term) | Q(address__icontains=term)
             )
+        if self.assignee_user_id is not None:
+            query = query.filter(assignee_user_id=self.assignee_user_id)
         if self.escalations:
             query = query.filter(
                 escalation__in=list(self.escalations),

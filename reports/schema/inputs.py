@@ -217,6 +217,9 @@ class ReportFilter:
     overdue: bool | None = strawberry.field(
         default=None, description="true: the running deadline has passed; false: not yet."
     )
+    assigned_to_me: bool = strawberry.field(
+        default=False, description="Only the reports handed to the caller (handOffReport)."
+    )
     escalations: list[EscalationLevel] | None = strawberry.field(
         default=None,
         description="The escalation queue: open reports escalated to these levels "

@@ -35,7 +35,7 @@ from tenants.models import Tenant as TenantRow
 from tenants.types import Field, Tenant
 
 
-def _filter(f: ReportFilter | None) -> queries.ReportFilter:
+def _filter(f: ReportFilter | None, scope: Scope) -> queries.ReportFilter:
     if f is None:
         return queries.ReportFilter()
     bbox = None
@@ -60,6 +60,7 @@ def _filter(f: ReportFilter | None) -> queries.ReportFilter:
         bbox=bbox,
         overdue=f.overdue,
         escalations=tuple(str(e.value) for e in f.escalations or ()),
+        assignee_user_id=scope.require_user() if f.assigned_to_me else None,
     )
 
 
@@ -164,7 +165,9 @@ class ReportQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> ReportConnection:
-        query = _filter(filter).apply(queries.visible_reports(info.context.scope))
+        query = _filter(filter, info.context.scope).apply(
+            queries.visible_reports(info.context.scope)
+        )
         page = _page(info, first, after, last, before)
         result = await queries.paginate(query, page, queries.ReportOrder(order_by))
         await warm_catalog(info.context.scope)

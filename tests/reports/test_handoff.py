@@ -14,6 +14,7 @@ from permissions.session import scoped_transaction
 from reports.service import AssignInput, hand_off
 from reports.workflow import WorkflowAction as A
 from tests.clock import stop_clock, vn
+from tests.conftest import GraphQLClient
 from tests.support.services import (
     events,
     fresh,
@@ -22,10 +23,14 @@ from tests.support.services import (
     step,
 )
 
+MINE = """query($t: String!) { reports(first: 5, filter: {assignedToMe: true, text: $t}) {
+  edges { node { code } } } }"""
+
 
 async def test_hand_off_then_reassign_is_recorded(
     sapa: dict[str, Any],
     pilot: dict[str, Any],
+    gql: GraphQLClient,
     time_machine: time_machine.TimeMachineFixture,
 ) -> None:
     stop_clock(time_machine, vn(2026, 3, 11, 9))
@@ -40,8 +45,18 @@ async def test_hand_off_then_reassign_is_recorded(
     given = await give(contact, report.version, handler.user_id, "Anh Minh xử lý.")
     assert given.assignee_user_id == handler.user_id and given.version == report.version + 1
     assert given.state == report.state
+    tokens = {
+        n: await gql.login(f"sapa.{n}", pilot["password"]) for n in ("handler", "agency-leader")
+    }
+
+    async def mine(who: str) -> list[str]:
+        found = await gql.ok(MINE, {"t": report.code}, token=tokens[who])
+        return [e["node"]["code"] for e in found["reports"]["edges"]]
+
+    assert (await mine("handler"), await mine("agency-leader")) == ([report.code], [])
     again = await give(contact, given.version, leader.user_id)
     assert again.assignee_user_id == leader.user_id
+    assert (await mine("handler"), await mine("agency-leader")) == ([], [report.code])
     handoffs = [e for e in await events(sapa["operator"], report.id) if e.action == "HAND_OFF"]
     pairs = [(e.data["previous_assignee_user_id"], e.data["assignee_user_id"]) for e in handoffs]
     assert pairs == [
