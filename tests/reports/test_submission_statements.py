@@ -4,16 +4,19 @@ counter row is locked from there to the commit, not across the submission)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
 from outbox.models import OutboxMessage
-from permissions.session import tenant_transaction
+from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report, ReporterContact, ReportEvent
+from reports.service import submit_report
 from tests.conftest import GraphQLClient
 from tests.statements import count_statements
 from tests.support.citizens import call
+from tests.support.services import new_input, submit
 from tests.support.workflow import SAPA_POINT
 
 SUBMIT = """mutation($i: SubmitReportInput!) { submitReport(input: $i) {
@@ -103,3 +106,19 @@ async def test_citizen_submission_sends_eight_statements(
     assert report.reporter_user_id is not None and not report.anonymous
     assert [e.action for e in events] == ["SUBMIT"] and contact is None
     assert len(messages) == 1 and "PAHT" not in messages[0].subject
+
+
+async def test_a_lost_idempotency_race_takes_its_number_back(sapa: dict[str, Any]) -> None:
+    """The losers of a race allocate a number in the statement that fails on the key: their
+    savepoint undoes it, so the next report's number follows the winner's."""
+    data = new_input(sapa)
+
+    async def once() -> Any:
+        async with scoped_transaction(sapa["citizen"]):
+            return await submit_report(sapa["citizen"], data)
+
+    results = await asyncio.gather(once(), once(), once())
+    assert sum(r.created for r in results) == 1
+    after = await submit(sapa)
+    prefix, year, number = results[0].report.code.rsplit("-", 2)
+    assert after.code == f"{prefix}-{year}-{int(number) + 1:06d}"
