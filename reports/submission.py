@@ -175,7 +175,7 @@ async def submit_report(
     if data.idempotency_key and (
         first := await _existing(tenant_id, data.idempotency_key, scope, data)
     ):
-        return await _retried(scope, first)
+        return await _retried(scope, first, field_row.sensitive)
 
     tenant, rules = await tenant_and_rules(tenant_id)
     assert tenant is not None  # the scope's own tenant
@@ -253,7 +253,7 @@ async def submit_report(
         if data.idempotency_key and (
             first := await _existing(tenant_id, data.idempotency_key, scope, data)
         ):
-            return await _retried(scope, first)
+            return await _retried(scope, first, field_row.sensitive)
         raise
     return SubmitResult(
         report,
@@ -312,12 +312,12 @@ async def _files(
     return await write_media_files(tenant_id, report_id, media, written, now)
 
 
-async def _retried(scope: Scope, first: Report) -> SubmitResult:
+async def _retried(scope: Scope, first: Report, sensitive: bool) -> SubmitResult:
     """The answer to an idempotent retry: the first report; nothing is stored again.
 
     The tracking code is repeated: whoever holds the (secret, client-made) key is the submitter
     whose first response was lost, and without the code an anonymous reporter could never follow
-    the report."""
+    the report. ``sensitive``: the field's flag (the retry repeats the field, fingerprint)."""
     duplicates = await nearby_open_reports(
         scope, first.field_id, first.latitude, first.longitude, exclude_id=first.id
     )
@@ -326,5 +326,5 @@ async def _retried(scope: Scope, first: Report) -> SubmitResult:
         created=False,
         tracking_code=first.tracking_code,
         possible_duplicates=duplicates,
-        shown_duplicates=await as_shown(scope, first.field_id, duplicates),
+        shown_duplicates=await as_shown(scope, first.field_id, duplicates, sensitive=sensitive),
     )

@@ -122,3 +122,20 @@ async def test_a_lost_idempotency_race_takes_its_number_back(sapa: dict[str, Any
     after = await submit(sapa)
     prefix, year, number = results[0].report.code.rsplit("-", 2)
     assert after.code == f"{prefix}-{year}-{int(number) + 1:06d}"
+
+
+async def test_hotline_entry_sends_seven_statements(
+    gql: GraphQLClient, pilot: dict[str, Any]
+) -> None:
+    token = await gql.login("sapa.intake-operator", pilot["password"])
+    contact = {"name": "Bình", "phone": "0912345678", "notifyBy": "SMS"}
+    payload, statements = await _counted(gql, token, onBehalf=True, contact=contact)
+    # as the anonymous one: the coordination centre it acts for comes from the tenant catalog
+    assert len(statements) == 7, statements
+    _shape(statements)
+    report, (events, contact_row, messages) = await _rows(pilot, payload["report"]["code"])
+    assert report.channel == "hotline" and report.tracking_code == payload["trackingCode"]
+    [event] = events
+    assert event.actor_role != "reporter" and event.actor_agency_id is not None  # the centre
+    assert contact_row is not None and contact_row.phone == "0912345678"
+    assert [m.recipient for m in messages] == ["0912345678"]
