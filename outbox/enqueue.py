@@ -9,24 +9,29 @@ tenant's webhook subscribers."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise import connections
+
 from core import clock
 from core.ids import new_id
-from outbox.models import OutboxMessage, WebhookEndpoint
-from outbox.templates import render, wording
+from outbox.models import MessageTemplate, OutboxMessage, WebhookEndpoint
+from outbox.templates import DEFAULTS, Wording, render, wording
 from outbox.vocabulary import Channel, EventType, Language, MessageStatus
 
 
-async def _create(
+def _message(
     tenant_id: uuid.UUID,
     channel: Channel,
     event_type: EventType,
     at: datetime,
     **values: Any,
 ) -> OutboxMessage:
-    return await OutboxMessage.create(
+    """A pending message, not written yet (``_create`` writes it; a caller that writes several
+    rows in one statement inserts it with them)."""
+    return OutboxMessage(
         id=values.pop("id", None) or new_id(),
         tenant_id=tenant_id,
         channel=channel.value,
@@ -36,6 +41,18 @@ async def _create(
         created_at=at,
         **values,
     )
+
+
+async def _create(
+    tenant_id: uuid.UUID,
+    channel: Channel,
+    event_type: EventType,
+    at: datetime,
+    **values: Any,
+) -> OutboxMessage:
+    message = _message(tenant_id, channel, event_type, at, **values)
+    await message.save()
+    return message
 
 
 async def send_email(
@@ -90,17 +107,34 @@ async def notify(
     (the tenant's template or the default). None when there is nothing to say."""
     lang = Language(language)
     template = await wording(tenant_id, event_type, channel, lang)
+    message = notify_message(tenant_id, channel, recipient, event_type, lang, values, template, at)
+    if message is None:
+        return None
+    await message.save()
+    return message.id
+
+
+def notify_message(
+    tenant_id: uuid.UUID,
+    channel: Channel,
+    recipient: str,
+    event_type: EventType,
+    language: Language,
+    values: dict[str, Any],
+    template: Wording | None,
+    at: datetime,
+) -> OutboxMessage | None:
+    """``notify``'s message, not written yet, from a template already looked up (``routes``)."""
     if template is None:
         return None
     text = render(template, values)
     payload = None
     if channel is Channel.ZALO:  # ZNS fills its own approved template from these values
         payload = {"template_data": {k: str(v) for k, v in values.items() if k in ZNS_KEYS}}
-    message = await _create(
-        tenant_id, channel, event_type, at, recipient=recipient, language=lang.value,
+    return _message(
+        tenant_id, channel, event_type, at, recipient=recipient, language=language.value,
         subject=text.subject, body=text.body, payload=payload,
     )  # fmt: skip
-    return message.id
 
 
 ZNS_KEYS = ("code", "title", "state", "tenant_name")
@@ -114,18 +148,68 @@ async def publish_event(
     endpoints = await WebhookEndpoint.filter(
         tenant_id=tenant_id, active=True, event_types__contains=[event_type.value]
     )
-    ids = []
-    for endpoint in endpoints:
+    messages = event_messages(tenant_id, event_type, data, [e.id for e in endpoints], at)
+    for message in messages:
+        await message.save()
+    return [m.id for m in messages]
+
+
+def event_messages(
+    tenant_id: uuid.UUID,
+    event_type: EventType,
+    data: dict[str, Any],
+    endpoint_ids: list[uuid.UUID],
+    at: datetime,
+) -> list[OutboxMessage]:
+    """``publish_event``'s messages, not written yet, for endpoints already looked up."""
+    messages = []
+    for endpoint_id in endpoint_ids:
         # The payload names the message's own id too: a receiver may store the body alone.
         message_id = new_id()
         payload = {"id": str(message_id), "type": event_type.value, "timestamp": at.isoformat(),
                    "data": data}  # fmt: skip
-        await _create(
-            tenant_id, Channel.WEBHOOK, event_type, at, id=message_id, endpoint_id=endpoint.id,
+        message = _message(
+            tenant_id, Channel.WEBHOOK, event_type, at, id=message_id, endpoint_id=endpoint_id,
             payload=payload,
         )  # fmt: skip
-        ids.append(message_id)
-    return ids
+        messages.append(message)
+    return messages
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Where an event goes: the endpoints subscribed to it, and the wording of the message to
+    one person (None: no such person, or nothing to say to them)."""
+
+    endpoint_ids: list[uuid.UUID]
+    template: Wording | None
+
+
+_ROUTES_SQL = (
+    f"SELECT ARRAY(SELECT e.id FROM {WebhookEndpoint._meta.db_table} e "
+    "WHERE e.tenant_id = $1 AND e.active AND e.event_types @> ARRAY[$2::text] "
+    "ORDER BY e.id) AS endpoints, t.subject, t.body "
+    f"FROM (SELECT 1) one LEFT JOIN {MessageTemplate._meta.db_table} t "
+    "ON t.tenant_id = $1 AND t.event_type = $2 AND t.channel = $3 AND t.language = $4"
+)
+
+
+async def routes(
+    tenant_id: uuid.UUID, event_type: EventType, channel: Channel | None, language: Language
+) -> Routes:
+    """``publish_event``'s endpoints and ``notify``'s wording in one statement (RLS: the
+    tenant's own rows)."""
+    rows = await connections.get("default").execute_query_dict(
+        _ROUTES_SQL, [tenant_id, event_type.value, channel.value if channel else "", language.value]
+    )
+    row = rows[0]
+    if channel is None:
+        template = None
+    elif row["subject"] is not None:
+        template = Wording(row["subject"], row["body"])
+    else:
+        template = DEFAULTS.get((event_type, language))
+    return Routes(list(row["endpoints"]), template)
 
 
 async def forget_recipient(tenant_id: uuid.UUID, addresses: list[str]) -> int:

@@ -120,8 +120,6 @@ async def _write(
                 created_at=now,
             )
         )
-    for row in rows:
-        await row.save()
     return rows
 
 
@@ -151,9 +149,23 @@ async def store_media(
     mine = WrittenFiles(storage)
     try:
         rows = await _write(tenant_id, report_id, event_id, media, mine, now or clock.now())
+        for row in rows:
+            await row.save()
     except BaseException:
         await mine.delete_all()
         raise
     if written is not None:
         written.keys.extend(mine.keys)
     return rows
+
+
+async def write_media_files(
+    tenant_id: uuid.UUID,
+    report_id: uuid.UUID,
+    media: Sequence[ProcessedMedia],
+    written: WrittenFiles,
+    now: datetime,
+) -> list[Attachment]:
+    """For a report written in the same statement as its attachments (submission): save the
+    files, recorded in ``written`` (deleted if the step fails), and return the rows unwritten."""
+    return await _write(tenant_id, report_id, None, media, written, now)

@@ -142,15 +142,22 @@ class DuplicateView:
 
 
 async def as_shown(
-    scope: Scope, field_id: uuid.UUID, found: list[tuple[Report, float]]
+    scope: Scope,
+    field_id: uuid.UUID,
+    found: list[tuple[Report, float]],
+    *,
+    sensitive: bool | None = None,
 ) -> list[DuplicateView]:
     """Staff see everything. Citizens and anonymous callers see distances rounded to 100 m and
     no code or text of someone else's report unless it is published (their own, they may), and
     nothing at all in sensitive fields: repeated submissions must not locate, or read, another
-    person's report."""
+    person's report. ``sensitive``: the field's flag when the caller has the field row."""
     staff = is_staff(scope)
-    if not staff and await Field.filter(id=field_id, sensitive=True).exists():
-        return []
+    if not staff and found:
+        if sensitive is None:
+            sensitive = await Field.filter(id=field_id, sensitive=True).exists()
+        if sensitive:
+            return []
 
     def readable(report: Report) -> bool:
         own = scope.user_id is not None and report.reporter_user_id == scope.user_id

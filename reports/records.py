@@ -12,20 +12,24 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import F
 
+from core.batch import Batch, columns_of, from_row
 from core.errors import DomainError, NotFound, Validator
 from core.glossary import Term
 from permissions.scope import Scope
-from reports.models import Report, ReportEvent
-from reports.notify import announce_step
+from reports.models import Report, ReporterContact, ReportEvent
+from reports.notify import announce_step, announcement
 from reports.workflow import ActorKind, Disclosure, ReportState, disclosure
+from tenants import catalog as tenant_catalog
 from tenants.calendar import WorkingCalendar
-from tenants.models import Agency, Field, TenantSettings
+from tenants.models import Agency, Field, ProvinceCalendar, Tenant, TenantSettings
 from tenants.options import TenantOptions, WorkflowOption
-from tenants.regulation import options_of, province_layer
+from tenants.regulation import options_of
 from tenants.sla import SlaTable, Stage, Urgency, compute_due
 
 
@@ -41,24 +45,53 @@ class TenantRules:
         return self.tenant_options.workflow_options
 
 
-async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
-    settings = await TenantSettings.get_or_none(tenant_id=tenant_id)
-    province = await province_layer(tenant_id)  # swaps the province entered once for all
-    if settings is None:
-        return TenantRules(
+@cache  # built on first use: the models' columns are complete only once tortoise is set up
+def _rules_sql() -> str:
+    return (
+        f"SELECT {columns_of(Tenant, 't', 't_')}, {columns_of(TenantSettings, 's', 's_')}, "
+        "pc.days AS province_days "
+        f"FROM (SELECT $1::uuid AS id) k LEFT JOIN {Tenant._meta.db_table} t ON t.id = k.id "
+        f"LEFT JOIN {TenantSettings._meta.db_table} s ON s.tenant_id = k.id "
+        f"LEFT JOIN {ProvinceCalendar._meta.db_table} pc ON pc.province_code = t.province_code"
+    )
+
+
+async def tenant_and_rules(tenant_id: uuid.UUID) -> tuple[Tenant | None, TenantRules]:
+    """The tenant row and its rules (its settings over the province's day swaps, entered once
+    for all its tenants), in one statement."""
+    row = (await connections.get("default").execute_query_dict(_rules_sql(), [tenant_id]))[0]
+    tenant = from_row(Tenant, row, "t_") if row["t_id"] is not None else None
+    province = None
+    if tenant is not None and tenant.province_code and row["province_days"] is not None:
+        province = ProvinceCalendar._meta.fields_map["days"].to_python_value(row["province_days"])
+    if row["s_id"] is None:
+        return tenant, TenantRules(
             WorkingCalendar.from_config(None, province), SlaTable.from_config(None), TenantOptions()
         )
-    return TenantRules(
+    settings = from_row(TenantSettings, row, "s_")
+    return tenant, TenantRules(
         WorkingCalendar.from_config(settings.calendar, province),
         SlaTable.from_config(settings.sla_rules, settings.sla_version),
         options_of(settings),
     )
 
 
+async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
+    return (await tenant_and_rules(tenant_id))[1]
+
+
 async def due_at(rules: TenantRules, report: Report, stage: Stage, start: datetime) -> datetime:
     field_row = await Field.get_or_none(tenant_id=report.tenant_id, id=report.field_id)
-    urgency = Urgency(report.urgency)
-    rule = rules.sla.rule_for(stage, field_row.code if field_row else None, urgency)
+    return due_for(
+        rules, field_row.code if field_row else None, Urgency(report.urgency), stage, start
+    )
+
+
+def due_for(
+    rules: TenantRules, field_code: str | None, urgency: Urgency, stage: Stage, start: datetime
+) -> datetime:
+    """The deadline of ``stage`` started at ``start``, on the tenant's calendar."""
+    rule = rules.sla.rule_for(stage, field_code, urgency)
     return compute_due(rules.calendar, start, rule.duration, urgency).astimezone(UTC)
 
 
@@ -138,6 +171,10 @@ async def acting_agency(scope: Scope | None, report: Report, kind: ActorKind) ->
     for agency_id in (report.lead_agency_id, *(report.coordinating_agency_ids or ())):
         if agency_id is not None and agency_id in granted:
             return agency_id
+    catalog = tenant_catalog.cached(report.tenant_id)
+    if catalog is not None:  # this process has the tenant's agencies: no query
+        centres = [a for a in catalog.agencies.values() if a.is_coordination_centre and a.active]
+        return min(centres, key=lambda a: (a.code, a.id)).id if centres else None
     centre = await Agency.filter(
         tenant_id=report.tenant_id, is_coordination_centre=True, active=True
     ).first()
@@ -175,9 +212,59 @@ async def record_event(
     (both states default to the report's). Whether the reporter reads the comment follows the
     workflow's disclosure of the action (``public`` only opens a comment the author chose to
     make public)."""
+    event = await _new_event(
+        scope, report, action, actor, at=at, from_state=from_state, to_state=to_state,
+        reason_code=reason_code, comment=comment, public=public, data=data,
+    )  # fmt: skip
+    await event.save()
+    # The reporter and the webhook subscribers are told in this same transaction (outbox).
+    await announce_step(report, event)
+    return event
+
+
+async def stage_event(
+    batch: Batch,
+    scope: Scope | None,
+    report: Report,
+    action: str,
+    actor: ActorKind,
+    *,
+    at: datetime,
+    contact: ReporterContact | None,
+    tenant: Tenant,
+    from_state: str | None = None,
+    to_state: str | object = _CURRENT,
+    data: dict[str, Any] | None = None,
+) -> ReportEvent:
+    """``record_event`` for a report written in the same statement (``batch``, submission):
+    the event and its outbox messages join the batch instead of being written one by one.
+    The report row is not in the database yet, so its ``contact`` (None: none) and ``tenant``
+    are given rather than read."""
+    event = await _new_event(
+        scope, report, action, actor, at=at, from_state=from_state, to_state=to_state, data=data
+    )
+    batch.insert(event)
+    batch.insert(*await announcement(report, event, contact=contact, tenant=tenant))
+    return event
+
+
+async def _new_event(
+    scope: Scope | None,
+    report: Report,
+    action: str,
+    actor: ActorKind,
+    *,
+    at: datetime,
+    from_state: str | object | None = _CURRENT,
+    to_state: str | object = _CURRENT,
+    reason_code: str | None = None,
+    comment: str | None = None,
+    public: bool = False,
+    data: dict[str, Any] | None = None,
+) -> ReportEvent:
     state = report.state
     shown = disclosure(action, public) is Disclosure.STEP_AND_COMMENT
-    event = await ReportEvent.create(
+    return ReportEvent(
         tenant_id=report.tenant_id,
         report_id=report.id,
         actor_user_id=None if scope is None or actor is ActorKind.SYSTEM else scope.user_id,
@@ -192,6 +279,3 @@ async def record_event(
         data={k: json_value(v) for k, v in data.items()} if data else None,
         created_at=at,
     )
-    # The reporter and the webhook subscribers are told in this same transaction (outbox).
-    await announce_step(report, event)
-    return event

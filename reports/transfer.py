@@ -34,6 +34,7 @@ from core.ids import new_id
 from permissions.scope import Scope
 from permissions.session import tenant_transaction
 from reports import locator
+from reports.codes import allocate_code, new_tracking_code
 from reports.models import Attachment, Report, ReporterContact, ReportEvent
 from reports.records import (
     due_at,
@@ -43,7 +44,6 @@ from reports.records import (
     tenant_rules,
     update_report,
 )
-from reports.submission import allocate_code, new_tracking_code
 from reports.workflow import (
     ActorKind,
     ReportState,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from core.batch import Batch
 from core.errors import DomainError
 from permissions.session import scoped_transaction
 from reports import attachments as attachments_module
@@ -97,7 +98,8 @@ async def test_failed_submission_leaves_no_file_and_no_row(
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(storage, "save", spy)
-    monkeypatch.setattr(ReportEvent, "create", boom)
+    # The statement that writes the report, its attachments and its event fails.
+    monkeypatch.setattr(Batch, "execute", boom)
     data = new_input(sapa, media=media(2))
     with pytest.raises(RuntimeError, match="went away"):
         async with scoped_transaction(sapa["citizen"]):
