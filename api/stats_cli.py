@@ -20,6 +20,12 @@ from api.settings import get_settings
 Tenants = Annotated[
     list[str] | None, typer.Option("--tenant", help="Tenant code (repeatable); default all.")
 ]
+# The options of the workbook commands (export, compare).
+First = Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")]
+Last = Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")]
+Out = Annotated[Path, typer.Option(help="The XLSX file to write.")]
+Lang = Annotated[str, typer.Option(help="vi or en.")]
+CsvDir = Annotated[Path | None, typer.Option("--csv", help="Also write one CSV per table here.")]
 
 
 def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typer.Typer:
@@ -49,15 +55,11 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
     @stats.command("export")
     def export(
         tenant: Annotated[str, typer.Option("--tenant", help="Tenant code, e.g. sa-pa.")],
-        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
-        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
-        out: Annotated[Path, typer.Option(help="The XLSX file to write.")] = Path(
-            "evaluation.xlsx"
-        ),
-        lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
-        csv_dir: Annotated[
-            Path | None, typer.Option("--csv", help="Also write one CSV per table here.")
-        ] = None,
+        first: First,
+        last: Last,
+        out: Out = Path("evaluation.xlsx"),
+        lang: Lang = "vi",
+        csv_dir: CsvDir = None,
     ) -> None:
         """Write a tenant's evaluation workbook for a period (the whole tenant, as the system),
         with a progress bar; optionally one CSV per table."""
@@ -96,15 +98,11 @@ def build_stats_app(database: Callable[[Any], Any], with_orm: RunWithOrm) -> typ
         tenants: Annotated[
             list[str], typer.Option("--tenant", help="Tenant code, repeated: the columns.")
         ],
-        first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
-        last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
-        out: Annotated[Path, typer.Option(help="The XLSX file to write.")] = Path(
-            "comparison.xlsx"
-        ),
-        lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
-        csv_dir: Annotated[
-            Path | None, typer.Option("--csv", help="Also write one CSV per table here.")
-        ] = None,
+        first: First,
+        last: Last,
+        out: Out = Path("comparison.xlsx"),
+        lang: Lang = "vi",
+        csv_dir: CsvDir = None,
     ) -> None:
         """Write the localities' indicators for a period side by side (one column each, with
         their pilot targets) and a chart of their rates, as the province compares them."""
