@@ -116,7 +116,8 @@ async def run_export(row: StatsExport, storage: Storage) -> None:
                 content = await evaluation_workbook(
                     system_scope(tenant_id), tenant_id, period, row.lang
                 )
-                localities.append(await locality(tenant_id, period, row.lang))
+                if len(row.tenant_ids) > 1:  # a column of the comparison
+                    localities.append(await locality(tenant_id, period, row.lang))
             code = codes.get(tenant_id, str(tenant_id))
             archive.writestr(f"{code}.xlsx", content)
             for name, data in workbook_csvs(content).items():
