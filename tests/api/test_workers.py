@@ -41,12 +41,16 @@ async def _serving(database: DatabaseUrls, tmp_path: Path) -> ApiProcess:
     api = ApiProcess(database.app, "", tmp_path, TEST_SECRET, "--workers", "2")
     await api.start()
     deadline = time.monotonic() + 60  # /readyz answered: one worker is up; wait for both
-    while not (
-        len(workers := _workers(api)) == 2
-        and all(_on_port(w, api.port, psutil.CONN_LISTEN) for w in workers)
-    ):
-        assert time.monotonic() < deadline, api.log()
-        await asyncio.sleep(0.1)
+    try:
+        while not (
+            len(workers := _workers(api)) == 2
+            and all(_on_port(w, api.port, psutil.CONN_LISTEN) for w in workers)
+        ):
+            assert time.monotonic() < deadline, api.log()
+            await asyncio.sleep(0.1)
+    except BaseException:
+        await api.stop()  # a server left running would outlive the test run
+        raise
     return api
 
 
