@@ -145,6 +145,18 @@ def client_address() -> Iterator[str]:
     _client_address.reset(token)
 
 
+@contextlib.contextmanager
+def another_client() -> Iterator[str]:
+    """Within the block, requests come from a fresh address: a test that plays many separate
+    clients (each role, say) keeps each under the per-address limits, as real ones would be."""
+    address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    token = _client_address.set(address)
+    try:
+        yield address
+    finally:
+        _client_address.reset(token)
+
+
 def with_client_address(app: Any) -> Any:
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
