@@ -349,9 +349,10 @@ def merge_command(
     for code, counts in plan.counts.items():
         moved = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
         typer.echo(f"  {code}: {moved or 'nothing'}")
-        for kind, codes in plan.renamed.get(code, {}).items():
-            if codes:
-                typer.echo(f"    {kind} codes prefixed with {code}-: {', '.join(codes)}")
+        if renamed := plan.renamed.get(code):
+            typer.echo(f"    agency codes prefixed with {code}-: {', '.join(renamed)}")
+        if joined := plan.joined.get(code):
+            typer.echo(f"    fields joined to the target's of the same code: {', '.join(joined)}")
     if plan.done and dry_run:
         typer.echo(f"  already merged: {', '.join(plan.done)}")
 

@@ -15,8 +15,10 @@ sessions, and its daily statistics aggregates (its evaluation as it was). In the
 transaction the moved reports are marked for the statistics pass as new to the target (their
 folded contributions dropped, ``hand_over_statistics``), so the target's figures count them
 once.
-Agency and field codes the target already uses are prefixed with the source's code
-(``sa-pa-phong-qldt``).
+A field whose code the target already has joins the target's field (a classification shared by
+code: the reports, grants and figures that named it name the target's; migration 0030). Agency
+codes the target already uses are prefixed with the source's code (``sa-pa-phong-qldt``): an
+agency is a body of one locality.
 
 Media files keep their storage keys (the first segment names the source tenant); readers
 follow ``Tenant.successor`` (:func:`holder_of`)."""
@@ -57,7 +59,8 @@ class MergePlan:
     target: Tenant
     sources: list[Tenant]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # source code -> table -> n
-    renamed: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # code -> kind -> codes
+    renamed: dict[str, list[str]] = field(default_factory=dict)  # source code -> agency codes
+    joined: dict[str, list[str]] = field(default_factory=dict)  # source code -> field codes
     done: list[str] = field(default_factory=list)  # sources already merged into the target
 
     @property
@@ -112,7 +115,8 @@ async def _tenants(
 async def plan_merge(
     scope: Scope, source_ids: Sequence[uuid.UUID], target_id: uuid.UUID
 ) -> MergePlan:
-    """What a merge would move (the dry run): rows per table and source, renamed codes."""
+    """What a merge would move (the dry run): rows per table and source, the agency codes
+    prefixed and the field codes joined to the target's."""
     plan = await _tenants(scope, source_ids, target_id)
     async with tenant_transaction(plan.target.id) as conn:
         taken = {
@@ -128,15 +132,20 @@ async def plan_merge(
             for table in MOVED_TABLES:
                 rows = await conn.execute_query_dict(f"SELECT count(*) AS n FROM {table}")
                 counts[table] = int(rows[0]["n"])
-            plan.counts[source.code] = counts
-            plan.renamed[source.code] = {
-                kind: sorted(
-                    r["code"]
-                    for r in await conn.execute_query_dict(f"SELECT code FROM {kind}")
-                    if r["code"] in taken[kind]
-                )
+            own = {
+                kind: {r["code"] for r in await conn.execute_query_dict(f"SELECT code FROM {kind}")}
                 for kind in ("agency", "field")
             }
+        renamed, joined = (
+            sorted(own["agency"] & taken["agency"]),
+            sorted(own["field"] & taken["field"]),
+        )
+        counts["field"] -= len(joined)  # joined, not moved
+        plan.counts[source.code] = counts
+        plan.renamed[source.code], plan.joined[source.code] = renamed, joined
+        # the next source meets what this one brought (as the merge, one source at a time)
+        taken["agency"] |= {f"{source.code}-{c}"[:40] if c in renamed else c for c in own["agency"]}
+        taken["field"] |= own["field"]
     return plan
 
 

@@ -39,8 +39,12 @@ class TenantMerge:
     )
     rows: list[MergedRows]
     renamed_codes: list[str] = strawberry.field(
-        description="Agency and field codes prefixed with their source's code, as "
-        "`source:kind:code`."
+        description="Agency codes the target already uses, prefixed with their source's code, "
+        "as `source:agency:code`."
+    )
+    joined_field_codes: list[str] = strawberry.field(
+        description="Fields whose code the target already has: the source's reports, grants "
+        "and figures of each join the target's field, as `source:code`."
     )
 
 
@@ -60,12 +64,8 @@ def _result(plan: merge.MergePlan, dry_run: bool) -> TenantMerge:
             for code, counts in plan.counts.items()
             for table, n in sorted(counts.items())
         ],
-        renamed_codes=[
-            f"{code}:{kind}:{c}"
-            for code, kinds in plan.renamed.items()
-            for kind, codes in kinds.items()
-            for c in codes
-        ],
+        renamed_codes=[f"{code}:agency:{c}" for code, codes in plan.renamed.items() for c in codes],
+        joined_field_codes=[f"{code}:{c}" for code, codes in plan.joined.items() for c in codes],
     )
 
 

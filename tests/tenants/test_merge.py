@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tortoise.transactions import in_transaction
 
-from accounts.models import User
+from accounts.models import Membership, User
 from api.database import DatabaseUrls
 from api.demo import SYSTEM_PROVINCE
 from core.errors import DomainError, TenantReadOnly, read_only_tenant
+from permissions.models import CasbinRule
 from permissions.scope import anonymous_in
 from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report, ReportEvent
@@ -24,7 +26,7 @@ from reports.service import submit_report
 from reports.submission import SubmitInput
 from stats.maintain import refresh_tenant
 from tenants.merge import MOVED_TABLES, holder_of, merge_tenants, plan_merge
-from tenants.models import Agency, Tenant, TenantMergeStep
+from tenants.models import Agency, Field, Tenant, TenantMergeStep
 from tests.factories import PASSWORD, gid, onboard_locality
 from tests.support.cli import run_paht
 
@@ -95,6 +97,69 @@ async def _province() -> Tenant:
     )
 
 
+@dataclass
+class SharedFields:
+    """Fields of both localities with the same code, and the Sa Pa reports of one of them."""
+
+    laocai_ids: dict[str, uuid.UUID]  # code -> Lào Cai's field
+    sapa_ids: dict[str, uuid.UUID]  # code -> Sa Pa's field
+    sapa_reports: dict[uuid.UUID, str]  # Sa Pa report -> its field's code
+
+
+async def _narrow_a_grant_to_a_shared_field(
+    laocai_id: uuid.UUID, sapa_id: uuid.UUID
+) -> tuple[SharedFields, Membership]:
+    """Before the merge: a Sa Pa grant narrowed to a field Lào Cai also has (by code)."""
+    async with tenant_transaction(laocai_id):
+        laocai_fields = {f.code: f.id for f in await Field.filter(tenant_id=laocai_id)}
+    async with tenant_transaction(sapa_id):
+        sapa_fields = {f.code: f.id for f in await Field.filter(tenant_id=sapa_id)}
+        by_id = {i: c for c, i in sapa_fields.items()}
+        reports = {r.id: by_id[r.field_id] for r in await Report.filter(tenant_id=sapa_id)}
+        code = sorted(set(laocai_fields) & set(sapa_fields))[0]
+        user = await User.create(
+            username=f"narrow-{uuid.uuid4().hex[:8]}", default_tenant_id=sapa_id
+        )
+        grant = await Membership.create(
+            tenant_id=sapa_id, user_id=user.id, role="agency_contact", field_id=sapa_fields[code]
+        )
+        await CasbinRule.create(
+            tenant_id=sapa_id, ptype="g", v0=str(user.id), v1="agency_contact",
+            v2=str(sapa_id), v3="*", v4=str(sapa_fields[code]),
+        )  # fmt: skip
+    common = set(laocai_fields) & set(sapa_fields)
+    assert common and len(common) < len(sapa_fields) + len(laocai_fields)
+    shared = SharedFields(
+        {c: laocai_fields[c] for c in common}, {c: sapa_fields[c] for c in common}, reports
+    )
+    return shared, grant
+
+
+async def _shared_fields_are_one(
+    target_id: uuid.UUID, sapa_id: uuid.UUID, shared: SharedFields, grant: Membership
+) -> None:
+    """After the merge: one field per code (Lào Cai's, which moved first); Sa Pa's reports,
+    its narrowed grant and the figures it keeps name it; nothing is prefixed."""
+    async with tenant_transaction(target_id):
+        fields = {f.code: f.id for f in await Field.filter(tenant_id=target_id)}
+        moved = {
+            r.id: r.field_id
+            for r in await Report.filter(tenant_id=target_id, id__in=list(shared.sapa_reports))
+        }
+        narrowed = await Membership.get(id=grant.id)
+        rule = await CasbinRule.get(tenant_id=target_id, ptype="g", v0=str(grant.user_id))
+    assert not [c for c in fields if c.startswith("sa-pa-")]
+    assert {c: fields[c] for c in shared.laocai_ids} == shared.laocai_ids
+    assert len(moved) == len(shared.sapa_reports)
+    assert all(moved[r] == fields[code] for r, code in shared.sapa_reports.items())
+    code = next(c for c, i in shared.sapa_ids.items() if i == grant.field_id)
+    assert narrowed.field_id == shared.laocai_ids[code] == uuid.UUID(rule.v4)
+    async with tenant_transaction(sapa_id) as conn:
+        named = await conn.execute_query_dict("SELECT DISTINCT field_id FROM stats_day")
+    assert {r["field_id"] for r in named} <= set(fields.values())
+    assert not {r["field_id"] for r in named} & set(shared.sapa_ids.values())
+
+
 async def test_merge_the_pilot_into_one_provincial_tenant(
     gql: Any, pilot: dict[str, Any], sapa: dict[str, Any]
 ) -> None:
@@ -107,6 +172,8 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
             before = {t.code: await _counts(t.id) for t in (laocai, sapa_t)}
             codes = await _codes(laocai.id) | await _codes(sapa_t.id)
             held_in_both = len(await _grants(laocai.id) & await _grants(sapa_t.id))
+            shared, grant = await _narrow_a_grant_to_a_shared_field(laocai.id, sapa_t.id)
+            before["sa-pa"]["membership"] += 1
             assert before["sa-pa"]["report"] > 0
             flows = {t.code: await _flows(t.id) for t in (laocai, sapa_t)}
 
@@ -118,13 +185,18 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
 
             done = await merge_tenants(SYSTEM_PROVINCE, [laocai.id, sapa_t.id], province.id)
             assert done.done == ["lao-cai", "sa-pa"]
+            for source in ("lao-cai", "sa-pa"):  # the dry run said what the merge did
+                for table in ("agency", "field", "report", "report_event"):
+                    assert dry.counts[source][table] == done.counts[source][table], table
+            assert dry.joined["lao-cai"] == [] and dry.joined["sa-pa"] == sorted(shared.sapa_ids)
             after = await _counts(province.id)
             for table in COUNTED:
-                once = held_in_both if table == "membership" else 0
+                once = {"membership": held_in_both, "field": len(shared.sapa_ids)}.get(table, 0)
                 assert after[table] == before["lao-cai"][table] + before["sa-pa"][table] - once, (
                     table
                 )
             assert await _codes(province.id) == codes  # the old codes resolve in the target
+            await _shared_fields_are_one(province.id, sapa_t.id, shared, grant)
             # The target's statistics count the moved reports once; the sources keep theirs.
             assert await _flows(province.id) == {
                 f: flows["lao-cai"][f] + flows["sa-pa"][f] for f in CALENDAR_FREE
@@ -219,13 +291,20 @@ async def test_the_command_dry_run_says_what_would_move_and_changes_nothing(
     assert result.returncode == 0, result.stderr
     assert f"Would merge {target['code']}<-lao-cai+sa-pa" in result.stdout
     assert f"report {before['report']}" in result.stdout.split("sa-pa:")[1]
-    assert "agency codes prefixed with sa-pa-: phong-qldt" in result.stdout
+    sapa = dict(
+        line.strip().split(": ", 1) for line in result.stdout.split("sa-pa:")[1].splitlines()[1:]
+    )
+    assert "phong-qldt" in sapa["agency codes prefixed with sa-pa-"].split(", ")
+    # Lào Cai goes first: Sa Pa's fields join those it brought (the same demo codes)
+    joined = sapa["fields joined to the target's of the same code"].split(", ")
+    assert "ve-sinh-attp" in joined
     assert await _counts(pilot["tenants"]["sa-pa"].id) == before
     assert (await Tenant.get(code="sa-pa")).status == "active"
 
 
 MERGE = """mutation($i: MergeTenantsInput!) { mergeTenants(input: $i) {
-  merge { key dryRun mergedSourceCodes rows { sourceCode table rows } renamedCodes }
+  merge { key dryRun mergedSourceCodes rows { sourceCode table rows } renamedCodes
+    joinedFieldCodes }
   errors { code field } } }"""
 
 
@@ -245,6 +324,8 @@ async def test_merge_over_graphql_dry_run_and_refusals(gql: Any, pilot: dict[str
     reports = {(r["sourceCode"], r["table"]): r["rows"] for r in data["merge"]["rows"]}
     assert reports[("lao-cai", "report")] == (await _counts(laocai.id))["report"]
     assert "lao-cai:agency:phong-qldt" in data["merge"]["renamedCodes"]
+    assert data["merge"]["joinedFieldCodes"] == ["lao-cai:du-lich"]  # the one both have
+    assert not [c for c in data["merge"]["renamedCodes"] if ":field:" in c]
     assert (await Tenant.get(id=laocai.id)).status == "active"
 
     admin = await gql.login("laocai.admin", pilot["password"])
