@@ -23,6 +23,7 @@ from stats.queries import Statistics, tenant_statistics
 from stats.slicing import GroupBy, Period
 from tenants.models import Agency, Field, Pilot
 from tenants.sla import Stage
+from tenants.units import UnitHistory
 
 Getter = Callable[[Figures], int | float | None]
 PERCENT = "0.0%"
@@ -71,6 +72,7 @@ BREAKDOWNS = [
     (GroupBy.AGENCY, "Theo cơ quan", "By agency"),
     (GroupBy.FIELD, "Theo lĩnh vực", "By field"),
     (GroupBy.CHANNEL, "Theo kênh", "By channel"),
+    (GroupBy.UNIT, "Theo đơn vị hành chính", "By administrative unit"),
 ]
 COLUMNS: list[tuple[str, str, Getter, str | None]] = [
     ("Tiếp nhận", "Received", lambda f: f.received, None),
@@ -81,6 +83,7 @@ COLUMNS: list[tuple[str, str, Getter, str | None]] = [
 
 
 async def _names(tenant_id: uuid.UUID, lang: str) -> dict[uuid.UUID | str, str]:
+    """Row labels: agencies and fields by id, channels by value."""
     rows: list[Agency | Field] = [
         *await Agency.filter(tenant_id=tenant_id),
         *await Field.filter(tenant_id=tenant_id),
@@ -109,6 +112,7 @@ async def evaluation_workbook(
     tick = progress or (lambda done, steps: None)
     total = (await tenant_statistics(scope, tenant_id, period)).total
     names = await _names(tenant_id, lang)
+    units = await UnitHistory.load()
     pilot = await Pilot.get_or_none(tenant_id=tenant_id)
     book = Workbook()
     sheet = book.active
@@ -135,7 +139,7 @@ async def evaluation_workbook(
         ws = book.create_sheet(english if en else vi)
         ws.append(["Name" if en else "Tên", *(e if en else v for v, e, _, _ in COLUMNS)])
         for key, figures in result.groups:
-            label = names.get(key, "—") if key else ("(none)" if en else "(chưa giao)")
+            label = _label(names, units, group, key, period, en)
             ws.append([label, *(get(figures) for _, _, get, _ in COLUMNS)])
             for i, (_, _, _, fmt) in enumerate(COLUMNS, start=2):
                 if fmt:
@@ -158,6 +162,26 @@ async def evaluation_workbook(
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _label(
+    names: dict[uuid.UUID | str, str],
+    units: UnitHistory,
+    group: GroupBy,
+    key: uuid.UUID | str | None,
+    period: Period,
+    en: bool,
+) -> str:
+    """A breakdown row's name; a unit's is the one in force at the period's end, with its code
+    (a reform may have reused the code since)."""
+    if key is None and group is GroupBy.UNIT:
+        return "(no unit)" if en else "(không xác định)"
+    if key is None:
+        return "(none)" if en else "(chưa giao)"
+    if group is GroupBy.UNIT:
+        name = units.name(str(key), period.last)
+        return f"{name} ({key})" if name else str(key)
+    return names.get(key, "—")
 
 
 def print_on_one_page(ws: Worksheet) -> None:

@@ -96,6 +96,11 @@ class UnitHistory:
         listed = self._by_code.get(code)
         return listed[-1] if listed else None
 
+    def name(self, code: str, day: date) -> str | None:
+        """The unit's name on ``day``, or its latest (None: an unknown code)."""
+        version = self.version(code, day) or self.latest(code)
+        return version.name if version else None
+
     def version(self, code: str, day: date) -> UnitVersion | None:
         """The version of ``code`` in force on ``day`` (None: the code meant nothing then)."""
         for v in self._by_code.get(code, ()):

@@ -214,7 +214,7 @@ async def test_breakdowns_previous_period_and_stage_times(
             Period(date(2026, 2, 1), date(2026, 3, 31)),
             progress=lambda done, steps: ticks.append((done, steps)),
         )
-    assert ticks == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    assert ticks == [(1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (6, 6)]
     book = openpyxl.load_workbook(io.BytesIO(content))
     for ws in book.worksheets:  # each sheet prints (and renders) on one landscape A4 page
         setup = ws.page_setup
@@ -240,6 +240,7 @@ async def test_breakdowns_previous_period_and_stage_times(
         "theo-kênh.csv",
         "theo-lĩnh-vực.csv",
         "theo-tháng.csv",
+        "theo-đơn-vị-hành-chính.csv",
         "tổng-hợp.csv",
     ]
     lines = tables["theo-tháng.csv"].decode("utf-8-sig").splitlines()

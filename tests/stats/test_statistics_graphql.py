@@ -157,6 +157,7 @@ async def test_march_by_hand(
         "Theo cơ quan",
         "Theo lĩnh vực",
         "Theo kênh",
+        "Theo đơn vị hành chính",
         "Theo tháng",
     ]
     summary = {row[0]: row[1] for row in book["Tổng hợp"].iter_rows(min_row=3, values_only=True)}

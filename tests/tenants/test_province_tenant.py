@@ -7,10 +7,12 @@ today's. Everything runs in one transaction that is rolled back."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import time_machine
 from tortoise.transactions import in_transaction
@@ -22,6 +24,7 @@ from permissions.scope import anonymous_in
 from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report
 from reports.service import submit_report
+from stats.export import evaluation_workbook
 from stats.exports import system_scope
 from stats.maintain import refresh_tenant
 from stats.queries import tenant_statistics
@@ -109,6 +112,16 @@ async def test_the_province_as_one_tenant_after_the_reform(
                 assert set(now) <= {u.code for u in load_reform_file().units}
                 assert sum(now.values()) == sum(then.values())
                 assert now["03006"] >= then["03001"]  # phường Sa Pa and its neighbours merged
+                # The evaluation workbook names each unit as it was called at the time.
+                async with tenant_transaction(province.id):
+                    content = await evaluation_workbook(
+                        system_scope(province.id), province.id, SEPTEMBER_2022
+                    )
+                sheet = openpyxl.load_workbook(io.BytesIO(content))["Theo đơn vị hành chính"]
+                rows = {r[0]: r[1] for r in sheet.iter_rows(min_row=2, values_only=True)}
+                assert rows["Phường Sa Pa (03001)"] == then["03001"]
+                located = sum(v for k, v in rows.items() if k != "(không xác định)")
+                assert located == sum(then.values())
             raise _Rollback
     assert (await Tenant.get(id=sapa_t.id)).status == "active"
 
