@@ -5,7 +5,9 @@ first to the locality's leadership (``EscalationLevel.LOCALITY``), then, still o
 working day later (one calendar day for urgent reports, which run 24/7), to the province. The
 centre (or the locality leader) may also escalate a report on demand, one level at a time, with
 a reason. Each step is a side event (ESCALATE, internal); the report row keeps the level and
-since when: the escalation queue is ``reports(filter: {escalations: [...]})``, open reports only.
+since when: the escalation queue is ``reports(filter: {escalations: [...]})``, open reports only,
+in a locality; the province reads it across its localities with ``provinceEscalations``
+(reports/province_queue.py).
 
 The level never goes down while the report is open: once the leadership watches it, it keeps
 watching until the report is finished. Use it through ``reports.service``."""

@@ -2,11 +2,17 @@
 
 import strawberry
 
+from reports.schema.escalations import EscalationQuery
 from reports.schema.live import ReportSubscription
 from reports.schema.mutations import WorkflowMutation
 from reports.schema.personal_data import PersonalDataMutation
-from reports.schema.read import ReportQuery
+from reports.schema.read import ReportQuery as ReadQuery
 from reports.schema.side import NotificationMutation, SideMutation
+
+
+@strawberry.type
+class ReportQuery(ReadQuery, EscalationQuery):
+    pass
 
 
 @strawberry.type

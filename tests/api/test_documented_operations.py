@@ -483,6 +483,11 @@ async def test_the_administration_runs_on_a_new_locality(
     month = {"first": "2026-03-01", "last": "2026-03-31"}
     compared = await ui.run("ProvinceComparison", {"period": month}, token=province)
     assert set(pilots) <= {row["tenantId"] for row in compared["provinceStatistics"]}
+    queue = await ui.run(
+        "ProvinceEscalations", {"levels": ["LOCALITY", "PROVINCE"]}, token=province
+    )
+    levels = [line["escalation"] for line in queue["provinceEscalations"]]
+    assert levels == sorted(levels, key=["PROVINCE", "LOCALITY"].index)
     asked = await ui.run(
         "ExportEvaluation", {"input": {"tenantIds": pilots, "period": month}}, token=province
     )
