@@ -123,6 +123,11 @@ class TokenService:
             claims["tid"] = str(tenant_id)
         return jwt.encode(claims, self._signing_key, algorithm=self.algorithm), ttl
 
+    @property
+    def external_enabled(self) -> bool:
+        """Is an external identity provider configured (PAHT_OIDC_*)?"""
+        return self._jwks_client is not None
+
     def is_external(self, token: str) -> bool:
         if self._jwks_client is None:
             return False

@@ -19,6 +19,7 @@ from api.errors import log_error
 from api.extensions import CodedMaskErrors, ScopedTransaction, should_mask
 from api.limits import GraphQLLimits, complexity_limit, size_limits, validation_rules
 from api.settings import get_settings
+from citizens.external_schema import ExternalLoginMutation
 from citizens.schema import CitizenMutation, CitizenQuery
 from open311.schema import Open311Mutation, Open311Query
 from outbox.schema import OutboxMutation, OutboxQuery
@@ -73,6 +74,7 @@ class Mutation(
     PilotMutation,
     ExportMutation,
     CitizenMutation,
+    ExternalLoginMutation,
 ):
     pass
 

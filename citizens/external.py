@@ -1,7 +1,8 @@
 """Citizens logging in through the deployment's OpenID Connect provider (``PAHT_OIDC_*``: the
-national VNeID, or a Zalo login gateway). The citizen app runs the authorisation-code flow with
-the provider and sends its ID token; it is verified against the provider's published keys
-(accounts/tokens.py), and the first login creates the account.
+national VNeID, or a Zalo login gateway). The citizen app starts the login here
+(``startExternalLogin``: a nonce, citizens/login_nonces.py), runs the authorisation-code flow
+with the provider and sends its ID token; it is verified against the provider's published keys
+(accounts/tokens.py), must carry that nonce (used up), and the first login creates the account.
 
 Claims mapped, nothing else stored: ``sub`` (with the issuer, as the link), ``name``, and
 ``email`` / ``phone_number`` only when the provider says they are verified (and no other
@@ -30,6 +31,7 @@ from accounts.models import CitizenProfile, Membership, User
 from accounts.service import NewUser, create_user
 from accounts.sessions import Session, open_session
 from accounts.tokens import TokenService, external_subject
+from citizens import login_nonces
 from citizens.contacts import Contact, normalise_phone
 from citizens.signup import account_with
 from citizens.vocabulary import ContactKind
@@ -67,6 +69,7 @@ async def _verified(
 async def external_login(scope: Scope, id_token: str, tokens: TokenService) -> Session:
     tenant_id = scope.require_tenant()
     claims = await tokens.external_claims(id_token)
+    await login_nonces.use(tenant_id, claims.get("nonce"))
     subject = external_subject(claims)
     await connections.get("default").execute_query(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))", [_LOCK_SPACE, subject]

@@ -1,7 +1,8 @@
-"""One-time codes sent to an e-mail address or a phone number (citizens/codes.py).
+"""One-time codes sent to an e-mail address or a phone number (citizens/codes.py), and the
+nonces of logins started with the identity provider (citizens/login_nonces.py).
 
-Only a hash is kept; a code expires, is used at most once, and a new code for the same
-purpose and address replaces the older ones. Tenant-owned, row-level secured (migration 0022)."""
+Only hashes are kept; each expires and is used at most once. Tenant-owned, row-level secured
+(migrations 0022 and 0032)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,21 @@ class VerificationCode(Model):
 
     class Meta:
         table = "citizen_code"
+
+
+class ExternalLoginNonce(Model):
+    """A login with the identity provider started in this tenant: the ID token must carry the
+    nonce back, once, before ``expires_at``."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    nonce_hash = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "external_login_nonce"
+        unique_together = (("tenant", "nonce_hash"),)

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from accounts import models as account_models
 from accounts.schema import AuthPayload
 from accounts.sessions import Session
-from citizens import deletion, external, invitations, personal_data, profile, signup
+from citizens import deletion, invitations, personal_data, profile, signup
 from citizens.vocabulary import ContactKind as ContactKindSet
 from core.graphql import Info, UserError, labelled_enum, run_mutation
 from core.relay import decode
@@ -86,11 +86,6 @@ class InviteToClaimPayload:
     errors: list[UserError]
 
 
-@strawberry.input(description="The ID token the deployment's identity provider issued.")
-class ExternalLoginInput:
-    id_token: str
-
-
 @strawberry.type
 class CitizenMutation:
     @strawberry.mutation(
@@ -113,19 +108,6 @@ class CitizenMutation:
             return InviteToClaimPayload(sent_by=kind, errors=errors)
 
         return await run_mutation(info, work, payload)
-
-    @strawberry.mutation(
-        description="Log in with the deployment's OpenID Connect provider (PAHT_OIDC_*): the "
-        "first login creates a citizen account in the tenant named by X-Paht-Tenant. "
-        "INVALID_TOKEN for a token the provider did not sign."
-    )
-    async def external_login(self, info: Info, input: ExternalLoginInput) -> AuthPayload:
-        async def work() -> Session:
-            return await external.external_login(
-                info.context.scope, input.id_token, info.context.services.tokens
-            )
-
-        return await run_mutation(info, work, AuthPayload.from_session)
 
     @strawberry.mutation(
         extensions=requires(Action.REPORT_SUBMIT),

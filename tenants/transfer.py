@@ -60,6 +60,7 @@ SKIPPED = {
     "stats_stage_time": "derived statistics: `paht stats rebuild` after import",
     "stats_export": "generated evaluation files: export the evaluation again",
     "report_forward": "points at tenants of this installation (reports moved in a split)",
+    "external_login_nonce": "logins started on the old installation: they expire in minutes",
 }
 
 # Shared rows that travel with the tenant: its own row, its accounts, its units.

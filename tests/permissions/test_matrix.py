@@ -314,7 +314,8 @@ def test_schema_declares_permissions() -> None:
     # account.
     public = {
         "login", "refreshToken", "logout", "submitReport", "answerInfoRequestByTrackingCode",
-        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "externalLogin",
+        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "startExternalLogin",
+        "externalLogin",
     }  # fmt: skip
     mutations = {f.name.value: f for f in types["Mutation"].fields}
     assert {"login", "refreshToken", "logout"} <= set(mutations)

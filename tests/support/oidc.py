@@ -21,8 +21,9 @@ def run_provider() -> Iterator[str]:
         yield f"http://localhost:{server.server_port}"
 
 
-async def id_token(issuer: str, sub: str, claims: dict[str, Any]) -> str:
-    """Log ``sub`` in at the provider (the consent form's POST) and redeem the code."""
+async def id_token(issuer: str, sub: str, claims: dict[str, Any], nonce: str) -> str:
+    """Log ``sub`` in at the provider (the consent form's POST) with the ``nonce`` PAHT gave
+    (startExternalLogin) and redeem the code."""
     async with httpx.AsyncClient(base_url=issuer) as http:
         stored = await http.put(f"/users/{sub}", json=claims)
         assert stored.status_code == 204, stored.text
@@ -32,7 +33,7 @@ async def id_token(issuer: str, sub: str, claims: dict[str, Any]) -> str:
             "response_type": "code",
             "scope": "openid profile email phone",
             "state": "st",
-            "nonce": "no",
+            "nonce": nonce,
         }
         authorised = await http.post("/oauth2/authorize", params=params, data={"sub": sub})
         assert authorised.status_code == 302, authorised.text
