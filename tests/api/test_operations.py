@@ -23,6 +23,7 @@ def test_every_screen_has_its_documented_operations() -> None:
         "login",
         "notifications",
         "province",
+        "routing",
     ]
     for path in OPERATIONS:
         names = [

@@ -18,7 +18,8 @@ def test_every_mutation_declares_its_requirement() -> None:
     # (citizens/signup.py).
     public = {
         "login", "refreshToken", "logout", "submitReport", "answerInfoRequestByTrackingCode",
-        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "externalLogin",
+        "eraseContactByTrackingCode", "requestSignUpCode", "signUp", "startExternalLogin",
+        "externalLogin",
     }  # fmt: skip
     mutation_type = schema._schema.mutation_type
     assert mutation_type is not None

@@ -129,3 +129,13 @@ class Frontend:
             assert error["message"], (name, error)  # every refusal says why, in Vietnamese here
         self.ran.add(name)
         return answer["data"]
+
+
+def answers_for(questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """An answer to each required question, of its kind."""
+    sample = {"TEXT": "Có", "NUMBER": 2, "BOOLEAN": True, "DATE": "2026-11-30"}
+    return {
+        q["key"]: q["choices"][0] if q["kind"] == "CHOICE" else sample[q["kind"]]
+        for q in questions
+        if q["required"]
+    }

@@ -22,6 +22,7 @@ from tests.support.services import new_input
 EXEMPT = {
     "auth_session": "signing in to read a read-only tenant",
     "refresh_token": "staying signed in to read",
+    "external_login_nonce": "starting a sign-in with the identity provider, to read",
     "notification_read": "marking a reminder read is reading",
     "staff_preference": "a person's own reminder settings, not the tenant's records",
     "outbox_message": "messages queued before the change still drain (delivery state)",
