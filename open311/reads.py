@@ -17,7 +17,8 @@ from core import clock
 from open311.formats import bad_request
 from open311.mapping import STATES, STATES_OF, NoteSource, Status
 from open311.services import service_fields
-from permissions.scope import Scope
+from permissions.scope import Scope, anonymous_in
+from permissions.session import scoped_transaction
 from reports import public, queries
 from reports.media_formats import MediaKind
 from reports.media_links import MediaLinker
@@ -25,6 +26,7 @@ from reports.models import Report
 from reports.records import tenant_rules
 from reports.workflow import RejectReason, ReportState, WorkflowAction
 from tenants.models import Agency
+from tenants.split import forwarded_to
 
 WINDOW = timedelta(days=90)  # "Default query limit is a span of 90 days …"
 MAX_ROWS = 1000  # "… or first 1000 requests returned, whichever is smallest."
@@ -90,6 +92,21 @@ async def find_request(
     """A list with one element (the spec's single GET is still a list), or empty."""
     row = await queries.published_reports(scope).get_or_none(code=code)
     return await render_requests(scope, [row], media, lang) if row else []
+
+
+async def find_moved_request(
+    scope: Scope, code: str, media: MediaLinker, lang: str
+) -> list[dict[str, Any]]:
+    """The request ``code`` where it lives now, if it left the jurisdiction in a split
+    (tenants/split.py keeps the code): read as the anonymous public of the tenant holding it, in
+    that tenant's own transaction, published only, as ``trackReport`` follows a tracking code.
+    Empty if it never left."""
+    moved_to = await forwarded_to(scope.require_tenant(), code=code)
+    if moved_to is None:
+        return []
+    there = anonymous_in(moved_to)
+    async with scoped_transaction(there):
+        return await find_request(there, code, media, lang)
 
 
 async def render_requests(

@@ -235,6 +235,8 @@ class Open311:
             async with scoped_transaction(scope):
                 found = await reads.find_request(scope, code, media, lang)
             if not found:
+                found = await reads.find_moved_request(scope, code, media, lang)
+            if not found:
                 raise not_found("service_request_id was not found." if lang == "en"
                                 else "Không tìm thấy phản ánh này.")  # fmt: skip
             return render(fmt, "service_requests", found)

@@ -333,12 +333,14 @@ async def test_split_over_graphql_and_the_old_tracking_code_follows(
     forbidden = await gql(SPLIT, variables, admin)
     assert [e["extensions"]["code"] for e in forbidden["errors"]] == ["FORBIDDEN"]
 
+    moved_code, moved_tracking = old["reports"][units[0]]
+    kept_code, kept_tracking = old["reports"][units[1]]
+    async with tenant_transaction(old["tenant_id"]):  # on the public feed, so on Open311
+        await Report.filter(code__in=[moved_code, kept_code]).update(published=True)
     variables["i"]["dryRun"] = False
     done = (await gql.ok(SPLIT, variables, province))["splitTenant"]
     rows = {r["table"]: r["rows"] for r in done["split"]["rows"]}
     assert done["errors"] == [] and rows["report"] == 1 and rows["report_event"] >= 1
-    moved_code, moved_tracking = old["reports"][units[0]]
-    kept_code, kept_tracking = old["reports"][units[1]]
     assert set(await _reports(new["tenant_id"])) == {moved_code}
     assert set(await _reports(old["tenant_id"])) == {kept_code}
 
@@ -356,6 +358,19 @@ async def test_split_over_graphql_and_the_old_tracking_code_follows(
     assert unknown["eraseContactByTrackingCode"]["errors"] == [
         {"code": "NOT_FOUND", "field": "trackingCode"}
     ]
+    # an Open311 client that stored the old jurisdiction finds the request where it lives now
+    for jurisdiction, code in ((old["code"], moved_code), (new["code"], moved_code),
+                               (old["code"], kept_code)):  # fmt: skip
+        answer = await gql.http.get(
+            f"/open311/v2/requests/{code}.json", params={"jurisdiction_id": jurisdiction}
+        )
+        assert answer.status_code == 200, answer.text
+        assert [r["service_request_id"] for r in answer.json()] == [code]
+    for jurisdiction, code in ((new["code"], kept_code), (old["code"], "X" + moved_code)):
+        answer = await gql.http.get(
+            f"/open311/v2/requests/{code}.json", params={"jurisdiction_id": jurisdiction}
+        )
+        assert answer.status_code == 404, answer.text
     # the new locality's admin lists it; the old one's does not
     listed = await gql.ok("{ reports(first: 5) { edges { node { code } } } }", token=new["admin"])
     assert [e["node"]["code"] for e in listed["reports"]["edges"]] == [moved_code]
