@@ -165,6 +165,28 @@ def _foreign_ticks() -> int:
     return sum(ticks for pid, (_, cmd, _, ticks) in procs.items() if cmd and not ours(pid))
 
 
+SERVER_WORDS = ("paht serve", "bench.asgi", "bench/asgi")
+
+
+def server_rss_mb() -> list[float]:
+    """Resident memory (MiB) of each PAHT server process: the `paht serve` or `bench.asgi`
+    parent and its multiprocessing workers."""
+    procs = _processes()
+    servers = {pid for pid, (_, cmd, _, _) in procs.items() if any(w in cmd for w in SERVER_WORDS)}
+    workers = {pid for pid, (parent, cmd, _, _) in procs.items() if parent in servers}
+    sizes = []
+    for pid in sorted(servers | workers):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kib = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+        sizes.append(round(kib / 1024, 1))
+    return sizes
+
+
 def wait_quiet(max_wait: float, quiet_cores: float = 0.15) -> float:
     """Wait (up to max_wait s) until foreign CPU < quiet_cores over two consecutive 2 s windows."""
     t0, ok, told = time.time(), 0, False
@@ -305,6 +327,7 @@ def main() -> None:
                 with ForeignCpu() as fc:
                     r = wrk(a.url, op, conc, a.duration, data, threads)
                 r["foreign_cores"] = round(fc.cores, 3)
+                r["server_rss_mb"] = server_rss_mb()
                 extra = ""
                 if a.pgss:
                     stmts = asyncio.run(pgss_read(dsn))

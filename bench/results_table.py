@@ -64,9 +64,9 @@ def main() -> None:
     peer = load(HERE / "results" / "peer.jsonl", a.label_prefix)
     paht = load(HERE / "results" / "paht.jsonl", a.label_prefix)
     out(
-        "| op | C | PostGraphile 5.1.5 JWT+RLS, PG 15 | PAHT, PG 18 | PAHT / peer | PAHT stmts/req, DB ms/req | peer stmts/req, DB ms/req |"
+        "| op | C | PostGraphile 5.1.5 JWT+RLS, PG 15 | PAHT, PG 18 | PAHT / peer | PAHT stmts/req, DB ms/req | peer stmts/req, DB ms/req | PAHT RSS per process, MiB | foreign CPU, cores (peer / PAHT) |"
     )
-    out("|---|---|---|---|---|---|---|")
+    out("|---|---|---|---|---|---|---|---|---|")
     for key in sorted(set(peer) | set(paht)):
         p, q = peer.get(key, []), paht.get(key, [])
         ratio = "—"
@@ -82,18 +82,25 @@ def main() -> None:
             if p and "db_calls_per_req" in p[0]
             else "—"
         )
-        out(f"| {key[0]} | {key[1]} | {cell(p)} | {cell(q)} | {ratio} | {qs} | {ps} |")
+        rss = max((max(r["server_rss_mb"]) for r in q if r.get("server_rss_mb")), default=None)
+        noise = " / ".join(
+            f"{statistics.median(r[k] for r in runs):.2f}" if runs and k in runs[0] else "—"
+            for runs, k in ((p, "foreign_cores"), (q, "foreign_cores"))
+        )
+        out(
+            f"| {key[0]} | {key[1]} | {cell(p)} | {cell(q)} | {ratio} | {qs} | {ps}"
+            f" | {f'{rss:,.0f}' if rss else '—'} | {noise} |"
+        )
     table = "\n".join(lines)
     print(table)
     if a.readme:
-        write_readme(HERE / "README.md", table)
+        write_readme(HERE / "README.md", table, a.label_prefix)
 
 
-BEGIN, END = "<!-- bench:table -->", "<!-- /bench:table -->"
-
-
-def write_readme(path: Path, table: str) -> None:
-    """Replace the table between the markers (appended with them the first time)."""
+def write_readme(path: Path, table: str, prefix: str) -> None:
+    """Replace the table between the prefix's markers (appended with them the first time)."""
+    tag = "bench:table" if prefix == "round" else f"bench:table {prefix}"
+    BEGIN, END = f"<!-- {tag} -->", f"<!-- /{tag} -->"
     text = path.read_text(encoding="utf-8")
     block = f"{BEGIN}\n{table}\n{END}"
     if BEGIN in text and END in text:

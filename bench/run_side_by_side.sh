@@ -12,7 +12,8 @@ export BENCH_MAX_WAIT=${BENCH_MAX_WAIT:-60}   # both guards: wait at most this l
 PEER_DB=${PEER_DB:-peer_1m}
 PAHT_URL=${PAHT_URL:-http://127.0.0.1:8000/graphql}
 ROUNDS=${ROUNDS:-2}; DURATION=${DURATION:-15}; WARMUP=${WARMUP:-5}
-OPS=${OPS:-a_list b_detail d_create}
+OPS=${OPS:-a_list b_detail c_dashboard d_create}
+LABEL=${LABEL:-}   # e.g. "1m-": results_table.py --label-prefix 1m-round
 CONCS=${CONCS:-1 32}
 : "${PAHT_JWT_SECRET:?set PAHT_JWT_SECRET to the PAHT server secret}"
 mkdir -p "$HERE/results"
@@ -21,10 +22,10 @@ for round in $(seq 1 "$ROUNDS"); do
     for c in $CONCS; do
       echo "== round $round op $op c=$c: peer"
       (cd "$PEER_KIT" && "$PY" load.py --db "$PEER_DB" --op "$op" -c "$c" -d "$DURATION" --warmup "$WARMUP" \
-         --pgss --label "round$round" --out "$HERE/results/peer.jsonl") | tail -n +3
+         --pgss --label "${LABEL}round$round" --out "$HERE/results/peer.jsonl") | tail -n +3
       echo "== round $round op $op c=$c: paht"
       "$PY" "$HERE/load_paht.py" --url "$PAHT_URL" --op "$op" -c "$c" -d "$DURATION" --warmup "$WARMUP" \
-         --pgss --label "round$round" --out "$HERE/results/paht.jsonl" | tail -n +3
+         --pgss --label "${LABEL}round$round" --out "$HERE/results/paht.jsonl" | tail -n +3
     done
   done
 done
