@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -75,13 +76,46 @@ async def tenant_samples(dsn: str, per_tenant: int, max_tenants: int) -> list[di
     return [dict(r) for r in rows]
 
 
-def mint(secret: str, user_id: object, tenant_id: object, issuer: str, audience: str) -> str:
+async def open_sessions(dsn: str, tenants: list[dict]) -> None:
+    """A login session (auth_session, the token's ``sid``) for each tenant's operator and
+    supervisor, written as the superuser (the table is FORCE RLS); the server refuses a token
+    without a live session. Sets ``session_id`` / ``supervisor_session_id`` on each tenant."""
+    con = await asyncpg.connect(dsn)
+    try:
+        for t in tenants:
+            for user_key, session_key in (
+                ("user_id", "session_id"),
+                ("supervisor_id", "supervisor_session_id"),
+            ):
+                if t[user_key] is None:
+                    continue
+                t[session_key] = uuid.uuid4()
+                await con.execute(
+                    "INSERT INTO auth_session (id, user_id, tenant_id, created_at)"
+                    " VALUES ($1, $2, $3, now())",
+                    t[session_key],
+                    t[user_key],
+                    t["tenant_id"],
+                )
+    finally:
+        await con.close()
+
+
+def mint(
+    secret: str,
+    user_id: object,
+    tenant_id: object,
+    session_id: object,
+    issuer: str,
+    audience: str,
+) -> str:
     now = int(time.time())
     claims = {
         "iss": issuer,
         "aud": audience,
         "sub": str(user_id),
         "tid": str(tenant_id),
+        "sid": str(session_id),
         "iat": now,
         "nbf": now,
         "exp": now + 86400,
@@ -93,11 +127,18 @@ def mint(secret: str, user_id: object, tenant_id: object, issuer: str, audience:
 def write_lua_data(tenants: list[dict], secret: str, issuer: str, audience: str) -> str:
     lines = ["return { tenants = {"]
     for t in tenants:
-        token = mint(secret, t["user_id"], t["tenant_id"], issuer, audience)
+        token = mint(secret, t["user_id"], t["tenant_id"], t["session_id"], issuer, audience)
         reports = ",".join(f'"{gid("Report", r)}"' for r in t["reports"])
         fields = ",".join(f'"{gid("Field", f)}"' for f in t["fields"])
         stoken = (
-            mint(secret, t["supervisor_id"], t["tenant_id"], issuer, audience)
+            mint(
+                secret,
+                t["supervisor_id"],
+                t["tenant_id"],
+                t["supervisor_session_id"],
+                issuer,
+                audience,
+            )
             if t["supervisor_id"]
             else token
         )
@@ -118,7 +159,10 @@ OURS_USERS = {"embedded_postgres", "pgpeer"}
 # `paht serve`, the peer's Node process) and this harness. A uvicorn worker's command line is
 # `python -c "from multiprocessing.spawn import spawn_main; …"`: it is ours through its parent.
 # Another uvicorn on the box (a test server, another project) is foreign.
-OURS_WORDS = ("wrk", "bench.asgi", "bench/asgi", "server.mjs", "load_paht", "paht serve", "load.py")
+OURS_WORDS = (
+    "wrk", "bench.asgi", "bench/asgi", "server.mjs", "load_paht", "paht serve", "api.cli serve",
+    "load.py",
+)  # fmt: skip
 
 
 def _processes() -> dict[int, tuple[int, str, str, int]]:
@@ -165,7 +209,7 @@ def _foreign_ticks() -> int:
     return sum(ticks for pid, (_, cmd, _, ticks) in procs.items() if cmd and not ours(pid))
 
 
-SERVER_WORDS = ("paht serve", "bench.asgi", "bench/asgi")
+SERVER_WORDS = ("paht serve", "api.cli serve", "bench.asgi", "bench/asgi")
 
 
 def server_rss_mb() -> list[float]:
@@ -306,6 +350,7 @@ def main() -> None:
     tenants = asyncio.run(tenant_samples(dsn, a.ids_per_tenant, a.max_tenants))
     if not tenants:
         sys.exit("no bench tenants found: run bench/seed_paht.py first")
+    asyncio.run(open_sessions(dsn, tenants))
     data = write_lua_data(tenants, a.jwt_secret, a.issuer, a.audience)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     print(f"# {a.url} tenants={len(tenants)} label={a.label!r}")
