@@ -23,10 +23,15 @@ import time_machine
 from api.database import DatabaseUrls
 from api.services import make_storage
 from api.settings import Settings
+from permissions.actions import Action
+from permissions.scope import Reach, Scope
+from permissions.session import scoped_transaction
 from reports.workflow import WorkflowAction as A
 from stats.exports import run_pending
 from stats.maintain import refresh_tenant
 from stats.pilot import set_pilot
+from stats.queries import province_statistics, tenant_statistics
+from stats.slicing import Period
 from tenants.models import Tenant
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
@@ -138,3 +143,46 @@ async def test_the_province_compares_localities_from_the_cli_and_the_export(
     wanted = {f"{codes[0]}.xlsx", f"{codes[1]}.xlsx", "comparison.xlsx"}
     assert wanted | {"comparison/so-sánh.csv", "comparison/tỉ-lệ.csv"} <= set(archive.namelist())
     check(openpyxl.load_workbook(io.BytesIO(archive.read("comparison.xlsx"))))
+
+
+async def test_the_comparison_is_each_localitys_own_statistics(
+    gql: GraphQLClient, pilot: dict[str, Any], time_machine: time_machine.TimeMachineFixture
+) -> None:
+    # provinceStatistics reads every tenant in one pass (grouped by tenant); each row must be
+    # exactly what that tenant's own statistics answer, every indicator and stage time, for a
+    # period whose end has passed (the fold's midnight balances) and one still ahead (the
+    # balances projected from the reports open now).
+    stop_clock(time_machine, vn(2026, 3, 1, 20))
+    a = await new_world(gql, pilot, prefix="cc")
+    b = await new_world(gql, pilot, prefix="cd")
+    stop_clock(time_machine, vn(2026, 3, 2, 9))
+    r1, r2, r3 = await a.submit("ha-tang"), await a.submit("attp"), await b.submit("attp")
+    await a.step(r2, A.REJECT, reason_code="OUT_OF_SCOPE", comment="Không thuộc phạm vi.")
+    r1 = await a.step(await a.assign(r1, "phong-qldt"), A.ACCEPT)
+    await b.assign(r3, "phong-yt")
+    stop_clock(time_machine, vn(2026, 3, 4, 10))
+    r1 = await a.step(await a.step(r1, A.SUBMIT_RESULT, comment="Đã vá."), A.APPROVE_RESULT)
+    await a.step(r1, A.RATE, rating=4)
+    stop_clock(time_machine, vn(2026, 3, 20, 9))
+    for w in (a, b):
+        await refresh_tenant(w.tenant_id)
+    ids = (b.tenant_id, pilot["tenants"]["sa-pa"].id, a.tenant_id)
+    scope = Scope(
+        user_id=None,
+        tenant_id=None,
+        readable_tenant_ids=frozenset(ids),
+        reach={Action.STATS_VIEW.value: frozenset({Reach()})},
+        provincial=True,
+    )
+    passed, ahead = (
+        Period(date(2026, 3, 2), date(2026, 3, 3)),
+        Period(date(2026, 3, 1), date(2026, 3, 31)),
+    )
+    for period in (passed, ahead):
+        async with scoped_transaction(scope):
+            side_by_side = await province_statistics(scope, period, tenant_ids=ids)
+            own = [(t, (await tenant_statistics(scope, t, period)).total) for t in ids]
+        assert side_by_side == own
+        figures = dict(side_by_side)
+        assert (figures[a.tenant_id].received, figures[b.tenant_id].received) == (2, 1)
+        assert figures[a.tenant_id].stage_times and figures[b.tenant_id].open_at_end
