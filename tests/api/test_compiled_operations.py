@@ -331,8 +331,8 @@ async def test_compiled_plans_answer_what_strawberry_answers(
             with another_client():  # each caller is its own client, under the per-address limits
                 await ask_everything(compiled, plain, role, headers, ids, codes)
 
-    for name in ("bench/a_list", "bench/b_detail", "Queue", "AgencyQueue", "ReportDetail",
-                 "MyReports", "MyReport"):  # fmt: skip
+    for name in ("bench/a_list", "bench/b_detail", "bench/c_dashboard", "Queue", "AgencyQueue",
+                 "ReportDetail", "MyReports", "MyReport", "Dashboard"):  # fmt: skip
         document = stats.documents[(print_ast(parse(queries()[name])), None)]
         assert document is not None and all(document.plans.values()), name
     compiled_runs = stats.stats.compiled - before[0]
