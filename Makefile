@@ -45,10 +45,11 @@ bench-scope: $(BIN)/.installed
 	$(BIN)/python -m bench.bench_scope
 
 # The interleaved matrix against the PostGraphile peer (both servers up, see bench/README.md;
-# PAHT served by bench.asgi, job pass off), then the table into bench/README.md.
+# PAHT served by `paht serve --workers 2`, job pass off), then the table into bench/README.md.
+# LABEL=200k- PEER_DB=peer_200k PAHT_DB=paht_200k make bench: another dataset, its own table.
 bench: $(BIN)/.installed  ## interleaved PAHT vs peer matrix; table into bench/README.md
 	PY=$(BIN)/python bash bench/run_side_by_side.sh
-	$(BIN)/python bench/results_table.py --readme
+	$(BIN)/python bench/results_table.py --readme --label-prefix "$${LABEL}round"
 
 clean:
 	rm -rf $(VENV) .paht/test mutants

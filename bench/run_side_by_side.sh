@@ -10,6 +10,7 @@ PEER_KIT=${PEER_KIT:-/work/shared/bench/peer}
 export PEER_DIR=${PEER_DIR:-/tmp/paht-peer}
 export BENCH_MAX_WAIT=${BENCH_MAX_WAIT:-60}   # both guards: wait at most this long for a quiet box
 PEER_DB=${PEER_DB:-peer_1m}
+PAHT_DB=${PAHT_DB:-paht_bench}   # the database the PAHT server under test reads
 PAHT_URL=${PAHT_URL:-http://127.0.0.1:8000/graphql}
 ROUNDS=${ROUNDS:-2}; DURATION=${DURATION:-15}; WARMUP=${WARMUP:-5}
 OPS=${OPS:-a_list b_detail c_dashboard d_create}
@@ -24,7 +25,7 @@ for round in $(seq 1 "$ROUNDS"); do
       (cd "$PEER_KIT" && "$PY" load.py --db "$PEER_DB" --op "$op" -c "$c" -d "$DURATION" --warmup "$WARMUP" \
          --pgss --label "${LABEL}round$round" --out "$HERE/results/peer.jsonl") | tail -n +3
       echo "== round $round op $op c=$c: paht"
-      "$PY" "$HERE/load_paht.py" --url "$PAHT_URL" --op "$op" -c "$c" -d "$DURATION" --warmup "$WARMUP" \
+      "$PY" "$HERE/load_paht.py" --url "$PAHT_URL" --database "$PAHT_DB" --op "$op" -c "$c" -d "$DURATION" --warmup "$WARMUP" \
          --pgss --label "${LABEL}round$round" --out "$HERE/results/paht.jsonl" | tail -n +3
     done
   done
