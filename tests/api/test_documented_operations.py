@@ -683,7 +683,7 @@ async def test_the_administration_runs_on_a_new_locality(
              regulation["slaRules"]]  # fmt: skip
     sla = await ui.run("UpdateSlaRules", {"input": {"rules": rules}}, token=admin)
     assert sla["updateSlaRules"]["regulation"]["slaVersion"] == regulation["slaVersion"] + 1
-    options = {**regulation["options"], "replyWindowDays": 10}
+    options = {**regulation["options"], "replyWindowDays": 10, "contactRetentionDays": 365}
     await ui.run("UpdateTenantOptions", {"input": options}, token=admin)
     assert (await ui.run("Regulation", token=admin))["regulation"]["options"] == options
 

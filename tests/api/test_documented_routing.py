@@ -1,7 +1,9 @@
 """The documented steps beyond the main path (graphql/operations/routing.graphql), run as the
 console and the agency app run them, through the real app: a report assigned to the wrong
 agency is re-routed with a coordinating agency, accepted and handed to an officer, escalated;
-a duplicate marked by mistake is un-marked; a report about Lào Cai's area is transferred there."""
+an officer's result is sent back and then signed off by the agency leader (the tenant's
+sign-off option, switched on for the test); a duplicate marked by mistake is un-marked; a
+report about Lào Cai's area is transferred there."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ ROLES = {
     "supervisor": "sapa.centre-supervisor",
     "contact": "sapa.agency-contact",
     "handler": "sapa.handler",
+    "leader": "sapa.agency-leader",
+    "admin": "sapa.admin",
 }
 
 
@@ -91,6 +95,31 @@ async def test_the_other_steps_run_as_documented(
     escalated = await step("EscalateReport", "escalateReport", "supervisor", id=report["id"],
                            version=handed["version"], comment="Khiếu nại nhiều lần.")  # fmt: skip
     assert escalated["escalation"] == "LOCALITY" and escalated["escalatedAt"]
+
+    # The locality has its agency leaders sign results off (an option, switched back after):
+    # the officer's result waits for the leader, who sends it back once, then signs it off.
+    before = (await ui.run("Regulation", token=tokens["admin"]))["regulation"]["options"]
+    signing = {**before, "workflowOptions": sorted({*before["workflowOptions"], "LEADER_SIGN_OFF"})}
+    await ui.run("UpdateTenantOptions", {"input": signing}, token=tokens["admin"])
+    try:
+
+        async def result(version: int) -> dict[str, Any]:
+            done = await ui.run("SubmitResult", {"input": {"id": report["id"], "version": version,
+                                "comment": "Đã xử phạt cơ sở.", "attachments": []}},
+                                token=tokens["handler"])  # fmt: skip
+            return dict(done["submitResult"]["report"])
+
+        waiting = await result(escalated["version"])
+        assert waiting["state"] == "LEADER_REVIEW"
+        back = await step("SendBackResult", "sendBackResult", "leader", id=report["id"],
+                          version=waiting["version"], comment="Thiếu biên bản.")  # fmt: skip
+        assert back["state"] == "IN_PROGRESS" and back["assigneeId"] == handler
+        waiting = await result(back["version"])
+        signed = await step("SignOffResult", "signOffResult", "leader", id=report["id"],
+                            version=waiting["version"])  # fmt: skip
+        assert signed["state"] == "RESULT_SUBMITTED"
+    finally:
+        await ui.run("UpdateTenantOptions", {"input": before}, token=tokens["admin"])
 
     # A duplicate marked by mistake goes back to intake.
     master, other = await submitted("Chợ"), await submitted("Chợ khác")
