@@ -56,11 +56,7 @@ async def province_layer(tenant_id: object) -> dict[str, Any] | None:
     return row.days if row else None
 
 
-async def update_province_calendar(
-    scope: Scope, province_code: str, config: dict[str, Any]
-) -> ProvinceCalendar:
-    """Replace the province's day swaps, entered once for all its tenants (tenant:onboard)."""
-    scope.require(Action.TENANT_ONBOARD)
+def _province(province_code: str) -> str:
     code = (province_code or "").strip()
     if code not in PROVINCES:
         raise DomainError(
@@ -69,6 +65,25 @@ async def update_province_calendar(
             "Unknown province code.",
             "provinceCode",
         )
+    return code
+
+
+async def province_calendar(scope: Scope, province_code: str) -> ProvinceCalendar:
+    """The province's day swaps as they stand (tenant:onboard): what its screen shows before
+    it replaces them; an unsaved row with no days when the province entered none."""
+    scope.require(Action.TENANT_ONBOARD)
+    code = _province(province_code)
+    row = await ProvinceCalendar.get_or_none(province_code=code)
+    empty: dict[str, Any] = {"extra_days_off": [], "extra_working_days": []}
+    return row or ProvinceCalendar(province_code=code, days=empty)
+
+
+async def update_province_calendar(
+    scope: Scope, province_code: str, config: dict[str, Any]
+) -> ProvinceCalendar:
+    """Replace the province's day swaps, entered once for all its tenants (tenant:onboard)."""
+    scope.require(Action.TENANT_ONBOARD)
+    code = _province(province_code)
     off, worked = province_days(config)  # INVALID_CALENDAR + field
     days = {
         "extra_days_off": sorted(d.isoformat() for d in off),

@@ -202,6 +202,15 @@ class ProvinceCalendar:
     extra_days_off: list[datetime.date]
     extra_working_days: list[datetime.date]
 
+    @classmethod
+    def of(cls, row: Any) -> ProvinceCalendar:
+        days = row.days
+        return cls(
+            province_code=row.province_code,
+            extra_days_off=[datetime.date.fromisoformat(d) for d in days["extra_days_off"]],
+            extra_working_days=[datetime.date.fromisoformat(d) for d in days["extra_working_days"]],
+        )
+
 
 @strawberry.type
 class ProvinceCalendarPayload:
@@ -210,17 +219,8 @@ class ProvinceCalendarPayload:
 
 
 def _province_payload(row: Any, errors: list[UserError]) -> ProvinceCalendarPayload:
-    if row is None:
-        return ProvinceCalendarPayload(province_calendar=None, errors=errors)
-    days = row.days
-    return ProvinceCalendarPayload(
-        province_calendar=ProvinceCalendar(
-            province_code=row.province_code,
-            extra_days_off=[datetime.date.fromisoformat(d) for d in days["extra_days_off"]],
-            extra_working_days=[datetime.date.fromisoformat(d) for d in days["extra_working_days"]],
-        ),
-        errors=errors,
-    )
+    calendar = ProvinceCalendar.of(row) if row is not None else None
+    return ProvinceCalendarPayload(province_calendar=calendar, errors=errors)
 
 
 def _payload(row: TenantSettings | None, errors: list[UserError]) -> RegulationPayload:
@@ -234,6 +234,15 @@ class RegulationQuery:
     )
     async def regulation(self, info: Info) -> Regulation:
         return Regulation.from_row(await regulation.settings_of(info.context.scope))
+
+    @strawberry.field(
+        extensions=requires(Action.TENANT_ONBOARD),
+        description="The province's day swaps as they stand (empty until entered), which "
+        "`updateProvinceCalendar` replaces.",
+    )
+    async def province_calendar(self, info: Info, province_code: str) -> ProvinceCalendar:
+        row = await regulation.province_calendar(info.context.scope, province_code)
+        return ProvinceCalendar.of(row)
 
 
 @strawberry.type

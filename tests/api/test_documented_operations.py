@@ -748,5 +748,17 @@ async def test_the_administration_runs_on_a_new_locality(
         "DeactivateProvincialAdmin", {"id": colleague["user"]["id"]}, token=province
     )
     assert gone["deactivateProvincialAdmin"]["user"]["isActive"] is False
+    # The province's day swaps: read, a Saturday worked back added, read again, restored.
+    days = (await ui.run("ProvinceCalendar", {"provinceCode": "10"}, token=province))[
+        "provinceCalendar"
+    ]
+    swapped = {**days, "extraWorkingDays": sorted({*days["extraWorkingDays"], "2031-01-04"})}
+    entered = await ui.run("UpdateProvinceCalendar", {"input": swapped}, token=province)
+    assert entered["updateProvinceCalendar"]["provinceCalendar"] == swapped
+    try:
+        read = await ui.run("ProvinceCalendar", {"provinceCode": "10"}, token=province)
+        assert read["provinceCalendar"] == swapped
+    finally:
+        await ui.run("UpdateProvinceCalendar", {"input": days}, token=province)
     assert covered(ADMINISTRATION) <= ui.ran, covered(ADMINISTRATION) - ui.ran
     assert ui.ran - covered(ADMINISTRATION) == {"Login"}  # the first story's

@@ -14,6 +14,8 @@ from tests.conftest import GraphQLClient
 
 UPDATE = """mutation($i: ProvinceCalendarInput!) { updateProvinceCalendar(input: $i) {
   provinceCalendar { provinceCode extraDaysOff extraWorkingDays } errors { code field } } }"""
+READ = """query($c: String!) { provinceCalendar(provinceCode: $c) {
+  provinceCode extraDaysOff extraWorkingDays } }"""
 OFF, WORKED = date(2031, 6, 10), date(2031, 6, 14)  # a Tuesday off, worked back on Saturday
 
 
@@ -35,6 +37,12 @@ async def test_the_provinces_swap_reaches_its_tenants(
     # A tenant administrator may not enter it for the province.
     refused = await gql(UPDATE, {"i": swap}, local_admin)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    refused = await gql(READ, {"c": "10"}, local_admin)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    unknown = await gql(READ, {"c": "99"}, province)
+    assert [(e["extensions"]["code"], e["extensions"].get("field")) for e in unknown["errors"]] == [
+        ("UNKNOWN_PROVINCE", "provinceCode")
+    ]
     for bad, field in (
         ({**swap, "provinceCode": "99"}, "provinceCode"),
         ({**swap, "extraWorkingDays": [OFF.isoformat()]}, "extra_working_days"),
@@ -51,6 +59,10 @@ async def test_the_provinces_swap_reaches_its_tenants(
             "extraDaysOff": [OFF.isoformat()],
             "extraWorkingDays": [WORKED.isoformat()],
         }
+        # what the province's screen reads back before its next change
+        assert (await gql.ok(READ, {"c": "10"}, province))["provinceCalendar"] == payload[
+            "provinceCalendar"
+        ]
         for tenant in (sapa, laocai):  # both of tỉnh Lào Cai (province code 10)
             calendar = (await rules_of(tenant.id)).calendar
             assert not calendar.is_working_day(OFF) and calendar.is_working_day(WORKED)
@@ -71,4 +83,7 @@ async def test_the_provinces_swap_reaches_its_tenants(
         cleared = {"provinceCode": "10", "extraDaysOff": [], "extraWorkingDays": []}
         await gql.ok(UPDATE, {"i": cleared}, province)
     assert await ProvinceCalendar.get(province_code="10")
+    assert (await gql.ok(READ, {"c": "10"}, province))["provinceCalendar"] == cleared
+    none_entered = (await gql.ok(READ, {"c": "15"}, province))["provinceCalendar"]
+    assert none_entered == {"provinceCode": "15", "extraDaysOff": [], "extraWorkingDays": []}
     assert (await rules_of(sapa.id)).calendar.is_working_day(OFF)  # an ordinary Tuesday
