@@ -1,4 +1,4 @@
-"""Statistics tables (migrations 0016, 0020): maintained from ``report_event`` by
+"""Statistics tables (migrations 0016, 0020, 0033): maintained from ``report_event`` by
 ``stats.maintain``, read by ``stats.queries`` (the pilot's row, ``stats_pilot``, is tenant
 configuration: ``tenants.models.Pilot``). All tenant-owned, FORCE RLS.
 
@@ -87,6 +87,57 @@ class StatsStageTime(Model):
 
     class Meta:
         table = "stats_stage_time"
+
+
+class StatsMonth(Model):
+    """A flow of ``stats_day`` summed over a local month (``day``: its first), over one slice
+    column (``by``, ``stats.rollup.Rollup``; the others NULL); the balance ``open_at`` of the
+    month's first day only. Kept by triggers on ``stats_day`` (migration 0033)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    by = fields.CharField(max_length=16)
+    day = fields.DateField()
+    field_id = fields.UUIDField(null=True)
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16, null=True)
+    channel = fields.CharField(max_length=16, null=True)
+    flow = fields.CharField(max_length=32)
+    detail = fields.CharField(max_length=64, default="", db_default="")
+    n = fields.BigIntField(default=0, db_default=0)
+
+    class Meta:
+        table = "stats_month"
+
+
+class StatsStageMonth(Model):
+    """The runs of ``stats_stage_time`` of a local month per stage, over one slice column as
+    ``StatsMonth``: their count, median and P90 in seconds. Kept by triggers on
+    ``stats_stage_time`` (migration 0033)."""
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    tenant_id: UUID  # the column behind the relation
+    by = fields.CharField(max_length=16)
+    day = fields.DateField()
+    stage = fields.CharField(max_length=16)
+    field_id = fields.UUIDField(null=True)
+    agency_id = fields.UUIDField(null=True)
+    unit_code = fields.CharField(max_length=10, null=True)
+    urgency = fields.CharField(max_length=16, null=True)
+    channel = fields.CharField(max_length=16, null=True)
+    runs = fields.IntField()
+    median = fields.FloatField()
+    p90 = fields.FloatField()
+
+    class Meta:
+        table = "stats_stage_month"
 
 
 class StatsExport(Model):

@@ -3,7 +3,9 @@
 
 Flows are one grouped sum over ``stats_day``; balances are the fold's midnight standings of the
 period's boundary days (``Flow.OPEN_AT``), or for a boundary still ahead the spans of the
-reports open now; never the reports."""
+reports open now; never the reports. Whole months are read from the month roll-ups where they
+answer exactly (``stats.rollup``); ``from_rollups=False`` reads the day tables, their
+reference."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from permissions.scope import Scope
 from reports.records import tenant_rules
 from stats.fold import Span, standing_just_before
 from stats.indicators import MEDIAN, P90, Figures, Flow, StageTime, Standing, merge
+from stats.rollup import DAY_TABLES, Source, source_for
 from stats.slicing import EVERYTHING, GroupBy, Period, Slice
 from tenants.sla import Stage
 from tenants.units import UnitHistory
@@ -89,13 +92,18 @@ async def tenant_statistics(
     slice_: Slice = EVERYTHING,
     *,
     with_stage_times: bool = True,
+    from_rollups: bool = True,
 ) -> Statistics:
     """The figures of ``period`` in one tenant, in total and per group, of the reports in
     ``slice_`` within the caller's reach. ``with_stage_times=False`` leaves the stage times
     out (the costliest part: a sort of the period's runs) for a caller that reads them only
     when asked, through :func:`stage_times`."""
     scope.require(Action.STATS_VIEW)
-    return await _statistics(scope, tenant_id, period, group_by, slice_, with_stage_times)
+    source = source_for(scope, period, group_by, slice_) if from_rollups else DAY_TABLES
+    tz = (await tenant_rules(tenant_id)).calendar.timezone
+    return await _figures(
+        scope, (tenant_id,), tz, period, group_by, slice_, with_stage_times, source
+    )
 
 
 StageTimes = dict[Stage, StageTime]
@@ -108,15 +116,18 @@ async def stage_times(
     group_by: GroupBy | None,
     slice_: Slice,
     grouped: bool,
+    *,
+    from_rollups: bool = True,
 ) -> tuple[dict[Any, StageTimes], StageTimes]:
     """The stage times :func:`tenant_statistics` leaves out on request: per group (only when
     ``grouped``, keyed like its groups) and for the whole."""
     scope.require(Action.STATS_VIEW)
     period.check()
+    source = source_for(scope, period, group_by, slice_) if from_rollups else DAY_TABLES
     column = await _group_column(group_by)
     params: list[Any] = [[tenant_id], period.first, period.last + timedelta(days=1)]
     reach = _where(scope, slice_, params)
-    return await _stage_times(column, params, reach, grouped and group_by is not None)
+    return await _stage_times(column, params, reach, grouped and group_by is not None, source)
 
 
 async def _group_column(group_by: GroupBy | None) -> str:
@@ -126,18 +137,6 @@ async def _group_column(group_by: GroupBy | None) -> str:
     if group_by is GroupBy.UNIT_TODAY:
         return await _today_unit_column()
     return _COLUMN[group_by] if group_by else "NULL::text"
-
-
-async def _statistics(
-    scope: Scope | None,
-    tenant_id: uuid.UUID,
-    period: Period,
-    group_by: GroupBy | None,
-    slice_: Slice = EVERYTHING,
-    with_stage_times: bool = True,
-) -> Statistics:
-    tz = (await tenant_rules(tenant_id)).calendar.timezone
-    return await _figures(scope, (tenant_id,), tz, period, group_by, slice_, with_stage_times)
 
 
 # Grouping by tenant: the province's comparison, every tenant in one pass (the same reads a
@@ -153,11 +152,13 @@ async def _figures(
     group_by: GroupBy | None,
     slice_: Slice,
     with_stage_times: bool,
+    source: Source,
     *,
     by_tenant: bool = False,
 ) -> Statistics:
-    """The figures of ``period`` over ``tenant_ids`` (tenants of one time zone), per group of
-    ``group_by`` — or, ``by_tenant``, per tenant (keyed by its id)."""
+    """The figures of ``period`` over ``tenant_ids`` (tenants of one time zone) read from
+    ``source``, per group of ``group_by`` — or, ``by_tenant``, per tenant (keyed by its id;
+    the whole then has no stage times: percentiles across tenants are asked of no one)."""
     period.check()
     grain = _GRAIN.get(group_by) if group_by else None
     column = BY_TENANT if by_tenant else await _group_column(group_by)
@@ -165,16 +166,20 @@ async def _figures(
     conn = connections.get("default")
     params: list[Any] = [list(tenant_ids), period.first, period.last + timedelta(days=1)]
     reach = _where(scope, slice_, params)
+    flow_params = list(params)
+    by = source.flows_sql(flow_params)
     rows = await conn.execute_query_dict(
-        f"SELECT {column} AS g, flow, detail, sum(n)::bigint AS n FROM stats_day "
+        f"SELECT {column} AS g, flow, detail, sum(n)::bigint AS n FROM {source.flows} "
         f"WHERE tenant_id = ANY($1::uuid[]) AND day >= $2 AND day < $3 "
-        f"AND flow <> '{Flow.OPEN_AT.value}'{reach} GROUP BY 1, 2, 3",
-        params,
+        f"AND flow <> '{Flow.OPEN_AT.value}'{reach}{by} GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
+        flow_params,
     )
     times: dict[Any, StageTimes] = {}
     total_times: StageTimes = {}
     if with_stage_times:
-        times, total_times = await _stage_times(column, params, reach, grouped)
+        times, total_times = await _stage_times(
+            column, params, reach, grouped, source, whole=not by_tenant
+        )
     flows: dict[Any, dict[tuple[str, str], int]] = defaultdict(dict)
     for row in rows:
         flows[row["g"]][row["flow"], row["detail"]] = int(row["n"])
@@ -184,7 +189,9 @@ async def _figures(
     else:
         starts, days = [], [period.first, period.last + timedelta(days=1)]
     # Each boundary day's balance: reports open just before its midnight, by standing.
-    at_bound = await _balances(scope, slice_, tenant_ids, days, tz, None if grain else column)
+    at_bound = await _balances(
+        scope, slice_, tenant_ids, days, tz, None if grain else column, source
+    )
     carried: dict[Any, int] = defaultdict(int)
     standing: dict[Any, dict[Standing, int]] = defaultdict(lambda: defaultdict(int))
     for (i, g), counts in at_bound.items():
@@ -227,6 +234,7 @@ async def _balances(
     days: list[date],
     tz: ZoneInfo,
     column: str | None,
+    source: Source,
 ) -> dict[tuple[int, Any], dict[Standing, int]]:
     """For each boundary ``days[i]``, per group: the reports being handled just before its
     local midnight, by standing. Midnights already passed are the fold's ``Flow.OPEN_AT`` rows
@@ -241,9 +249,9 @@ async def _balances(
     conn = connections.get("default")
     if past:
         params: list[Any] = [list(tenant_ids), past]
-        reach = _where(scope, slice_, params)
+        reach = _where(scope, slice_, params) + source.flows_sql(params)
         for row in await conn.execute_query_dict(
-            f"SELECT {group} AS g, day, detail, sum(n)::bigint AS n FROM stats_day "
+            f"SELECT {group} AS g, day, detail, sum(n)::bigint AS n FROM {source.flows} "
             f"WHERE tenant_id = ANY($1::uuid[]) AND day = ANY($2::date[]) "
             f"AND flow = '{Flow.OPEN_AT.value}'"
             f"{reach} GROUP BY 1, 2, 3",
@@ -269,21 +277,45 @@ async def _balances(
 
 
 async def _stage_times(
-    column: str, params: list[Any], reach: str, grouped: bool
+    column: str,
+    params: list[Any],
+    reach: str,
+    grouped: bool,
+    source: Source,
+    *,
+    whole: bool = True,
 ) -> tuple[dict[Any, StageTimes], StageTimes]:
     """Median and P90 working hours per stage (``stats.indicators.StageTime``), per group and
-    for the union of the groups, over the runs of ``stats_stage_time`` stopped in the period."""
-    sets = f"GROUPING SETS (({column}, stage), (stage))" if grouped else "stage"
-    whole = f"grouping({column}) = 1" if grouped else "true"
-    rows = await connections.get("default").execute_query_dict(
-        f"SELECT {column if grouped else 'NULL::text'} AS g, {whole} AS whole, stage, "
-        f"count(*) AS runs, percentile_cont({MEDIAN}) WITHIN GROUP (ORDER BY seconds) AS median, "
-        f"percentile_cont({P90}) WITHIN GROUP (ORDER BY seconds) AS p90 "
-        f"FROM stats_stage_time WHERE tenant_id = ANY($1::uuid[]) AND day >= $2 AND day < $3"
-        f"{reach} "
-        f"GROUP BY {sets}",
-        params,
-    )
+    (``whole``) for the union of the groups, over the runs of ``stats_stage_time`` stopped in
+    the period — or their month's roll-up, computed from the same runs the same way."""
+    g = column if grouped else "NULL::text"
+    conn = connections.get("default")
+    if source.times_by is not None:
+        params = list(params)
+        by = source.times_sql(params, groups=grouped, whole=whole or not grouped)
+        is_whole = ("by = 'total'" if whole else "false") if grouped else "true"
+        rows = await conn.execute_query_dict(
+            f"SELECT {g} AS g, {is_whole} AS whole, stage, runs, median, p90 "
+            f"FROM {source.times} WHERE tenant_id = ANY($1::uuid[]) AND day >= $2 AND day < $3"
+            f"{reach}{by}",
+            params,
+        )
+    else:
+        if grouped and whole:
+            sets = f"GROUPING SETS (({column}, stage), (stage))"
+            is_whole = f"grouping({column}) = 1"
+        elif grouped:
+            sets, is_whole = f"{column}, stage", "false"
+        else:
+            sets, is_whole = "stage", "true"
+        rows = await conn.execute_query_dict(
+            f"SELECT {g} AS g, {is_whole} AS whole, stage, count(*) AS runs, "
+            f"percentile_cont({MEDIAN}) WITHIN GROUP (ORDER BY seconds) AS median, "
+            f"percentile_cont({P90}) WITHIN GROUP (ORDER BY seconds) AS p90 "
+            f"FROM {source.times} WHERE tenant_id = ANY($1::uuid[]) AND day >= $2 AND day < $3"
+            f"{reach} GROUP BY {sets}",
+            params,
+        )
     per: dict[Any, dict[Stage, StageTime]] = defaultdict(dict)
     total: dict[Stage, StageTime] = {}
     for row in rows:
@@ -313,7 +345,9 @@ async def public_headline(scope: Scope, pilot: Period | None) -> tuple[Period, F
         return None
     else:  # a pilot under way: its complete days so far
         period = Period(pilot.first, min(pilot.last, yesterday))
-    return period, (await _statistics(None, tenant_id, period, None)).total
+    source = source_for(None, period, None, EVERYTHING)
+    found = await _figures(None, (tenant_id,), tz, period, None, EVERYTHING, True, source)
+    return period, found.total
 
 
 async def province_statistics(
@@ -321,6 +355,8 @@ async def province_statistics(
     period: Period,
     slice_: Slice = EVERYTHING,
     tenant_ids: tuple[uuid.UUID, ...] = (),
+    *,
+    from_rollups: bool = True,
 ) -> list[tuple[uuid.UUID, Figures]]:
     """Each readable tenant's figures side by side (``tenant_ids``: only these, in this order):
     provincial administrators only (the audited cross-tenant path; RLS reads
@@ -336,27 +372,11 @@ async def province_statistics(
     zones: dict[ZoneInfo, list[uuid.UUID]] = defaultdict(list)
     for t in wanted:  # a midnight is local: one pass per time zone (in practice one)
         zones[(await tenant_rules(t)).calendar.timezone].append(t)
+    source = source_for(scope, period, None, slice_) if from_rollups else DAY_TABLES
     figures: dict[Any, Figures] = {}
     for tz, ids in zones.items():
-        found = await _figures(scope, tuple(ids), tz, period, None, slice_, True, by_tenant=True)
+        found = await _figures(
+            scope, tuple(ids), tz, period, None, slice_, True, source, by_tenant=True
+        )
         figures.update(found.groups)
     return [(t, figures.get(t, Figures())) for t in wanted]
-
-
-@dataclass(frozen=True)
-class Ranked:
-    agency_id: uuid.UUID | None
-    figures: Figures
-    rank: int | None  # None: fewer than the minimum of finished reports (listed, not ranked)
-
-
-def rank_agencies(stats: Statistics, minimum: int) -> list[Ranked]:
-    """Agencies by on-time rate (then volume); below ``minimum`` finished reports: unranked."""
-    ranked = sorted(
-        (g for g in stats.groups if g[1].finished >= minimum and g[1].on_time_rate is not None),
-        key=lambda g: (-(g[1].on_time_rate or 0), -g[1].finished),
-    )
-    out = [Ranked(a, f, i + 1) for i, (a, f) in enumerate(ranked)]
-    seen = {a for a, _ in ranked}
-    out += [Ranked(a, f, None) for a, f in stats.groups if a not in seen]
-    return out

@@ -19,7 +19,7 @@ from permissions.graphql import requires
 from permissions.scope import Scope
 from reports.schema.parts import RejectReason
 from reports.workflow import RejectReason as RejectReasonEnum
-from stats import queries, slicing
+from stats import queries, ranking, slicing
 from stats.indicators import Figures, StageTime, Standing
 from stats.schema_inputs import (
     GroupBy,
@@ -347,5 +347,5 @@ class StatsQuery:
                 rank=r.rank,
                 figures=StatisticsFigures.of(r.figures),
             )
-            for r in queries.rank_agencies(result, max(minimum_finished, 1))
+            for r in ranking.rank_agencies(result, max(minimum_finished, 1))
         ]

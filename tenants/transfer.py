@@ -58,6 +58,8 @@ SKIPPED = {
     "stats_report": "derived statistics: `paht stats rebuild` after import",
     "stats_day": "derived statistics: `paht stats rebuild` after import",
     "stats_stage_time": "derived statistics: `paht stats rebuild` after import",
+    "stats_month": "derived: kept by the stats_day triggers when the statistics are rebuilt",
+    "stats_stage_month": "derived: kept by the stats_stage_time triggers on rebuild",
     "stats_export": "generated evaluation files: export the evaluation again",
     "report_forward": "points at tenants of this installation (reports moved in a split)",
     "external_login_nonce": "logins started on the old installation: they expire in minutes",

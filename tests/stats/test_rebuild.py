@@ -1,5 +1,6 @@
 """Incremental maintenance equals a rebuild from the events, after a random workload on a
-stopped clock moved by random steps (several passes of the refresh interleaved with it)."""
+stopped clock moved by random steps (several passes of the refresh interleaved with it); the
+month roll-ups hold both ways."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from stats.maintain import rebuild_tenant, refresh_tenant
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
 from tests.stats.world import World, new_world
+from tests.support.rollups import assert_rollups_hold, expected_and_kept
 
 REASONS = ["OUT_OF_SCOPE", "UNFOUNDED", "OUT_OF_AREA"]
 
@@ -117,5 +119,9 @@ async def test_rebuild_equals_incremental(
     kept = {i: any(flow == "duplicate" for _, flow, _, _ in rows) for i, rows in flows.items()}
     assert {kept[i] for i, m in marks.items() if m == "unmarked"} == {False}
     assert {kept[i] for i, m in marks.items() if m == "duplicate"} == {True}
+    await assert_rollups_hold(world.tenant_id)
+    _, kept = await expected_and_kept(world.tenant_id)
+    assert {k[0] for k in kept} == {"month", "stage"}
     await rebuild_tenant(world.tenant_id)
     assert await snapshot(world.tenant_id) == incremental
+    await assert_rollups_hold(world.tenant_id)

@@ -32,6 +32,8 @@ EXEMPT = {
     "stats_day": "statistics are folded from events already recorded",
     "stats_report": "statistics are folded from events already recorded",
     "stats_dirty": "statistics are folded from events already recorded",
+    "stats_month": "kept by stats_day's own triggers, and stats_day is folded from events",
+    "stats_stage_month": "kept by stats_stage_time's own triggers, folded from events",
     "stats_pilot": "statistics are folded from events already recorded",
     "stats_stage_time": "statistics are folded from events already recorded",
     "stats_export": "an evaluation of a read-only tenant can still be exported (reading)",

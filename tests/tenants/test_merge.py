@@ -29,6 +29,7 @@ from tenants.merge import MOVED_TABLES, holder_of, merge_tenants, plan_merge
 from tenants.models import Agency, Field, Tenant, TenantMergeStep
 from tests.factories import PASSWORD, gid, onboard_locality
 from tests.support.cli import run_paht
+from tests.support.rollups import assert_rollups_hold
 
 COUNTED = ("report", "report_event", "agency", "field", "membership", "reporter_contact")
 
@@ -202,6 +203,8 @@ async def test_merge_the_pilot_into_one_provincial_tenant(
                 f: flows["lao-cai"][f] + flows["sa-pa"][f] for f in CALENDAR_FREE
             }
             assert flows["sa-pa"]["received"] > 0
+            for t in (laocai, sapa_t, province):
+                await assert_rollups_hold(t.id)
             for t in (laocai, sapa_t):
                 async with tenant_transaction(t.id) as conn:
                     kept = await conn.execute_query_dict(

@@ -37,6 +37,7 @@ from tenants.models import (
 from tenants.split import COUNTED, forwarded_to, plan_split, split_tenant
 from tests.factories import gid, onboard_locality
 from tests.support.cli import run_paht
+from tests.support.rollups import assert_rollups_hold
 from tests.support.services import in_progress, new_input
 
 PHONE = "0912345678"
@@ -150,6 +151,8 @@ async def test_split_sa_pa_by_units_into_a_new_locality(
 
             done = await split_tenant(SYSTEM_PROVINCE, sapa_t.id, target_id, [unit])
             assert done.counts == dry.counts
+            await assert_rollups_hold(sapa_t.id)  # the function's own writes kept them
+            assert await _flows(sapa_t.id) != flows_before
             assert await _rows(target_id, ids) == expected  # everything arrived…
             assert await _rows(sapa_t.id, ids) == dict.fromkeys(BY_REPORT, 0)  # …and left
             assert set(await _reports(target_id)) == leaving  # with their codes
@@ -198,8 +201,10 @@ async def test_split_sa_pa_by_units_into_a_new_locality(
             source_flows = await _flows(sapa_t.id)
             assert _received(source_flows) == _received(flows_before) - len(leaving)
             assert _received(await _flows(target_id)) == len(leaving)
+            await assert_rollups_hold(target_id)
             await rebuild_tenant(sapa_t.id)
             assert await _flows(sapa_t.id) == source_flows
+            await assert_rollups_hold(sapa_t.id)
 
             # a rerun moves nothing twice
             again = await split_tenant(SYSTEM_PROVINCE, sapa_t.id, target_id, [unit])
