@@ -12,9 +12,10 @@ rebuild rate). Then, for the busiest month of the first bench tenant:
 * ``statistics(period, groupBy: AGENCY)`` with ``previous`` and the stage times, posted to the
   real Starlette app in-process (httpx ASGITransport: JWT auth, Scope, RLS transaction, GraphQL),
   as its centre supervisor — p50 / p99 over ``--runs``;
-* ``provinceStatistics`` for the same month, through ``stats.queries.province_statistics`` with
-  a provincial Scope in a scoped transaction (the service the resolver calls; no provincial
-  account exists in the seed) — p50 / p99.
+* ``provinceStatistics`` for the same month over every bench tenant with each tenant's stage
+  times, posted the same way as a provincial administrator (``bench.province``, created here
+  once) — p50 / p99; and through ``stats.queries.province_statistics`` with a provincial Scope
+  (the service the resolver calls), to show what the API adds.
 
 The token's login session is written as the superuser of the embedded server
 (``BENCH_SUPERUSER_URL`` otherwise). Prints the table sizes so the numbers can be scaled to 1,000,000 reports per tenant."""
@@ -59,6 +60,11 @@ QUERY_ALL_TIMES = """query($p: PeriodInput!) { statistics(period: $p, groupBy: A
   groups { key figures { received finished onTimeRate stageTimes { stage medianHours } } }
   previous { total { received onTimeRate stageTimes { stage medianHours } } } } }"""
 
+# What a province's comparison screen reads: each locality's headline figures and stage times.
+PROVINCE_QUERY = """query($p: PeriodInput!) { provinceStatistics(period: $p) { tenantId
+  figures { received finished onTimeRate openOverdue satisfiedShare rated
+    stageTimes { stage medianHours p90Hours } } } }"""
+
 _server: Any = None
 ROOT = Path(__file__).resolve().parent.parent
 SUPERUSER = f"postgresql://postgres@/paht_bench?host={ROOT / '.paht' / 'bench' / 'pgdata'}"
@@ -88,7 +94,8 @@ def show(name: str, samples: list[float]) -> None:
 
 
 async def sizes(conn: Any) -> None:
-    for table in ("report", "report_event", "stats_day", "stats_report", "stats_stage_time"):
+    tables = ("report", "report_event", "stats_day", "stats_report", "stats_stage_time")
+    for table in (*tables, "stats_month", "stats_stage_month"):
         rows = await conn.execute_query_dict(
             "SELECT reltuples::bigint AS n FROM pg_class WHERE relname = $1", [table]
         )
@@ -112,7 +119,9 @@ async def main(runs: int) -> None:
         if done.reports:
             print(f"fold {t['code']}: {done.reports:,} reports in {took:.1f} s "
                   f"({done.reports / took:,.0f}/s)")  # fmt: skip
-    await conn.execute_query("ANALYZE stats_day, stats_report, stats_stage_time")
+    await conn.execute_query(
+        "ANALYZE stats_day, stats_report, stats_stage_time, stats_month, stats_stage_month"
+    )
     await sizes(conn)
     first = tenants[0]["id"]
     # The busiest month of the first tenant (superuser-free: read in its own scope).
@@ -132,17 +141,7 @@ async def main(runs: int) -> None:
     print(f"month {month:%Y-%m}: {int(row[0]['n']):,} received in {tenants[0]['code']}")
     if not supervisor:
         raise SystemExit("no centre supervisor: run bench/seed_paht.py --add-supervisors")
-    # A login session for the token (sid), written as the superuser (auth_session is FORCE RLS).
-    session_id = uuid.uuid4()
-    su = await asyncpg.connect(os.environ.get("BENCH_SUPERUSER_URL", SUPERUSER))
-    await su.execute(
-        "INSERT INTO auth_session (id, user_id, tenant_id, created_at) VALUES ($1, $2, $3, now())",
-        session_id, supervisor[0]["user_id"], first,
-    )  # fmt: skip
-    await su.close()
-    token, _ = Services.from_settings(settings).tokens.issue_access(
-        supervisor[0]["user_id"], first, session_id
-    )
+    token = await session_token(supervisor[0]["user_id"], first)
     app = create_app(settings, urls.app, manage_db=False)
     variables = {"p": {"first": str(month), "last": str(last)}}
     api: list[float] = []
@@ -171,6 +170,10 @@ async def main(runs: int) -> None:
         reach={Action.STATS_VIEW.value: frozenset({Reach()})},
         provincial=True,
     )
+    admin = await provincial_admin()
+    province_api = await post_many(app, admin, PROVINCE_QUERY, variables, runs)
+    rows = province_api[1]["data"]["provinceStatistics"]
+    assert len(rows) == len(tenants) and all(r["figures"]["received"] for r in rows), rows
     comparison: list[float] = []
     for i in range(runs + 3):
         t0 = time.perf_counter()
@@ -180,8 +183,61 @@ async def main(runs: int) -> None:
             comparison.append(time.perf_counter() - t0)
     show("statistics(month, AGENCY) at the API", api)
     show("  the same, stage times asked everywhere", all_times)
-    show(f"provinceStatistics(month), {len(tenants)} tenants, service", comparison)
+    show(f"provinceStatistics(month), {len(tenants)} tenants, at the API", province_api[0])
+    show("  the same, the service alone", comparison)
     await Tortoise.close_connections()
+
+
+async def session_token(user_id: uuid.UUID, tenant_id: uuid.UUID | None) -> str:
+    """A token with a live login session (sid), the session written as the superuser
+    (auth_session is FORCE RLS)."""
+    session_id = uuid.uuid4()
+    su = await asyncpg.connect(os.environ.get("BENCH_SUPERUSER_URL", SUPERUSER))
+    await su.execute(
+        "INSERT INTO auth_session (id, user_id, tenant_id, created_at) VALUES ($1, $2, $3, now())",
+        session_id, user_id, tenant_id,
+    )  # fmt: skip
+    await su.close()
+    settings = get_settings()
+    return Services.from_settings(settings).tokens.issue_access(user_id, tenant_id, session_id)[0]
+
+
+async def provincial_admin() -> str:
+    """A token of the provincial administrator ``bench.province`` (created on first use)."""
+    from accounts.models import User
+    from accounts.provincial import create_provincial_admin
+    from accounts.service import NewUser
+    from api.demo import SYSTEM_PROVINCE
+
+    user = await User.get_or_none(username="bench.province", default_tenant_id=None)
+    if user is None:
+        data = NewUser("bench.province", None, "Bench province", None)
+        user = (await create_provincial_admin(SYSTEM_PROVINCE, data)).user
+    return await session_token(user.id, None)
+
+
+async def post_many(
+    app: Any, token: str, query: str, variables: dict[str, Any], runs: int
+) -> tuple[list[float], Any]:
+    """``runs`` timed posts after 3 warm-ups; the last answer, checked for errors."""
+    samples: list[float] = []
+    body: Any = None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as http:
+        for i in range(runs + 3):
+            t0 = time.perf_counter()
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            took = time.perf_counter() - t0
+            body = response.json()
+            assert response.status_code == 200 and "errors" not in body, response.text
+            if i >= 3:
+                samples.append(took)
+    return samples, body
 
 
 if __name__ == "__main__":
