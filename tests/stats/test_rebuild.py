@@ -12,15 +12,11 @@ from typing import Any
 import time_machine
 
 from permissions.session import tenant_transaction
-from reports.models import Report
-from reports.workflow import WorkflowAction as A
 from stats.maintain import rebuild_tenant, refresh_tenant
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
-from tests.stats.world import World, new_world
+from tests.stats.world import new_world, play
 from tests.support.rollups import assert_rollups_hold, expected_and_kept
-
-REASONS = ["OUT_OF_SCOPE", "UNFOUNDED", "OUT_OF_AREA"]
 
 
 async def snapshot(tenant_id: Any) -> tuple[list[Any], list[Any], list[Any]]:
@@ -45,44 +41,6 @@ async def snapshot(tenant_id: Any) -> tuple[list[Any], list[Any], list[Any]]:
         )
     assert dirty[0]["n"] == 0
     return days, facts, runs
-
-
-async def play(world: World, rng: random.Random, report: Report, master: Report, mark: str) -> None:
-    """One report down a random path of the workflow; ``mark`` "duplicate": marked as a
-    duplicate of ``master`` and left so; "unmarked": marked, un-marked, then handled."""
-    if mark:
-        report = await world.mark_duplicate(report, master)
-        if mark == "duplicate":
-            return
-        report = await world.step(report, A.UNMARK_DUPLICATE, comment="Không trùng.")
-    await _play_on(world, rng, report, rng.random())
-
-
-async def _play_on(world: World, rng: random.Random, report: Report, path: float) -> None:
-    if path < 0.1:
-        await world.step(report, A.REJECT, reason_code=rng.choice(REASONS), comment="Không nhận.")
-        return
-    if path < 0.15:
-        await world.step(report, A.WITHDRAW)
-        return
-    report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
-    if rng.random() < 0.15:
-        report = await world.step(report, A.RETURN, reason_code="NOT_COMPETENT", comment="Sai.")
-        report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
-    if rng.random() < 0.2:
-        return  # left waiting for acceptance
-    report = await world.step(report, A.ACCEPT)
-    if rng.random() < 0.2 and report.resolve_due_at is not None:
-        report = await world.extend(report, report.resolve_due_at + timedelta(days=2))
-    report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa xong.")
-    if rng.random() < 0.2:
-        report = await world.step(
-            report, A.REQUEST_REWORK, reason_code="INCOMPLETE", comment="Chưa đạt."
-        )
-        report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa lại.")
-    report = await world.step(report, A.APPROVE_RESULT)
-    if rng.random() < 0.6:
-        await world.step(report, A.RATE, rating=rng.randint(1, 5))
 
 
 async def test_rebuild_equals_incremental(

@@ -20,8 +20,7 @@ from stats.rollup import DAY_TABLES, Rollup, Source, source_for
 from stats.slicing import EVERYTHING, GroupBy, Period, Slice
 from tests.clock import stop_clock, vn
 from tests.conftest import GraphQLClient
-from tests.stats.test_rebuild import play
-from tests.stats.world import new_world
+from tests.stats.world import new_world, play
 from tests.support.rollups import assert_rollups_hold, expected_and_kept
 
 FEBRUARY = Period(date(2026, 2, 1), date(2026, 2, 28))

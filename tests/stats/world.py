@@ -4,9 +4,10 @@ can be worked out by hand)."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from permissions.actions import Action
@@ -149,3 +150,45 @@ def province_scope(tenant_ids: set[uuid.UUID]) -> Scope:
         reach={Action.TENANT_ONBOARD.value: frozenset({Reach()})},
         provincial=True,
     )
+
+
+# A random workload (tests/stats/test_rebuild.py, test_rollup.py).
+REASONS = ["OUT_OF_SCOPE", "UNFOUNDED", "OUT_OF_AREA"]
+
+
+async def play(world: World, rng: random.Random, report: Report, master: Report, mark: str) -> None:
+    """One report down a random path of the workflow; ``mark`` "duplicate": marked as a
+    duplicate of ``master`` and left so; "unmarked": marked, un-marked, then handled."""
+    if mark:
+        report = await world.mark_duplicate(report, master)
+        if mark == "duplicate":
+            return
+        report = await world.step(report, A.UNMARK_DUPLICATE, comment="Không trùng.")
+    await _play_on(world, rng, report, rng.random())
+
+
+async def _play_on(world: World, rng: random.Random, report: Report, path: float) -> None:
+    if path < 0.1:
+        await world.step(report, A.REJECT, reason_code=rng.choice(REASONS), comment="Không nhận.")
+        return
+    if path < 0.15:
+        await world.step(report, A.WITHDRAW)
+        return
+    report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
+    if rng.random() < 0.15:
+        report = await world.step(report, A.RETURN, reason_code="NOT_COMPETENT", comment="Sai.")
+        report = await world.assign(report, rng.choice(["phong-qldt", "phong-yt"]))
+    if rng.random() < 0.2:
+        return  # left waiting for acceptance
+    report = await world.step(report, A.ACCEPT)
+    if rng.random() < 0.2 and report.resolve_due_at is not None:
+        report = await world.extend(report, report.resolve_due_at + timedelta(days=2))
+    report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa xong.")
+    if rng.random() < 0.2:
+        report = await world.step(
+            report, A.REQUEST_REWORK, reason_code="INCOMPLETE", comment="Chưa đạt."
+        )
+        report = await world.step(report, A.SUBMIT_RESULT, comment="Đã sửa lại.")
+    report = await world.step(report, A.APPROVE_RESULT)
+    if rng.random() < 0.6:
+        await world.step(report, A.RATE, rating=rng.randint(1, 5))
