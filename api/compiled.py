@@ -38,7 +38,9 @@ log = logging.getLogger("paht.compiled")
 
 # Read-only root fields whose resolvers have no side effect (a fallback runs them again), and
 # only those the differential test covers (tests/api/test_compiled_operations.py).
-COMPILED_ROOTS = frozenset({"reports", "report", "node", "myReports", "reportStats"})
+COMPILED_ROOTS = frozenset(
+    {"reports", "report", "node", "myReports", "reportStats", "statistics", "provinceStatistics"}
+)
 
 
 _PLANS_PER_DOCUMENT = 64  # one per combination of @skip/@include variables met, bounded

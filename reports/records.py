@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.expressions import F
@@ -78,6 +79,17 @@ async def tenant_and_rules(tenant_id: uuid.UUID) -> tuple[Tenant | None, TenantR
 
 async def tenant_rules(tenant_id: uuid.UUID) -> TenantRules:
     return (await tenant_and_rules(tenant_id))[1]
+
+
+async def tenant_time_zones(tenant_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
+    """Each tenant's time zone (its calendar's, as ``tenant_rules`` reads it), in one statement:
+    a comparison across localities needs only that of each one's rules."""
+    rows = await TenantSettings.filter(tenant_id__in=list(tenant_ids)).values(
+        "tenant_id", "calendar"
+    )
+    found = {r["tenant_id"]: WorkingCalendar.from_config(r["calendar"]).timezone for r in rows}
+    default = WorkingCalendar.from_config(None).timezone
+    return {t: found.get(t, default) for t in tenant_ids}
 
 
 async def due_at(rules: TenantRules, report: Report, stage: Stage, start: datetime) -> datetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +248,24 @@ def variable_sets(name: str, ids: list[str], codes: list[str]) -> list[dict[str,
         return [{}]
     if name == "Users":
         return [{"search": "sapa"}]
+    if name in ("Evaluation", "ProvinceComparison"):
+        return [{"period": p, **g} for p, g in zip(PERIODS, GROUPINGS, strict=True)]
     return [{}]
+
+
+# This month (its end still ahead), the month before (from the month roll-ups) and a week.
+_TODAY = datetime.now(UTC).date()
+_MONTH = _TODAY.replace(day=1)
+_BEFORE = (_MONTH - timedelta(days=1)).replace(day=1)
+PERIODS = [
+    {
+        "first": str(_MONTH),
+        "last": str((_MONTH + timedelta(days=31)).replace(day=1) - timedelta(days=1)),
+    },
+    {"first": str(_BEFORE), "last": str(_MONTH - timedelta(days=1))},
+    {"first": str(_TODAY - timedelta(days=6)), "last": str(_TODAY)},
+]
+GROUPINGS: list[dict[str, Any]] = [{"groupBy": "AGENCY"}, {}, {"groupBy": "DAY"}]
 
 
 async def token(client: httpx.AsyncClient, username: str, password: str, tenant: str | None) -> str:
@@ -332,7 +349,8 @@ async def test_compiled_plans_answer_what_strawberry_answers(
                 await ask_everything(compiled, plain, role, headers, ids, codes)
 
     for name in ("bench/a_list", "bench/b_detail", "bench/c_dashboard", "Queue", "AgencyQueue",
-                 "ReportDetail", "MyReports", "MyReport", "Dashboard"):  # fmt: skip
+                 "ReportDetail", "MyReports", "MyReport", "Dashboard", "Evaluation",
+                 "ProvinceComparison"):  # fmt: skip
         document = stats.documents[(print_ast(parse(queries()[name])), None)]
         assert document is not None and all(document.plans.values()), name
     compiled_runs = stats.stats.compiled - before[0]
