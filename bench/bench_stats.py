@@ -16,7 +16,8 @@ rebuild rate). Then, for the busiest month of the first bench tenant:
   over every bench tenant, and ``provinceStatistics`` with each tenant's stage times, posted
   the same way as a provincial administrator (``bench.province``, created here
   once) — p50 / p99; and through ``stats.queries.province_statistics`` with a provincial Scope
-  (the service the resolver calls), to show what the API adds.
+  (the service the resolver calls), to show what the API adds, and the service reading the day
+  tables instead of the month roll-ups (``from_rollups=False``), interleaved.
 
 The token's login session is written as the superuser of the embedded server
 (``BENCH_SUPERUSER_URL`` otherwise). Prints the table sizes so the numbers can be scaled to 1,000,000 reports per tenant."""
@@ -36,6 +37,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from graphql import OperationDefinitionNode, parse, print_ast
 from tortoise import Tortoise, connections
 
 from api.app import create_app
@@ -172,26 +174,28 @@ async def main(runs: int) -> None:
         provincial=True,
     )
     admin = await provincial_admin()
-    screen = (ROOT / "graphql" / "operations" / "province.graphql").read_text(encoding="utf-8")
     documented = await post_many(
-        app, admin, screen, {"period": variables["p"]}, runs, "ProvinceComparison"
+        app, admin, documented_operation("ProvinceComparison"), {"period": variables["p"]}, runs
     )
     province_api = await post_many(app, admin, PROVINCE_QUERY, variables, runs)
     for answer in (documented[1], province_api[1]):
         rows = answer["data"]["provinceStatistics"]
         assert len(rows) == len(tenants) and all(r["figures"]["received"] for r in rows), rows
     comparison: list[float] = []
+    day_tables: list[float] = []  # the reference path the month roll-ups replace
     for i in range(runs + 3):
-        t0 = time.perf_counter()
-        async with scoped_transaction(province):
-            await province_statistics(province, Period(month, last))
-        if i >= 3:
-            comparison.append(time.perf_counter() - t0)
+        for from_rollups, samples in ((True, comparison), (False, day_tables)):
+            t0 = time.perf_counter()
+            async with scoped_transaction(province):
+                await province_statistics(province, Period(month, last), from_rollups=from_rollups)
+            if i >= 3:
+                samples.append(time.perf_counter() - t0)
     show("statistics(month, AGENCY) at the API", api)
     show("  the same, stage times asked everywhere", all_times)
     show(f"ProvinceComparison (documented), {len(tenants)} tenants", documented[0])
     show("provinceStatistics(month) with stage times", province_api[0])
     show("  the same, the service alone", comparison)
+    show("  the service from the day tables", day_tables)
     await Tortoise.close_connections()
 
 
@@ -224,13 +228,24 @@ async def provincial_admin() -> str:
     return await session_token(user.id, None)
 
 
+def documented_operation(name: str) -> str:
+    """The operation ``name`` of graphql/operations/province.graphql, as a client sends it."""
+    text = (ROOT / "graphql" / "operations" / "province.graphql").read_text(encoding="utf-8")
+    document = parse(text)
+    [operation] = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode) and d.name and d.name.value == name
+    ]
+    return print_ast(operation)
+
+
 async def post_many(
     app: Any,
     token: str,
     query: str,
     variables: dict[str, Any],
     runs: int,
-    operation: str | None = None,
 ) -> tuple[list[float], Any]:
     """``runs`` timed posts after 3 warm-ups; the last answer, checked for errors."""
     samples: list[float] = []
@@ -242,7 +257,7 @@ async def post_many(
             t0 = time.perf_counter()
             response = await http.post(
                 "/graphql",
-                json={"query": query, "variables": variables, "operationName": operation},
+                json={"query": query, "variables": variables},
                 headers={"Authorization": f"Bearer {token}"},
             )
             took = time.perf_counter() - t0

@@ -37,8 +37,10 @@ Pure definitions: no I/O."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from core.labels import Labelled
 from tenants.sla import Stage
@@ -152,7 +154,15 @@ class Figures:
     def flow(self, flow: Flow, detail: str | None = None) -> int:
         if detail is not None:
             return self.flows.get((flow.value, detail), 0)
-        return sum(n for (f, _), n in self.flows.items() if f == flow.value)
+        return self._totals.get(flow.value, 0)
+
+    @cached_property
+    def _totals(self) -> dict[str, int]:
+        """Each flow summed over its details, once (an answer reads every indicator)."""
+        totals: dict[str, int] = defaultdict(int)
+        for (f, _), n in self.flows.items():
+            totals[f] += n
+        return dict(totals)
 
     # --- volumes ------------------------------------------------------------------------
     @property
