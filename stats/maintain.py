@@ -22,6 +22,7 @@ from typing import Any
 from tortoise import connections
 
 from core import clock
+from core.statistics_lock import lock_statistics
 from permissions.session import tenant_transaction
 from reports.records import tenant_rules
 from reports.storage import Storage
@@ -30,7 +31,6 @@ from tenants.models import Tenant, TenantStatus
 
 log = logging.getLogger(__name__)
 
-STATS_LOCK = 7_305_016  # advisory lock class of a tenant's statistics (with the tenant's hash)
 BATCH = 500
 
 _UPSERT_FACT = """
@@ -74,10 +74,7 @@ def _multirange(folded: Folded) -> str:
 
 
 async def _lock(tenant_id: uuid.UUID) -> None:
-    conn = connections.get("default")
-    await conn.execute_query(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))", [STATS_LOCK, str(tenant_id)]
-    )
+    await lock_statistics(connections.get("default"), tenant_id)
 
 
 async def _fold_reports(tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> RefreshStats:

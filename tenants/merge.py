@@ -37,6 +37,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import DomainError, NotFound, Validator
 from core.glossary import Term
+from core.statistics_lock import lock_statistics
 from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.session import tenant_transaction
@@ -166,6 +167,7 @@ async def merge_tenants(
                 await _rehome_accounts(source)  # resumed: this step is in the log already
                 continue
             async with in_transaction() as conn:
+                await lock_statistics(conn, source.id, plan.target.id)
                 async with tenant_transaction(source.id) as held:
                     await hand_over_statistics(held, source.id)
                 rows = await conn.execute_query_dict(

@@ -40,6 +40,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.errors import DomainError, NotFound, Validator
 from core.glossary import Term
+from core.statistics_lock import lock_statistics
 from permissions.actions import Action
 from permissions.scope import Scope
 from permissions.session import tenant_transaction
@@ -211,6 +212,7 @@ def _scope_codes(plan: SplitPlan) -> list[str]:
 
 async def _run(plan: SplitPlan, actor: uuid.UUID | None) -> dict[str, int]:
     async with in_transaction() as conn:
+        await lock_statistics(conn, plan.source.id, plan.target.id)
         rows = await conn.execute_query_dict(
             "SELECT paht_split_tenant($1, $2, $3::uuid[], $4::text[], $5, $6) AS moved",
             [plan.source.id, plan.target.id, plan.report_ids, _scope_codes(plan), plan.key, actor],

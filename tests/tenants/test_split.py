@@ -13,12 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
 from api.database import DatabaseUrls
 from api.demo import SYSTEM_PROVINCE
 from core.errors import DomainError
+from core.statistics_lock import STATS_LOCK
 from permissions.scope import anonymous_in
 from permissions.session import scoped_transaction, tenant_transaction
 from reports.models import Report
@@ -448,3 +450,33 @@ async def test_a_unit_named_by_its_new_code_takes_its_predecessors_reports(
     assert await forwarded_to(later["tenant_id"], code=moved_code) == new["tenant_id"]
     moved_tracking = old["reports"][old_unit][1]
     assert (await _track(gql, old["code"], moved_tracking))["code"] == moved_code
+
+
+async def test_a_split_waits_for_a_statistics_pass_of_either_tenant(
+    gql: Any, pilot: dict[str, Any], database: DatabaseUrls
+) -> None:
+    """The split's function writes the statistics tables and their roll-ups: it starts only
+    once no statistics pass holds the source or the target (core/statistics_lock.py)."""
+    target = await onboard_locality(gql, pilot, prefix="doi")
+    sapa_t = pilot["tenants"]["sa-pa"]
+    unit = sorted({u for u in (await _reports(sapa_t.id)).values() if u})[0]
+    pass_of_target = await asyncpg.connect(database.app.replace("asyncpg://", "postgresql://"))
+    try:
+        async with pass_of_target.transaction():
+            await pass_of_target.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                STATS_LOCK,
+                str(target["tenant_id"]),
+            )
+            dry = asyncio.create_task(
+                split_tenant(SYSTEM_PROVINCE, sapa_t.id, target["tenant_id"], [unit], dry_run=True)
+            )
+            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            while not await pass_of_target.fetchval(waiting):
+                assert not dry.done(), dry  # it must wait, not run
+                await asyncio.sleep(0.05)
+            assert not dry.done()
+        plan = await dry  # the pass ended: the split goes on
+    finally:
+        await pass_of_target.close()
+    assert plan.counts["report"] > 0
