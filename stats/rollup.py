@@ -94,7 +94,8 @@ def whole_months(period: Period) -> bool:
 
 
 def _one_month(period: Period) -> bool:
-    return whole_months(period) and period.first.month == period.last.month
+    first, last = period.first, period.last
+    return whole_months(period) and (first.year, first.month) == (last.year, last.month)
 
 
 def _reach_columns(scope: Scope | None) -> set[str]:
@@ -107,17 +108,6 @@ def _reach_columns(scope: Scope | None) -> set[str]:
     return columns | {"field_id" for r in reaches if r.field_id is not None}
 
 
-def _slice_columns(slice_: Slice) -> set[str]:
-    named = {
-        "field_id": slice_.field_ids,
-        "agency_id": slice_.agency_ids,
-        "unit_code": slice_.unit_codes,
-        "urgency": slice_.urgencies,
-        "channel": slice_.channels,
-    }
-    return {column for column, values in named.items() if values}
-
-
 def source_for(
     scope: Scope | None, period: Period, group_by: GroupBy | None, slice_: Slice
 ) -> Source:
@@ -125,7 +115,7 @@ def source_for(
     by_time = group_by is not None and group_by not in _GROUP_COLUMN
     if not whole_months(period) or (by_time and group_by not in _MONTHLY):
         return DAY_TABLES
-    narrowed = _reach_columns(scope) | _slice_columns(slice_)
+    narrowed = _reach_columns(scope) | slice_.columns()
     grouped = {_GROUP_COLUMN[group_by]} if group_by in _GROUP_COLUMN else set()
     columns = narrowed | grouped
     if len(columns) > 1:

@@ -85,15 +85,23 @@ class Slice:
     urgencies: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
 
-    def sql(self, params: list[Any]) -> str:
-        out = ""
-        for column, values, kind in (
+    def _kinds(self) -> tuple[tuple[str, tuple[Any, ...], str], ...]:
+        """Each kind as (column of the statistics tables, values, SQL type)."""
+        return (
             ("field_id", self.field_ids, "uuid"),
             ("agency_id", self.agency_ids, "uuid"),
             ("unit_code", self.unit_codes, "text"),
             ("urgency", self.urgencies, "text"),
             ("channel", self.channels, "text"),
-        ):
+        )
+
+    def columns(self) -> set[str]:
+        """The columns this slice narrows."""
+        return {column for column, values, _ in self._kinds() if values}
+
+    def sql(self, params: list[Any]) -> str:
+        out = ""
+        for column, values, kind in self._kinds():
             if values:
                 params.append(list(values))
                 out += f" AND {column} = ANY(${len(params)}::{kind}[])"
