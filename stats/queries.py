@@ -28,17 +28,10 @@ from reports.records import tenant_rules, tenant_time_zones
 from stats.fold import Span, standing_just_before
 from stats.indicators import MEDIAN, P90, Figures, Flow, StageTime, Standing, merge
 from stats.rollup import DAY_TABLES, Source, source_for
-from stats.slicing import EVERYTHING, GroupBy, Period, Slice
+from stats.slicing import EVERYTHING, GROUP_COLUMN, GroupBy, Period, Slice
 from tenants.sla import Stage
 from tenants.units import UnitHistory
 
-_COLUMN = {
-    GroupBy.FIELD: "field_id",
-    GroupBy.AGENCY: "agency_id",
-    GroupBy.UNIT: "unit_code",
-    GroupBy.URGENCY: "urgency",
-    GroupBy.CHANNEL: "channel",
-}
 # A time breakdown: each group is a sub-period (the period cut at the grain's starts, local
 # dates), with its own carried over and open at the end; its key is its first day.
 _GRAIN = {
@@ -136,7 +129,7 @@ async def _group_column(group_by: GroupBy | None) -> str:
         return f"greatest(date_trunc('{grain}', day)::date, $2::date)"
     if group_by is GroupBy.UNIT_TODAY:
         return await _today_unit_column()
-    return _COLUMN[group_by] if group_by else "NULL::text"
+    return GROUP_COLUMN[group_by] if group_by else "NULL::text"
 
 
 # Grouping by tenant: the province's comparison, every tenant in one pass (the same reads a

@@ -17,7 +17,7 @@ from typing import Any
 
 from permissions.actions import Action
 from permissions.scope import Scope
-from stats.slicing import GroupBy, Period, Slice
+from stats.slicing import GROUP_COLUMN, GroupBy, Period, Slice
 
 
 class Rollup(StrEnum):
@@ -37,15 +37,6 @@ _OF_COLUMN = {
     "unit_code": Rollup.UNIT,
     "urgency": Rollup.URGENCY,
     "channel": Rollup.CHANNEL,
-}
-# The slice column a breakdown reads (a time breakdown and the tenant read none).
-_GROUP_COLUMN = {
-    GroupBy.FIELD: "field_id",
-    GroupBy.AGENCY: "agency_id",
-    GroupBy.UNIT: "unit_code",
-    GroupBy.UNIT_TODAY: "unit_code",
-    GroupBy.URGENCY: "urgency",
-    GroupBy.CHANNEL: "channel",
 }
 # Time breakdowns whose sub-periods are whole months when the period is.
 _MONTHLY = frozenset({GroupBy.MONTH, GroupBy.QUARTER})
@@ -112,11 +103,11 @@ def source_for(
     scope: Scope | None, period: Period, group_by: GroupBy | None, slice_: Slice
 ) -> Source:
     """The cheapest tables that answer exactly: see the module's rule."""
-    by_time = group_by is not None and group_by not in _GROUP_COLUMN
+    by_time = group_by is not None and group_by not in GROUP_COLUMN
     if not whole_months(period) or (by_time and group_by not in _MONTHLY):
         return DAY_TABLES
     narrowed = _reach_columns(scope) | slice_.columns()
-    grouped = {_GROUP_COLUMN[group_by]} if group_by in _GROUP_COLUMN else set()
+    grouped = {GROUP_COLUMN[group_by]} if group_by in GROUP_COLUMN else set()
     columns = narrowed | grouped
     if len(columns) > 1:
         return DAY_TABLES

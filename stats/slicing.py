@@ -27,6 +27,18 @@ class GroupBy(Labelled):
     QUARTER = "quarter", "Quý", "Quarter"
 
 
+# The column of the statistics tables a breakdown groups by (UNIT_TODAY: the report's unit,
+# mapped onto today's units; a time breakdown groups by none).
+GROUP_COLUMN = {
+    GroupBy.FIELD: "field_id",
+    GroupBy.AGENCY: "agency_id",
+    GroupBy.UNIT: "unit_code",
+    GroupBy.UNIT_TODAY: "unit_code",
+    GroupBy.URGENCY: "urgency",
+    GroupBy.CHANNEL: "channel",
+}
+
+
 @dataclass(frozen=True)
 class Period:
     """Local dates of the tenant, both included."""
